@@ -1,0 +1,10 @@
+// Package store defines pkid's persistence interface: the single source of
+// truth for certificate authorities, issued certificates, revocations, CRLs
+// and the change feed that servers use to notice changes made by other
+// processes.
+//
+// Implementations live in sub-packages (store/sqlite, the embedded default;
+// later store/postgres). Every implementation must pass the conformance suite
+// in store/storetest. This package must not import ca, ocsp, ldap or any
+// other service package: data flows commands → services → store.
+package store
