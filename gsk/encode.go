@@ -69,6 +69,10 @@ func Encode(kind Kind, names []string) (string, error) {
 	return b.String(), nil
 }
 
+// KindOf returns the kind of list the names belong to (cipher, sigalg or
+// group), as Encode infers it for KindAuto.
+func KindOf(names []string) (Kind, error) { return inferKind(names) }
+
 // inferKind finds the one table every name belongs to.
 func inferKind(names []string) (Kind, error) {
 	kind := KindAuto
