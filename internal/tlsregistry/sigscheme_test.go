@@ -51,7 +51,10 @@ func TestSignatureSchemeNamesMatchOpenSSL(t *testing.T) {
 	bin := peer.Need(t, "openssl", "openssl")
 	batches := map[string][]string{}
 	for _, s := range SignatureSchemes() {
-		for _, n := range []string{s.OpenSSL, s.Name} {
+		for i, n := range []string{s.OpenSSL, s.Name} {
+			if i == 1 && n == s.OpenSSL {
+				continue // one name for both columns
+			}
 			if n == "" || newerOpenSSL[n] || s.Signature == "GOST" || s.Signature == "SM2" || s.Signature == "ML-DSA" {
 				continue
 			}
