@@ -24,7 +24,8 @@ func init() {
 pkid gsk decode - < ldap.envvars
 pkid gsk decode --kind group 00300029002500240023
 pkid gsk encode --kind cipher TLS_AES_128_GCM_SHA256 ECDHE-ECDSA-AES256-GCM-SHA384
-pkid gsk plan --cert server.pem`,
+pkid gsk plan --cert server.pem
+(decode exits 1 after printing when a string has unknown codes, duplicates or other problems)`,
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			kind := fs.String("kind", "", "how to read a bare value or names: cipher (4-hex suites), cipher2 (2-hex GSK_V3_CIPHER_SPECS), sigalg, group (4-decimal ids)")
 			asJSON := fs.Bool("json", false, "print decode and plan results as JSON")
@@ -132,7 +133,7 @@ func gskPlan(g *globals, certFile, peerAddr, role, versions string, asJSON bool)
 	if certFile == "" {
 		return usagef("plan needs --cert FILE, the System SSL endpoint's certificate")
 	}
-	cert, err := readCertificate(certFile)
+	cert, err := gskReadCertificate(certFile)
 	if err != nil {
 		return err
 	}
@@ -176,8 +177,8 @@ func gskPlan(g *globals, certFile, peerAddr, role, versions string, asJSON bool)
 	return nil
 }
 
-// readCertificate reads the first certificate of a PEM file, or a DER file.
-func readCertificate(path string) (*x509.Certificate, error) {
+// gskReadCertificate reads the first certificate of a PEM file, or a DER file.
+func gskReadCertificate(path string) (*x509.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read certificate: %w", err)

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-func runPkid(t *testing.T, stdin string, argv ...string) (code int, stdout, stderr string) {
+func runGskCLI(t *testing.T, stdin string, argv ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(context.Background(), argv, strings.NewReader(stdin), &out, &errb)
@@ -86,7 +86,7 @@ func TestGskCLI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runPkid(t, tt.stdin, tt.argv...)
+			code, out, errOut := runGskCLI(t, tt.stdin, tt.argv...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
 			}
@@ -106,7 +106,7 @@ func TestGskCLI(t *testing.T) {
 }
 
 func TestGskDecodeJSON(t *testing.T) {
-	code, out, errOut := runPkid(t, "", "gsk", "decode", "--json", "GSK_SERVER_TLS_KEY_SHARES=003000290021")
+	code, out, errOut := runGskCLI(t, "", "gsk", "decode", "--json", "GSK_SERVER_TLS_KEY_SHARES=003000290021")
 	if code != 1 { // 0021 cannot be a TLS 1.3 key share
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
