@@ -239,6 +239,28 @@ sslCipherSpecs GSK_V3_CIPHER_SPECS_EXPANDED
 	}
 }
 
+// TestDecodeTolerance covers the ways pasted lines arrive.
+func TestDecodeTolerance(t *testing.T) {
+	for _, in := range []string{
+		"GSK_V3_CIPHER_SPECS_EXPANDED=C02CC02B\r\n",
+		"  export   GSK_V3_CIPHER_SPECS_EXPANDED = 'C02CC02B'  # server list",
+		"gsk_v3_cipher_specs_expanded=\"C02CC02B\";",
+		"GSK_V3_CIPHER_SPECS_EXPANDED=“C02CC02B”",
+		"# comment\n\n\tGSK_V3_CIPHER_SPECS_EXPANDED=C02C C02B\n",
+		"GSK_V3_CIPHER_SPECS_EXPANDED=c02c,c02b",
+	} {
+		rep, err := Decode(in, KindAuto)
+		if err != nil {
+			t.Errorf("Decode(%q): %v", in, err)
+			continue
+		}
+		r := rep.Results[0]
+		if r.Variable != "GSK_V3_CIPHER_SPECS_EXPANDED" || len(r.Items) != 2 || r.Items[1].Value != 0xC02B || rep.ProblemCount() != 0 {
+			t.Errorf("Decode(%q) = %s %d items, problems %v", in, r.Variable, len(r.Items), r.Problems)
+		}
+	}
+}
+
 func TestDecodeCrossChecks(t *testing.T) {
 	tests := []struct {
 		name, in, want string
