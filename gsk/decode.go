@@ -64,6 +64,8 @@ type Item struct {
 	// Verdict is "fine", "weak", "insecure", "n/a" or "unknown".
 	Verdict string `json:"verdict"`
 	Reason  string `json:"reason,omitempty"`
+	// Note records anything uncertain about the code's table entry.
+	Note string `json:"note,omitempty"`
 	// Duplicate is true when the same code appeared earlier in the list.
 	Duplicate bool `json:"duplicate,omitempty"`
 }
@@ -352,7 +354,7 @@ func describe(c chunk, k Kind) Item {
 		it.Known, it.IANA, it.OpenSSL, it.Versions = true, s.Name, s.OpenSSL, s.Versions()
 		it.OpenSSLLegacy = s.OpenSSLLegacy
 		it.KeyExchange, it.Auth = s.KeyExchange, s.Auth
-		it.Verdict, it.Reason = s.Verdict.String(), s.Reason
+		it.Verdict, it.Reason, it.Note = s.Verdict.String(), s.Reason, s.Note
 	case KindSigAlg:
 		v, _ := strconv.ParseUint(c.text, 16, 16)
 		it.Value = uint16(v)
@@ -363,7 +365,7 @@ func describe(c chunk, k Kind) Item {
 		it.Known, it.IANA, it.OpenSSL = true, s.Name, s.OpenSSL
 		it.Versions = versionsOf(s.TLS12, s.TLS13)
 		it.KeyExchange, it.Auth = s.Hash, s.KeyType
-		it.Verdict, it.Reason = s.Verdict.String(), s.Reason
+		it.Verdict, it.Reason, it.Note = s.Verdict.String(), s.Reason, s.Note
 	case KindGroup:
 		v, _ := strconv.ParseUint(c.text, 10, 16)
 		it.Value = uint16(v)
@@ -374,7 +376,7 @@ func describe(c chunk, k Kind) Item {
 		it.Known, it.IANA, it.OpenSSL = true, g.Name, g.OpenSSL
 		it.Versions = versionsOf(g.Kind == "EC" || g.Kind == "FFDHE", g.TLS13)
 		it.KeyExchange, it.Auth = g.Kind, "-"
-		it.Verdict, it.Reason = g.Verdict.String(), g.Reason
+		it.Verdict, it.Reason, it.Note = g.Verdict.String(), g.Reason, g.Note
 	}
 	return it
 }

@@ -194,7 +194,7 @@ func TestDecodeItemDetails(t *testing.T) {
 	}
 	for i, w := range want {
 		got := rep.Results[0].Items[i]
-		got.Reason = ""
+		got.Reason, got.Note = "", ""
 		if got != w {
 			t.Errorf("item %d\n got %+v\nwant %+v", i, got, w)
 		}

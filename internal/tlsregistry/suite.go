@@ -71,6 +71,15 @@ func (s Suite) Versions() string {
 	return s.MinVersion.String() + "–" + s.MaxVersion.String()
 }
 
+// String names the suite as the doctor prints it:
+// "C02C TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (ECDHE-ECDSA-AES256-GCM-SHA384)".
+func (s Suite) String() string {
+	if s.OpenSSL == "" || s.OpenSSL == s.Name {
+		return s.Hex() + " " + s.Name
+	}
+	return s.Hex() + " " + s.Name + " (" + s.OpenSSL + ")"
+}
+
 // Hex returns the code as GSKit and IANA write it: four upper-case hex
 // digits, e.g. "C02C".
 func (s Suite) Hex() string { return fmt.Sprintf("%04X", s.Code) }

@@ -204,6 +204,12 @@ func TestSuiteLookups(t *testing.T) {
 	if s.Hex() != "C02C" || s.Versions() != "TLS 1.2" || s.KeyExchange != "ECDHE" || s.Auth != "ECDSA" {
 		t.Errorf("0xC02C described as %+v", s)
 	}
+	if got := s.String(); got != "C02C TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (ECDHE-ECDSA-AES256-GCM-SHA384)" {
+		t.Errorf("String() = %q", got)
+	}
+	if s13, _ := SuiteByCode(0x1301); s13.String() != "1301 TLS_AES_128_GCM_SHA256" {
+		t.Errorf("String() = %q", s13.String())
+	}
 	s, _ = SuiteByCode(0x0035)
 	if s.Versions() != "SSL 3.0–TLS 1.2" {
 		t.Errorf("0x0035 versions %q", s.Versions())
