@@ -95,6 +95,7 @@ type SyntaxError struct {
 	Msg      string
 }
 
+// Error says where the string is malformed: "line 3: GSK_...: character 5: ...".
 func (e *SyntaxError) Error() string {
 	var b strings.Builder
 	if e.Line > 0 {
