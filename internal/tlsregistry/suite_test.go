@@ -72,8 +72,10 @@ func TestSuitesMatchOpenSSL(t *testing.T) {
 			t.Errorf("openssl knows 0x%04X %s; the table does not", c.code, c.name)
 			continue
 		}
-		if s.OpenSSL != c.name || s.OpenSSLLegacy {
-			t.Errorf("0x%04X: table has OpenSSL name %q (legacy %v), openssl says %q", c.code, s.OpenSSL, s.OpenSSLLegacy, c.name)
+		// A build with weak suites compiled in lists names the table marks
+		// as OpenSSL 1.x ones; they must still match.
+		if s.OpenSSL != c.name {
+			t.Errorf("0x%04X: table has OpenSSL name %q, openssl says %q", c.code, s.OpenSSL, c.name)
 		}
 		if byName, ok := SuiteByName(c.name); !ok || byName.Code != c.code {
 			t.Errorf("SuiteByName(%q) = 0x%04X, %v; want 0x%04X", c.name, byName.Code, ok, c.code)
