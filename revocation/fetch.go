@@ -57,6 +57,11 @@ func (f *HTTPFetcher) do(req *http.Request) ([]byte, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// The URL is already named by the caller; keep the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", req.Method, ue.Err)
+		}
 		return nil, unavailable(err)
 	}
 	defer resp.Body.Close()
