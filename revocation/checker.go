@@ -61,6 +61,11 @@ type Config struct {
 	// 32 MiB.
 	MaxResponseSize int64
 
+	// LeafOnly checks only the first certificate of each chain (the peer's
+	// own), not the intermediate CAs. It suits PKIs whose CA certificates
+	// name no revocation source, which hard-fail would otherwise reject.
+	LeafOnly bool
+
 	// DisableDeltaCRLs ignores delta CRLs (RFC 5280 §5.2.4).
 	DisableDeltaCRLs bool
 
@@ -87,7 +92,52 @@ type Checker struct {
 
 	localOnce sync.Once
 	local     []*crlInfo
-	localErrs []error
+	localErrs []localCRLError
+
+	flightMu sync.Mutex
+	flights  map[string]*flight
+}
+
+// localCRLError is a supplied CRL that could not be used, reported for
+// certificates of its issuer.
+type localCRLError struct {
+	issuer []byte
+	err    error
+}
+
+// flight is one fetch in progress; concurrent checks needing the same CRL
+// or OCSP response wait for it instead of fetching again.
+type flight struct {
+	done chan struct{}
+	val  any
+	err  error
+}
+
+// once runs fn for key unless a call for key is already running, in which
+// case it waits for that call's result.
+func (c *Checker) once(ctx context.Context, key string, fn func() (any, error)) (any, error) {
+	c.flightMu.Lock()
+	if f, ok := c.flights[key]; ok {
+		c.flightMu.Unlock()
+		select {
+		case <-f.done:
+			return f.val, f.err
+		case <-ctx.Done():
+			return nil, unavailable(ctx.Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	if c.flights == nil {
+		c.flights = make(map[string]*flight)
+	}
+	c.flights[key] = f
+	c.flightMu.Unlock()
+	f.val, f.err = fn()
+	c.flightMu.Lock()
+	delete(c.flights, key)
+	c.flightMu.Unlock()
+	close(f.done)
+	return f.val, f.err
 }
 
 // New returns a Checker for cfg. cfg is copied; later changes to it have
@@ -162,7 +212,7 @@ func (c *Checker) localCRLs() []*crlInfo {
 		for _, rl := range c.cfg.CRLs {
 			ci, err := newCRLInfo(rl, fmt.Sprintf("the supplied CRL of %s (number %v)", rl.Issuer, rl.Number))
 			if err != nil {
-				c.localErrs = append(c.localErrs, fmt.Errorf("supplied CRL of %s: %w", rl.Issuer, err))
+				c.localErrs = append(c.localErrs, localCRLError{rl.RawIssuer, fmt.Errorf("the supplied CRL of %s: %w", rl.Issuer, err)})
 				continue
 			}
 			c.local = append(c.local, ci)
@@ -231,7 +281,11 @@ func (c *Checker) checkChain(ctx context.Context, chain []*x509.Certificate, sta
 	}
 	var out []Status
 	var firstErr error
-	for i := 0; i < len(chain)-1; i++ {
+	n := len(chain) - 1
+	if c.cfg.LeafOnly {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
 		var st Status
 		if i == 0 {
 			st = c.check(ctx, chain, i, staple, 0)
@@ -308,7 +362,9 @@ func (c *Checker) check(ctx context.Context, chain []*x509.Certificate, i int, s
 		errs = append(errs, ErrNoSource)
 	}
 	for _, e := range c.localErrs {
-		errs = append(errs, e)
+		if nameEqual(e.issuer, cert.RawIssuer) {
+			errs = append(errs, e.err)
+		}
 	}
 	return Status{Certificate: cert, State: Unknown, Err: &UnknownError{Certificate: cert, Errs: errs}}
 }

@@ -528,3 +528,43 @@ func TestVerifyConnection(t *testing.T) {
 		}
 	})
 }
+
+func TestConcurrentChecksShareOneFetch(t *testing.T) {
+	f := newCRLFixture(t, "")
+	f.repo.set("/ca.crl", makeCRL(t, f.ca, crlOpts{number: 1}))
+	f.repo.delay = 100 * time.Millisecond
+	now := testNow
+	ck := New(Config{Time: fixedClock(&now), DisableDeltaCRLs: true})
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		go func() {
+			_, err := ck.CheckChain(context.Background(), []*x509.Certificate{f.leaf.cert, f.ca.cert})
+			errs <- err
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.repo.count("/ca.crl"); n != 1 {
+		t.Fatalf("20 concurrent checks fetched the CRL %d times, want 1", n)
+	}
+}
+
+func TestLeafOnly(t *testing.T) {
+	r := newRepo(t)
+	root := newCA(t, "Root", nil)
+	inter := newCA(t, "Issuing CA without CDP", root)
+	leaf := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "leaf"}, CRLDistributionPoints: []string{r.url("/inter.crl")}}, inter)
+	r.set("/inter.crl", makeCRL(t, inter, crlOpts{number: 1}))
+	now := testNow
+	chain := []*x509.Certificate{leaf.cert, inter.cert, root.cert}
+	if _, err := New(Config{Time: fixedClock(&now)}).CheckChain(context.Background(), chain); !errors.Is(err, ErrNoSource) {
+		t.Fatalf("hard-fail on an intermediate without a source: %v", err)
+	}
+	sts, err := New(Config{Time: fixedClock(&now), LeafOnly: true}).CheckChain(context.Background(), chain)
+	if err != nil || len(sts) != 1 || sts[0].State != Good {
+		t.Fatalf("LeafOnly: %+v %v", sts, err)
+	}
+}

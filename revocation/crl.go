@@ -413,7 +413,7 @@ func (v *crlValidation) consider(ci *crlInfo, fetched bool) (done bool) {
 	v.reasons |= interim
 	st.State = Good
 	if delta != nil {
-		st.Source = ci.describe() + " and the delta " + delta.describe()
+		st.Source = ci.describe() + " and the delta " + strings.TrimPrefix(delta.describe(), "the ")
 	}
 	v.good = &st
 	return v.reasons == allReasons
@@ -622,12 +622,21 @@ func certDistributionPoints(cert *x509.Certificate, oid asn1.ObjectIdentifier) (
 	return nil, nil
 }
 
-// fetchCRL returns the parsed CRL at u, from the cache when still fresh.
+// fetchCRL returns the parsed CRL at u, from the cache when still fresh;
+// concurrent callers share one fetch.
 func (c *Checker) fetchCRL(ctx context.Context, u string) (*crlInfo, error) {
 	key := "crl\x00" + u
 	if v, ok := c.cache.get(key, c.now()); ok {
 		return v.(*crlInfo), nil
 	}
+	v, err := c.once(ctx, key, func() (any, error) { return c.fetchCRLNow(ctx, u, key) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*crlInfo), nil
+}
+
+func (c *Checker) fetchCRLNow(ctx context.Context, u, key string) (*crlInfo, error) {
 	scheme, err := urlScheme(u)
 	if err != nil {
 		return nil, err

@@ -37,9 +37,27 @@ func (c *Checker) ocspQuery(ctx context.Context, cert, issuer *x509.Certificate,
 			return st, nil
 		}
 	}
+	v, err := c.once(ctx, key, func() (any, error) { return c.ocspFetch(ctx, cert, issuer, u) })
+	if err != nil {
+		return Status{}, err
+	}
+	body := v.([]byte)
+	st, err := c.ocspFromBytes(body, cert, issuer, source)
+	if err != nil {
+		return Status{}, err
+	}
+	if !st.NextUpdate.IsZero() {
+		c.cache.put(key, body, st.NextUpdate)
+	}
+	return st, nil
+}
+
+// ocspFetch sends the request: GET when the URL stays within RFC 5019's
+// 255 bytes, POST otherwise.
+func (c *Checker) ocspFetch(ctx context.Context, cert, issuer *x509.Certificate, u string) ([]byte, error) {
 	req, err := ocsp.CreateRequest(cert, issuer, &ocsp.RequestOptions{Hash: crypto.SHA1})
 	if err != nil {
-		return Status{}, fmt.Errorf("create OCSP request: %w", err)
+		return nil, fmt.Errorf("create OCSP request: %w", err)
 	}
 	fctx, cancel := context.WithTimeout(ctx, c.fetchTimeout())
 	defer cancel()
@@ -59,16 +77,9 @@ func (c *Checker) ocspQuery(ctx context.Context, cert, issuer *x509.Certificate,
 		if fctx.Err() != nil && !errors.Is(err, ErrUnavailable) {
 			err = unavailable(err)
 		}
-		return Status{}, err
+		return nil, err
 	}
-	st, err := c.ocspFromBytes(body, cert, issuer, source)
-	if err != nil {
-		return Status{}, err
-	}
-	if !st.NextUpdate.IsZero() {
-		c.cache.put(key, body, st.NextUpdate)
-	}
-	return st, nil
+	return body, nil
 }
 
 // ocspFromBytes parses and authenticates an OCSP response for cert: signed
