@@ -313,6 +313,10 @@ func TestOCSP(t *testing.T) {
 			r.ocspKey = issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "OCSP"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}}, newCA(t, "Other", nil))
 			r.statuses["6699"] = ocsp.Response{Status: ocsp.Good}
 		}, wantErr: "is not issued by CN=Test Root"},
+		{name: "CertID of another issuer", setup: func(t *testing.T, r *repo, ca *keyCert) {
+			r.idCA = newCA(t, "Other", nil)
+			r.statuses["6699"] = ocsp.Response{Status: ocsp.Good}
+		}, wantErr: "about a certificate of another issuer"},
 		{name: "stale response", setup: func(t *testing.T, r *repo, ca *keyCert) {
 			r.statuses["6699"] = ocsp.Response{Status: ocsp.Good, ThisUpdate: testNow.Add(-2 * time.Hour), NextUpdate: testNow.Add(-time.Hour)}
 		}, wantErr: "OCSP response is stale"},

@@ -95,6 +95,9 @@ func (c *Checker) ocspFromBytes(der []byte, cert, issuer *x509.Certificate, sour
 		}
 		return Status{}, fmt.Errorf("bad OCSP response: %w", err)
 	}
+	if err := checkCertID(resp.TBSResponseData, cert.SerialNumber, issuer, resp.IssuerHash); err != nil {
+		return Status{}, err
+	}
 	now := c.now()
 	switch {
 	case resp.Certificate == nil:

@@ -143,6 +143,7 @@ type repo struct {
 	hits     map[string]int
 	ocspCA   *keyCert
 	ocspKey  *keyCert // signer; nil means the CA itself
+	idCA     *keyCert // CA named in the CertID; nil means ocspCA
 	statuses map[string]ocsp.Response
 	methods  []string
 	delay    time.Duration
@@ -217,7 +218,11 @@ func (r *repo) serve(w http.ResponseWriter, req *http.Request) {
 			signer = r.ocspKey
 			tmpl.Certificate = r.ocspKey.cert
 		}
-		der, err := ocsp.CreateResponse(r.ocspCA.cert, signer.cert, tmpl, signer.key)
+		idCA := r.ocspCA
+		if r.idCA != nil {
+			idCA = r.idCA
+		}
+		der, err := ocsp.CreateResponse(idCA.cert, signer.cert, tmpl, signer.key)
 		if err != nil {
 			r.t.Errorf("create OCSP response: %v", err)
 			return
