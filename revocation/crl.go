@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -45,6 +46,11 @@ type crlInfo struct {
 	// entries maps the serial's bytes to its entries (several issuers may
 	// share a serial on an indirect CRL).
 	entries map[string][]crlEntry
+
+	// verifiedBy remembers the public keys (SPKI DER) whose signature on
+	// this CRL checked out, so a cached CRL is hashed once, not per check.
+	mu         sync.Mutex
+	verifiedBy map[string]bool
 }
 
 type crlEntry struct {
@@ -605,9 +611,22 @@ func checkCRLSignature(ci *crlInfo, cert *x509.Certificate) error {
 	if cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCRLSign == 0 {
 		return fmt.Errorf("its issuer %s lacks cRLSign in keyUsage; reissue the CA certificate with cRLSign", certName(cert))
 	}
+	key := string(cert.RawSubjectPublicKeyInfo)
+	ci.mu.Lock()
+	ok := ci.verifiedBy[key]
+	ci.mu.Unlock()
+	if ok {
+		return nil
+	}
 	if err := cert.CheckSignature(ci.rl.SignatureAlgorithm, ci.rl.RawTBSRevocationList, ci.rl.Signature); err != nil {
 		return fmt.Errorf("bad signature by %s: %w", certName(cert), err)
 	}
+	ci.mu.Lock()
+	if ci.verifiedBy == nil {
+		ci.verifiedBy = make(map[string]bool)
+	}
+	ci.verifiedBy[key] = true
+	ci.mu.Unlock()
 	return nil
 }
 
