@@ -335,14 +335,14 @@ func (c *Checker) check(ctx context.Context, chain []*x509.Certificate, i int, s
 			if err == nil {
 				return st
 			}
-			errs = append(errs, &sourceError{"the stapled OCSP response", err})
+			errs = append(errs, &SourceError{"the stapled OCSP response", err})
 		case MethodOCSP:
 			for _, u := range cert.OCSPServer {
 				st, err := c.ocspQuery(ctx, cert, issuer, u)
 				if err == nil {
 					return st
 				}
-				errs = append(errs, &sourceError{"the OCSP responder at " + u, err})
+				errs = append(errs, &SourceError{"the OCSP responder at " + u, err})
 			}
 		case MethodCRL:
 			st, err := c.crlCheck(ctx, chain, i, depth)

@@ -220,7 +220,7 @@ func (c *Checker) crlCheck(ctx context.Context, chain []*x509.Certificate, i, de
 			}
 			ci, err := c.fetchCRL(ctx, u)
 			if err != nil {
-				v.errs = append(v.errs, &sourceError{"the CRL at " + u, err})
+				v.errs = append(v.errs, &SourceError{"the CRL at " + u, err})
 				continue
 			}
 			if done := v.consider(ci, true); done {
@@ -263,7 +263,7 @@ func (v *crlValidation) result() (Status, error) {
 	}
 	if !v.tried && len(v.errs) == 0 {
 		if v.implicit {
-			return Status{}, &sourceError{"CRL", ErrNoSource}
+			return Status{}, &SourceError{"CRL", ErrNoSource}
 		}
 		return Status{}, crlErrors{fmt.Errorf("no CRL for the certificate's distribution points (%s) could be fetched or was supplied: %w", v.dpNames(), ErrNoSource)}
 	}
@@ -303,7 +303,7 @@ func (v *crlValidation) dpNames() string {
 func (v *crlValidation) consider(ci *crlInfo, fetched bool) (done bool) {
 	cert, issuer := v.chain[v.i], v.chain[v.i+1]
 	fail := func(err error) bool {
-		v.errs = append(v.errs, &sourceError{ci.describe(), err})
+		v.errs = append(v.errs, &SourceError{ci.describe(), err})
 		return false
 	}
 	if ci.base != nil {
@@ -469,7 +469,7 @@ func (c *Checker) findDelta(ctx context.Context, ci *crlInfo, cert, signer *x509
 		seen[u] = true
 		d, err := c.fetchCRL(ctx, u)
 		if err != nil {
-			errs = append(errs, &sourceError{"the delta CRL at " + u, err})
+			errs = append(errs, &SourceError{"the delta CRL at " + u, err})
 			continue
 		}
 		cands = append(cands, d)
@@ -479,7 +479,7 @@ func (c *Checker) findDelta(ctx context.Context, ci *crlInfo, cert, signer *x509
 		if !nameEqual(d.rl.RawIssuer, ci.rl.RawIssuer) {
 			continue
 		}
-		bad := func(err error) { errs = append(errs, &sourceError{d.describe() + " (as a delta CRL)", err}) }
+		bad := func(err error) { errs = append(errs, &SourceError{d.describe() + " (as a delta CRL)", err}) }
 		switch {
 		case d.base == nil:
 			bad(errors.New("it is not a delta CRL"))

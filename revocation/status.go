@@ -24,6 +24,7 @@ const (
 	MethodCRL
 )
 
+// String returns "staple", "OCSP" or "CRL".
 func (m Method) String() string {
 	switch m {
 	case MethodStaple:
@@ -49,6 +50,7 @@ const (
 	Revoked
 )
 
+// String returns "good", "revoked" or "unknown".
 func (s State) String() string {
 	switch s {
 	case Good:
@@ -162,6 +164,7 @@ type RevokedError struct {
 	Source string
 }
 
+// Error says which certificate is revoked, why, since when, and who says so.
 func (e *RevokedError) Error() string {
 	return fmt.Sprintf("certificate %s is revoked (%s at %s) according to %s",
 		certName(e.Certificate), e.Reason, e.RevokedAt.UTC().Format("2006-01-02 15:04 MST"), e.Source)
@@ -183,6 +186,7 @@ type UnknownError struct {
 	Errs        []error
 }
 
+// Error names the certificate and every source that failed, with why.
 func (e *UnknownError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "revocation status of certificate %s is unknown", certName(e.Certificate))
@@ -214,14 +218,19 @@ func onlyUnavailable(errs []error) bool {
 	return true
 }
 
-// sourceError ties an error to the source it came from.
-type sourceError struct {
-	source string
-	err    error
+// SourceError is why one source (a staple, an OCSP responder URL, a CRL
+// URL or supplied CRL) gave no answer; UnknownError.Errs holds them.
+type SourceError struct {
+	// Source names it, e.g. "the CRL at http://ca.example/ca.crl".
+	Source string
+	Err    error
 }
 
-func (e *sourceError) Error() string { return e.source + ": " + e.err.Error() }
-func (e *sourceError) Unwrap() error { return e.err }
+// Error returns "SOURCE: cause".
+func (e *SourceError) Error() string { return e.Source + ": " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *SourceError) Unwrap() error { return e.Err }
 
 // unavailable wraps err as an availability failure.
 type unavailableError struct{ err error }
