@@ -60,6 +60,14 @@ func pemCerts(t *testing.T, s string) []*x509.Certificate {
 	}
 }
 
+// limboWant is the reason each expected-FAILURE case must fail for.
+var limboWant = map[string]string{
+	"crl::revoked-certificate-with-crl": "is revoked (unspecified at",
+	"crl::crlnumber-missing":            "CRL has no CRL number",
+	"crl::crlnumber-critical":           "CRL number extension is marked critical",
+	"crl::issuer-missing-crlsign":       "lacks cRLSign in keyUsage",
+}
+
 // limboSkips lists crl:: cases deliberately not supported (none today).
 var limboSkips = map[string]string{}
 
@@ -131,6 +139,9 @@ func TestLimboCRL(t *testing.T) {
 			if got != tc.ExpectedResult {
 				t.Errorf("got %s, want %s (err: %v)", got, tc.ExpectedResult, err)
 			}
+			if want := limboWant[tc.ID]; err != nil && !strings.Contains(err.Error(), want) {
+				t.Errorf("failed for the wrong reason: %v (want %q)", err, want)
+			}
 			t.Logf("%s: %v", got, err)
 		})
 	}
@@ -148,6 +159,16 @@ var pkitsSkips = map[string]string{
 
 // pkitsRejectedByParser are expected-invalid cases whose EE crypto/x509
 // refuses to parse: the path is rejected before revocation checking.
+// pkitsRevoked are the expected-invalid cases where the EE (or a CA of the
+// path) is listed as revoked; every other expected-invalid case must end
+// with an unknown status (no valid CRL), never a revocation.
+var pkitsRevoked = map[string]bool{
+	"4.4.2": true, "4.4.3": true, "4.4.18": true, "4.4.20": true,
+	"4.14.2": true, "4.14.15": true, "4.14.16": true, "4.14.20": true, "4.14.21": true,
+	"4.14.23": true, "4.14.31": true, "4.14.32": true, "4.14.34": true,
+	"4.15.3": true, "4.15.4": true, "4.15.6": true, "4.15.9": true,
+}
+
 var pkitsRejectedByParser = map[string]bool{"4.4.15": true, "4.14.6": true}
 
 func TestPKITS(t *testing.T) {
@@ -223,6 +244,15 @@ func TestPKITS(t *testing.T) {
 				t.Errorf("valid=%v, want %v (err: %v)", valid, tc.ExpectedValid, err)
 			}
 			var re *RevokedError
+			var ue *UnknownError
+			if !tc.ExpectedValid && err != nil {
+				if pkitsRevoked[tc.TestNumber] && !errors.As(err, &re) {
+					t.Errorf("want a revocation, got %v", err)
+				}
+				if !pkitsRevoked[tc.TestNumber] && (errors.As(err, &re) || !errors.As(err, &ue)) {
+					t.Errorf("want an unknown status, got %v", err)
+				}
+			}
 			t.Logf("valid=%v revoked=%v err=%v", err == nil, errors.As(err, &re), err)
 		})
 	}

@@ -561,7 +561,7 @@ func (c *Checker) crlSigner(ctx context.Context, ci *crlInfo, chain []*x509.Cert
 			st := c.check(sctx, path, j, nil, depth+1)
 			switch st.State {
 			case Revoked:
-				perr = fmt.Errorf("the CRL issuer's path is revoked: %w", revokedError(st))
+				perr = fmt.Errorf("the CRL issuer's path is revoked: %v", revokedError(st)) // %v: the checked certificate itself is not revoked
 			case Unknown:
 				perr = fmt.Errorf("the CRL issuer's path has unknown status: %w", st.Err)
 			}
