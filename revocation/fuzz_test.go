@@ -2,7 +2,9 @@ package revocation
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -14,15 +16,20 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 )
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/fuzz/FuzzCheckCRL seeds")
 
-// fuzzPKI is deterministic (Ed25519 from a fixed seed), so the committed
-// seed CRLs carry valid signatures and reach the deep checks.
+// fuzzPKI has fixed keys, so the committed seed CRLs and OCSP responses
+// carry valid signatures and reach the deep checks.
 func fuzzPKI(t testing.TB) (ca *keyCert, leaf *x509.Certificate) {
 	t.Helper()
-	caKey := ed25519.NewKeyFromSeed(make([]byte, 32))
+	caKey, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), append(make([]byte, 31), 7))
+	if err != nil {
+		t.Fatal(err)
+	}
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Fuzz CA"},
 		NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(time.Hour),
@@ -64,21 +71,65 @@ func fuzzSeeds(t testing.TB, ca *keyCert) map[string][]byte {
 	}
 }
 
+func ocspSeeds(t testing.TB, ca *keyCert, leaf *x509.Certificate) map[string][]byte {
+	resp := func(tmpl ocsp.Response) []byte {
+		tmpl.SerialNumber = leaf.SerialNumber
+		tmpl.ThisUpdate, tmpl.NextUpdate = testNow.Add(-time.Hour), testNow.Add(time.Hour)
+		der, err := ocsp.CreateResponse(ca.cert, ca.cert, tmpl, ca.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	return map[string][]byte{
+		"good":     resp(ocsp.Response{Status: ocsp.Good}),
+		"revoked":  resp(ocsp.Response{Status: ocsp.Revoked, RevokedAt: testNow.Add(-time.Hour), RevocationReason: ocsp.KeyCompromise}),
+		"unknown":  resp(ocsp.Response{Status: ocsp.Unknown}),
+		"tryLater": ocsp.TryLaterErrorResponse,
+		"garbage":  []byte("not OCSP"),
+	}
+}
+
 func TestWriteFuzzCorpus(t *testing.T) {
 	if !*updateCorpus {
 		t.Skip("run with -update-corpus to rewrite the seed corpus")
 	}
-	ca, _ := fuzzPKI(t)
-	dir := filepath.Join("testdata", "fuzz", "FuzzCheckCRL")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range fuzzSeeds(t, ca) {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+	ca, leaf := fuzzPKI(t)
+	for target, seeds := range map[string]map[string][]byte{
+		"FuzzCheckCRL":  fuzzSeeds(t, ca),
+		"FuzzCheckOCSP": ocspSeeds(t, ca, leaf),
+	} {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		for name, b := range seeds {
+			body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
+}
+
+// FuzzCheckOCSP feeds arbitrary bytes as the stapled OCSP response of a
+// fixed certificate (through x/crypto/ocsp and this package's CertID
+// parser).
+func FuzzCheckOCSP(f *testing.F) {
+	ca, leaf := fuzzPKI(f)
+	for _, b := range ocspSeeds(f, ca, leaf) {
+		f.Add(b)
+	}
+	ck := New(Config{Time: func() time.Time { return testNow }, Order: []Method{MethodStaple}})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := ck.ocspFromBytes(data, leaf, ca.cert, "the stapled OCSP response")
+		if err != nil && st.State != Unknown {
+			t.Fatalf("state %v with error %v", st.State, err)
+		}
+		if err == nil && st.State == Unknown {
+			t.Fatal("unknown state without error")
+		}
+	})
 }
 
 // FuzzCheckCRL feeds arbitrary bytes as the CRL (and delta CRL) of a fixed
@@ -118,6 +169,18 @@ func FuzzCheckCRL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFuzzOCSPSeeds keeps the OCSP seeds meaningful.
+func TestFuzzOCSPSeeds(t *testing.T) {
+	ca, leaf := fuzzPKI(t)
+	ck := New(Config{Time: func() time.Time { return testNow }})
+	for name, want := range map[string]State{"good": Good, "revoked": Revoked, "unknown": Unknown, "garbage": Unknown} {
+		st, _ := ck.ocspFromBytes(ocspSeeds(t, ca, leaf)[name], leaf, ca.cert, "seed")
+		if st.State != want {
+			t.Errorf("seed %s: %v, want %v", name, st.State, want)
+		}
+	}
 }
 
 // TestFuzzSeeds keeps the seed corpus meaningful: signed by the fuzz CA,
