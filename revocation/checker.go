@@ -46,6 +46,11 @@ type Config struct {
 	// cache.
 	CacheSize int
 
+	// CacheMaxAge, when positive, refetches a cached CRL or OCSP response
+	// after this long even if its nextUpdate is later, so revocations
+	// published before nextUpdate are seen sooner.
+	CacheMaxAge time.Duration
+
 	// FetchTimeout bounds each fetch; zero means 5 s.
 	FetchTimeout time.Duration
 
@@ -199,6 +204,27 @@ func (c *Checker) fetchTimeout() time.Duration {
 	return 5 * time.Second
 }
 
+// cacheUntil is when a response with this nextUpdate leaves the cache.
+func (c *Checker) cacheUntil(nextUpdate time.Time) time.Time {
+	if c.cfg.CacheMaxAge > 0 {
+		if limit := c.now().Add(c.cfg.CacheMaxAge); limit.Before(nextUpdate) {
+			return limit
+		}
+	}
+	return nextUpdate
+}
+
+func (c *Checker) maxSize() int64 {
+	if c.cfg.MaxResponseSize > 0 {
+		return c.cfg.MaxResponseSize
+	}
+	return 32 << 20
+}
+
+// maxURLs bounds the distribution point and responder URLs tried per
+// certificate, whatever the certificate lists.
+const maxURLs = 8
+
 func (c *Checker) timeout() time.Duration {
 	if c.cfg.Timeout > 0 {
 		return c.cfg.Timeout
@@ -337,7 +363,10 @@ func (c *Checker) check(ctx context.Context, chain []*x509.Certificate, i int, s
 			}
 			errs = append(errs, &SourceError{"the stapled OCSP response", err})
 		case MethodOCSP:
-			for _, u := range cert.OCSPServer {
+			for i, u := range cert.OCSPServer {
+				if i == maxURLs {
+					break
+				}
 				st, err := c.ocspQuery(ctx, cert, issuer, u)
 				if err == nil {
 					return st

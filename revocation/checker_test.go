@@ -572,3 +572,46 @@ func TestLeafOnly(t *testing.T) {
 		t.Fatalf("LeafOnly: %+v %v", sts, err)
 	}
 }
+
+func TestCacheMaxAge(t *testing.T) {
+	f := newCRLFixture(t, "")
+	f.repo.set("/ca.crl", makeCRL(t, f.ca, crlOpts{number: 1}))
+	now := testNow
+	ck := New(Config{Time: fixedClock(&now), DisableDeltaCRLs: true, CacheMaxAge: time.Minute})
+	chain := []*x509.Certificate{f.leaf.cert, f.ca.cert}
+	if _, err := ck.CheckChain(context.Background(), chain); err != nil {
+		t.Fatal(err)
+	}
+	f.repo.set("/ca.crl", makeCRL(t, f.ca, crlOpts{number: 2}, revoked{big.NewInt(0x1A2B), KeyCompromise}))
+	now = testNow.Add(30 * time.Second)
+	if _, err := ck.CheckChain(context.Background(), chain); err != nil {
+		t.Fatalf("within CacheMaxAge the cached CRL answers: %v", err)
+	}
+	now = testNow.Add(2 * time.Minute)
+	var re *RevokedError
+	if _, err := ck.CheckChain(context.Background(), chain); !errors.As(err, &re) {
+		t.Fatalf("after CacheMaxAge the new CRL must be fetched: %v", err)
+	}
+}
+
+func TestURLLimit(t *testing.T) {
+	r := newRepo(t)
+	ca := newCA(t, "Test Root", nil)
+	var cdps []string
+	for i := 0; i < 20; i++ {
+		cdps = append(cdps, r.url(fmt.Sprintf("/missing%d.crl", i)))
+	}
+	leaf := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "many"}, CRLDistributionPoints: cdps}, ca)
+	now := testNow
+	_, err := New(Config{Time: fixedClock(&now)}).Check(context.Background(), leaf.cert, ca.cert)
+	if err == nil || !strings.Contains(err.Error(), "more than 8 CRL URLs") {
+		t.Fatalf("err %v", err)
+	}
+	fetched := 0
+	for i := 0; i < 20; i++ {
+		fetched += r.count(fmt.Sprintf("/missing%d.crl", i))
+	}
+	if fetched != maxURLs {
+		t.Fatalf("fetched %d URLs, want %d", fetched, maxURLs)
+	}
+}

@@ -204,6 +204,7 @@ func (c *Checker) crlCheck(ctx context.Context, chain []*x509.Certificate, i, de
 		dps = []distributionPoint{{reasons: allReasons}}
 	}
 	v := &crlValidation{c: c, ctx: ctx, chain: chain, i: i, depth: depth, now: now}
+	urls := 0
 	for _, dp := range dps {
 		v.dp, v.implicit = dp, implicit
 		// Supplied CRLs first: they cost nothing.
@@ -216,6 +217,10 @@ func (c *Checker) crlCheck(ctx context.Context, chain []*x509.Certificate, i, de
 		}
 		for _, u := range dp.uris() {
 			if v.reasons == allReasons {
+				break
+			}
+			if urls++; urls > maxURLs {
+				v.errs = append(v.errs, fmt.Errorf("the certificate lists more than %d CRL URLs; the rest were not tried", maxURLs))
 				break
 			}
 			ci, err := c.fetchCRL(ctx, u)
@@ -463,7 +468,7 @@ func (c *Checker) findDelta(ctx context.Context, ci *crlInfo, cert, signer *x509
 	}
 	seen := map[string]bool{}
 	for _, u := range urls {
-		if seen[u] {
+		if seen[u] || len(seen) == maxURLs {
 			continue
 		}
 		seen[u] = true
@@ -673,12 +678,15 @@ func (c *Checker) fetchCRLNow(ctx context.Context, u, key string) (*crlInfo, err
 		}
 		return nil, err
 	}
+	if int64(len(body)) > c.maxSize() {
+		return nil, fmt.Errorf("CRL larger than %d bytes", c.maxSize())
+	}
 	ci, err := parseCRL(body, "the CRL at "+u)
 	if err != nil {
 		return nil, err
 	}
 	if !ci.rl.NextUpdate.IsZero() {
-		c.cache.put(key, ci, ci.rl.NextUpdate)
+		c.cache.put(key, ci, c.cacheUntil(ci.rl.NextUpdate))
 	}
 	return ci, nil
 }

@@ -47,7 +47,7 @@ func (c *Checker) ocspQuery(ctx context.Context, cert, issuer *x509.Certificate,
 		return Status{}, err
 	}
 	if !st.NextUpdate.IsZero() {
-		c.cache.put(key, body, st.NextUpdate)
+		c.cache.put(key, body, c.cacheUntil(st.NextUpdate))
 	}
 	return st, nil
 }
