@@ -18,7 +18,8 @@ import (
 type Config struct {
 	// SoftFail tolerates certificates whose status is unknown only because
 	// no source was reachable (network errors, timeouts, HTTP errors, OCSP
-	// tryLater) or because they name no source at all. A revoked
+	// tryLater) or because they name no usable source (none at all, or
+	// only URL schemes without a Fetcher). A revoked
 	// certificate, a bad signature, a stale or malformed CRL always fail.
 	// The default, false, is hard-fail.
 	SoftFail bool

@@ -184,6 +184,9 @@ func TestLDAPDistributionPoint(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no ldap:// fetcher configured") {
 		t.Fatalf("without fetcher: %v", err)
 	}
+	if _, err := New(Config{Time: fixedClock(&now), SoftFail: true}).Check(context.Background(), f.leaf.cert, f.ca.cert); err != nil {
+		t.Fatalf("soft-fail treats an unusable ldap:// point as no source: %v", err)
+	}
 	var asked string
 	crl := makeCRL(t, f.ca, crlOpts{number: 1}, revoked{big.NewInt(0x1A2B), AffiliationChanged})
 	ck := New(Config{Time: fixedClock(&now), Fetchers: map[string]Fetcher{

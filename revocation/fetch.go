@@ -89,13 +89,20 @@ func (f *HTTPFetcher) post(ctx context.Context, u string, body []byte) ([]byte, 
 	return f.do(req)
 }
 
-// errNoFetcher reports a URL scheme nobody configured.
-func errNoFetcher(scheme string) error {
-	if scheme == "ldap" || scheme == "ldaps" {
-		return fmt.Errorf("no %s:// fetcher configured (set Config.Fetchers[%q], e.g. to pkid's LDAP fetcher)", scheme, scheme)
+// noFetcherError reports a URL scheme nobody configured. For SoftFail it
+// counts as "no usable source" (errors.Is(err, ErrNoSource)).
+type noFetcherError struct{ scheme string }
+
+func (e *noFetcherError) Error() string {
+	if e.scheme == "ldap" || e.scheme == "ldaps" {
+		return fmt.Sprintf("no %s:// fetcher configured (set Config.Fetchers[%q], e.g. to pkid's LDAP fetcher)", e.scheme, e.scheme)
 	}
-	return fmt.Errorf("no %s:// fetcher configured", scheme)
+	return fmt.Sprintf("no %s:// fetcher configured", e.scheme)
 }
+
+func (e *noFetcherError) Is(target error) bool { return target == ErrNoSource }
+
+func errNoFetcher(scheme string) error { return &noFetcherError{scheme} }
 
 func urlScheme(u string) (string, error) {
 	p, err := url.Parse(u)
