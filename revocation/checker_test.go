@@ -618,3 +618,20 @@ func TestURLLimit(t *testing.T) {
 		t.Fatalf("fetched %d URLs, want %d", fetched, maxURLs)
 	}
 }
+
+func TestSecondDistributionPointNotFetched(t *testing.T) {
+	r := newRepo(t)
+	ca := newCA(t, "Test Root", nil)
+	leaf := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "two"},
+		CRLDistributionPoints: []string{"ldap://127.0.0.1:1/cn=x", r.url("/a.crl"), r.url("/b.crl")}}, ca)
+	r.set("/a.crl", makeCRL(t, ca, crlOpts{number: 1}))
+	r.set("/b.crl", makeCRL(t, ca, crlOpts{number: 1}))
+	now := testNow
+	st, err := New(Config{Time: fixedClock(&now)}).Check(context.Background(), leaf.cert, ca.cert)
+	if err != nil || st.State != Good || st.Source != "the CRL at "+r.url("/a.crl") {
+		t.Fatalf("%v %q %v", st.State, st.Source, err)
+	}
+	if r.count("/b.crl") != 0 {
+		t.Error("the second CRL was fetched although the first covered every reason")
+	}
+}

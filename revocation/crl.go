@@ -216,7 +216,9 @@ func (c *Checker) crlCheck(ctx context.Context, chain []*x509.Certificate, i, de
 			}
 		}
 		for _, u := range dp.uris() {
-			if v.reasons == allReasons {
+			// Once this point's reasons are covered, its other URLs
+			// (usually the same CRL elsewhere) add nothing.
+			if dp.reasons&^v.reasons == 0 {
 				break
 			}
 			if urls++; urls > maxURLs {
