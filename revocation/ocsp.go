@@ -32,10 +32,11 @@ func (c *Checker) ocspQuery(ctx context.Context, cert, issuer *x509.Certificate,
 	}
 	keyHash := sha1.Sum(issuer.RawSubjectPublicKeyInfo)
 	key := fmt.Sprintf("ocsp\x00%s\x00%x\x00%x", u, keyHash, cert.SerialNumber.Bytes())
+	// The cache holds verified answers only, each until its nextUpdate.
 	if v, ok := c.cache.get(key, c.now()); ok {
-		if st, err := c.ocspFromBytes(v.([]byte), cert, issuer, source); err == nil {
-			return st, nil
-		}
+		st := v.(Status)
+		st.Certificate = cert
+		return st, nil
 	}
 	v, err := c.once(ctx, key, func() (any, error) { return c.ocspFetch(ctx, cert, issuer, u) })
 	if err != nil {
@@ -47,7 +48,7 @@ func (c *Checker) ocspQuery(ctx context.Context, cert, issuer *x509.Certificate,
 		return Status{}, err
 	}
 	if !st.NextUpdate.IsZero() {
-		c.cache.put(key, body, c.cacheUntil(st.NextUpdate))
+		c.cache.put(key, st, c.cacheUntil(st.NextUpdate))
 	}
 	return st, nil
 }
