@@ -161,8 +161,9 @@ type Store interface {
 	// none. ErrExists (naming the serial) if any serial is already stored
 	// (or repeated in the batch); ErrNotFound if a certificate's CA is not
 	// stored. Each certificate's Revision is set from the feed, its Serial
-	// upper-cased, an empty Status set to StatusValid and a zero IssuedAt to
-	// now. Imported certificates may be added already revoked.
+	// upper-cased (a serial that is not hex is refused), an empty Status set
+	// to StatusValid and a zero IssuedAt to now. Imported certificates may be
+	// added already revoked.
 	AddCertificates(ctx context.Context, certs []*Certificate) error
 	// Certificate returns one certificate by serial (hex; case is ignored).
 	Certificate(ctx context.Context, serial string) (*Certificate, error)
