@@ -327,6 +327,17 @@ func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate,
 	return out, err
 }
 
+// The queries behind RevokedSince. For full CRLs the literal status =
+// 'revoked' lets SQLite answer from the covering partial index alone; delta
+// CRLs read only what changed after the revision (index on ca_id,
+// revision). TestQueryPlans keeps them so.
+const (
+	fullCRLQuery = `SELECT serial, revoked_at, reason, invalidity_date, revision, 0 FROM certificates
+		WHERE ca_id = ? AND status = 'revoked' ORDER BY serial`
+	deltaCRLQuery = `SELECT serial, revoked_at, reason, invalidity_date, revision, released FROM certificates
+		WHERE ca_id = ? AND revision > ? AND (status = 'revoked' OR released = 1) ORDER BY serial`
+)
+
 // RevokedSince streams, ordered by serial, the revoked certificates of a CA
 // whose revocation Revision is greater than after (after <= 0: every
 // revoked certificate, for a full CRL), plus, when after > 0, certificates
@@ -334,15 +345,9 @@ func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate,
 // from a single query, a consistent snapshot, so a million entries never
 // sit in memory at once. fn's error stops the iteration and is returned.
 func (s *Store) RevokedSince(ctx context.Context, caID string, after int64, fn func(*store.RevokedEntry) error) error {
-	// Full CRLs: the literal status = 'revoked' lets SQLite answer from the
-	// covering partial index alone.
-	query := `SELECT serial, revoked_at, reason, invalidity_date, revision, 0 FROM certificates
-		WHERE ca_id = ? AND status = 'revoked' ORDER BY serial`
-	args := []driver.NamedValue{{Ordinal: 1, Value: caID}}
+	query, args := fullCRLQuery, []driver.NamedValue{{Ordinal: 1, Value: caID}}
 	if after > 0 {
-		query = `SELECT serial, revoked_at, reason, invalidity_date, revision, released FROM certificates
-			WHERE ca_id = ? AND revision > ? AND (status = 'revoked' OR released = 1) ORDER BY serial`
-		args = append(args, driver.NamedValue{Ordinal: 2, Value: after})
+		query, args = deltaCRLQuery, append(args, driver.NamedValue{Ordinal: 2, Value: after})
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
