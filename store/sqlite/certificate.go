@@ -364,7 +364,10 @@ func (s *Store) RevokedSince(ctx context.Context, caID string, after int64, fn f
 		}
 		defer rows.Close()
 		row := make([]driver.Value, 6)
-		for {
+		for i := 0; ; i++ {
+			if i%256 == 0 && ctx.Err() != nil { // the driver only checks ctx when the query starts
+				return ctx.Err()
+			}
 			if err := rows.Next(row); err == io.EOF {
 				return nil
 			} else if err != nil {
