@@ -131,7 +131,9 @@ const (
 )
 
 // Change is one change-feed record. Revisions increase strictly and are
-// never reused, across processes.
+// never reused, across processes. They become visible in order: once a
+// reader sees revision r, every change with a lower revision is visible too
+// (so a watcher that has read up to r never needs to look below it again).
 type Change struct {
 	Revision int64
 	Kind     ChangeKind

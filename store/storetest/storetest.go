@@ -778,6 +778,23 @@ func testConcurrent(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	newCA(t, st, "ca")
 	const workers, batches, per = 8, 5, 20
+	start, _ := st.Revision(ctx)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watched := store.Watch(wctx, st, start, 5*time.Millisecond)
+	var seenMu sync.Mutex
+	var seen []int64
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		for batch := range watched {
+			seenMu.Lock()
+			for _, c := range batch {
+				seen = append(seen, c.Revision)
+			}
+			seenMu.Unlock()
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -835,6 +852,23 @@ func testConcurrent(t *testing.T, st store.Store) {
 	}
 	if want := 1 + workers*batches*per*3/2; len(changes) != want {
 		t.Errorf("%d changes, want %d", len(changes), want)
+	}
+
+	// A watcher polling while the writers ran saw every revision, in order:
+	// none became visible before a lower one.
+	want := revs[1:] // all but the CA's
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		seenMu.Lock()
+		caughtUp := len(seen) > 0 && seen[len(seen)-1] >= want[len(want)-1]
+		seenMu.Unlock()
+		if caughtUp {
+			break
+		}
+	}
+	stopWatch()
+	<-watchDone
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("Watch during concurrent writes delivered %d revisions, want %d, in order", len(seen), len(want))
 	}
 }
 
