@@ -156,18 +156,44 @@ func TestMultiProcess(t *testing.T) {
 			errs[i] = cmd.Run()
 		}()
 	}
+	// This process watches the feed while the others write, as a server
+	// beside CLI commands would; it races them to create the database.
+	st, err := Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wctx, stopWatch := context.WithCancel(t.Context())
+	defer stopWatch()
+	watched := store.Watch(wctx, st, 0, 10*time.Millisecond)
+	var seen []int64
+	watchDone := make(chan struct{})
+	wantChanges := 1 + procs*batches*13
+	go func() {
+		defer close(watchDone)
+		for batch := range watched {
+			for _, c := range batch {
+				seen = append(seen, c.Revision)
+			}
+			if len(seen) >= wantChanges {
+				return
+			}
+		}
+	}()
+
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("process %d: %v", i, err)
 		}
 	}
-
-	st, err := Open(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
+	select {
+	case <-watchDone:
+	case <-time.After(10 * time.Second):
+		stopWatch()
+		<-watchDone
+		t.Errorf("watcher saw %d changes 10s after the writers ended, want %d", len(seen), wantChanges)
 	}
-	defer st.Close()
 	issued := map[string]bool{}
 	revs := map[int64]string{}
 	revoked := 0
@@ -216,6 +242,12 @@ func TestMultiProcess(t *testing.T) {
 	for i := 1; i < len(changes); i++ {
 		if changes[i].Revision <= changes[i-1].Revision {
 			t.Errorf("feed not strictly increasing at %d: %d after %d", i, changes[i].Revision, changes[i-1].Revision)
+		}
+	}
+	for i, c := range changes {
+		if i >= len(seen) || seen[i] != c.Revision {
+			t.Errorf("the watcher in another process missed or reordered revisions: change %d is %d", i, c.Revision)
+			break
 		}
 	}
 	checkIntegrity(t, st)
