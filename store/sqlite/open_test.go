@@ -156,3 +156,37 @@ func TestSchemaVersion(t *testing.T) {
 		t.Errorf("Open of a newer schema: %v; want an error naming the path and saying it is newer", err)
 	}
 }
+
+// TestOpenOddPath: the path reaches SQLite intact even with characters
+// that mean something in a URI.
+func TestOpenOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a b?c#d%20e&f=g")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "pkid.db")
+	st, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetMeta(t.Context(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "pkid.db" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v, want only pkid.db", names)
+	}
+	st, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v, err := st.Meta(t.Context(), "k"); v != "v" {
+		t.Errorf("Meta after reopen = %q, %v", v, err)
+	}
+}
