@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,5 +189,49 @@ func TestOpenOddPath(t *testing.T) {
 	defer st.Close()
 	if v, err := st.Meta(t.Context(), "k"); v != "v" {
 		t.Errorf("Meta after reopen = %q, %v", v, err)
+	}
+}
+
+// TestMigrationUpgrade: a database from an older pkid gets the new
+// migrations on Open, each in its own transaction; one that fails leaves the
+// database at the last good version and names the migration.
+func TestMigrationUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pkid.db")
+	st, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetMeta(t.Context(), "k", "v")
+	st.Close()
+
+	saved := migrations
+	defer func() { migrations, latestVersion = saved, len(saved) }()
+	migrations = append(append([]string(nil), saved...),
+		`ALTER TABLE meta ADD COLUMN note TEXT NOT NULL DEFAULT 'added'`,
+		`CREATE TABLE broken (x INTEGER); INSERT INTO no_such_table VALUES (1)`)
+	latestVersion = len(migrations)
+
+	_, err = Open(t.Context(), path)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d", len(saved)+2)) {
+		t.Fatalf("Open with a failing migration: %v; want an error naming migration %d", err, len(saved)+2)
+	}
+	migrations = migrations[:len(migrations)-1]
+	latestVersion = len(migrations)
+	st, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open after fixing the migration: %v", err)
+	}
+	defer st.Close()
+	var v int
+	var note string
+	st.db.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&v)
+	st.db.QueryRow(`SELECT note FROM meta WHERE key = 'k'`).Scan(&note)
+	if v != len(saved)+1 || note != "added" {
+		t.Errorf("after upgrade: version %d, note %q; want %d, \"added\"", v, note, len(saved)+1)
+	}
+	var n int
+	st.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'broken'`).Scan(&n)
+	if n != 0 {
+		t.Error("the failed migration left its table behind")
 	}
 }
