@@ -3,6 +3,9 @@ package lint
 import (
 	"bytes"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,8 +13,6 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
-
-	"github.com/zmap/zcrypto/encoding/asn1"
 )
 
 // IDs of pkid's own CRL checks.
@@ -28,26 +29,38 @@ const (
 	idCRLBadSignature         = "pkid_crl_bad_signature"
 )
 
-var oidExtCRLNumber = asn1.ObjectIdentifier{2, 5, 29, 20}
-
 // CRL lints one DER-encoded X.509 certificate revocation list. Like
 // Certificate it never panics and never fails: unparsable input yields an
 // Error finding. Findings come worst first.
 func CRL(der []byte, opts Options) []Finding {
-	crl, err := parseCRL(der)
+	// pkid's checks use crypto/x509, which also reads v1 CRLs; zlint needs
+	// zcrypto's parse, which refuses them.
+	version := crlVersion(der)
+	rl, err := parseAnyCRL(der)
 	if err != nil {
 		return []Finding{{
 			Severity: Error,
 			ID:       idUnparsableCRL,
 			Source:   "pkid",
 			Object:   fmt.Sprintf("CRL (unparsable, %d bytes)", len(der)),
-			Message:  fmt.Sprintf("The data is not a valid DER X.509 CRL (%v), so relying parties cannot check revocation and may refuse every connection.", err),
+			Message:  fmt.Sprintf("The data is not a valid DER X.509 CRL (%v), so relying parties cannot check revocation and may refuse every connection.", strings.TrimPrefix(err.Error(), "x509: ")),
 			Fix:      "Check that the file holds a CRL (PEM \"X509 CRL\" block or DER) and regenerate it with pkid crl.",
 		}}
 	}
-	obj := crlObject(crl)
-	fs := checkCRL(der, crl, obj, opts)
-	fs = append(fs, zlintCRL(crl, obj)...)
+	obj := crlObject(rl)
+	fs := checkCRL(rl, version, obj, opts)
+	if zcrl, err := parseCRL(der); err == nil {
+		fs = append(fs, zlintCRL(zcrl, obj)...)
+	} else if version != 1 {
+		fs = append(fs, Finding{
+			Severity: Notice,
+			ID:       "pkid_crl_zlint_unparsable",
+			Source:   "pkid",
+			Object:   obj,
+			Message:  fmt.Sprintf("zlint's stricter parser refuses this CRL (%v), so only pkid's own checks ran; some relying parties may refuse it too.", strings.TrimPrefix(err.Error(), "x509: ")),
+			Fix:      "Regenerate the CRL with a conforming tool (pkid crl) and lint it again.",
+		})
+	}
 	fs = dropDuplicates(fs)
 	sortFindings(fs)
 	return fs
@@ -62,14 +75,14 @@ func parseCRL(der []byte) (crl *zx509.RevocationList, err error) {
 	return zx509.ParseRevocationList(der)
 }
 
-func crlObject(crl *zx509.RevocationList) string {
-	issuer := crl.Issuer.String()
+func crlObject(rl *x509.RevocationList) string {
+	issuer := rl.Issuer.String()
 	if issuer == "" {
 		issuer = "(empty issuer)"
 	}
 	s := "CRL issued by " + issuer
-	if crl.Number != nil {
-		s += ", number " + crl.Number.String()
+	if rl.Number != nil {
+		s += ", number " + rl.Number.String()
 	}
 	return s
 }
@@ -93,17 +106,17 @@ func crlVersion(der []byte) int {
 }
 
 // checkCRL runs pkid's own CRL checks.
-func checkCRL(der []byte, crl *zx509.RevocationList, obj string, opts Options) []Finding {
+func checkCRL(crl *x509.RevocationList, version int, obj string, opts Options) []Finding {
 	var fs []Finding
 	add := func(sev Severity, id, msg, fix string) {
 		fs = append(fs, Finding{Severity: sev, ID: id, Source: "pkid", Object: obj, Message: msg, Fix: fix})
 	}
-	if crlVersion(der) == 1 {
+	if version == 1 {
 		add(Warning, idCRLVersion1,
 			"The CRL is version 1, which cannot carry a CRL number, authority key identifier or reason codes; stacks that need them (IBM GSKit, delta-CRL users) refuse it.",
 			"Generate v2 CRLs: pkid crl always does; with OpenSSL set crlnumber in the CA configuration.")
 	}
-	if _, ok := findExtension(crl.Extensions, oidExtCRLNumber); !ok {
+	if crl.Number == nil {
 		add(Error, idCRLWithoutNumber,
 			"The CRL has no CRL number (RFC 5280 5.2.3 requires one), so relying parties cannot tell a newer CRL from an older one and some refuse it.",
 			"Generate CRLs with a monotonically increasing CRL number (pkid crl does; OpenSSL needs a crlnumber file in the CA configuration).")
@@ -124,8 +137,10 @@ func checkCRL(der []byte, crl *zx509.RevocationList, obj string, opts Options) [
 			fmt.Sprintf("The CRL's thisUpdate (%s) is in the future, so relying parties refuse it until then (OpenSSL: \"CRL is not yet valid\").", crl.ThisUpdate.UTC().Format(time.RFC3339)),
 			"Check the clock of the machine that signed the CRL and regenerate it.")
 	}
+	weakSig := false
 	switch crl.SignatureAlgorithm {
-	case zx509.MD2WithRSA, zx509.MD5WithRSA, zx509.SHA1WithRSA, zx509.DSAWithSHA1, zx509.ECDSAWithSHA1:
+	case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
+		weakSig = true
 		add(Error, idCRLWeakSignature,
 			fmt.Sprintf("The CRL is signed with %s, which modern stacks reject as forgeable.", crl.SignatureAlgorithm),
 			"Sign CRLs with SHA-256 or stronger (pkid crl does; OpenSSL: default_md = sha256).")
@@ -141,8 +156,8 @@ func checkCRL(der []byte, crl *zx509.RevocationList, obj string, opts Options) [
 			add(Error, idCRLAKIMismatch,
 				fmt.Sprintf("The CRL's authority key identifier (%X) does not match the given CA's subject key identifier (%X), so relying parties will not use it for that CA.", crl.AuthorityKeyId, is.SubjectKeyId),
 				"Check that the CRL comes from the right CA and regenerate it with that CA's key.")
-		} else if crlSign {
-			if err := checkCRLSignature(der, is); err != nil {
+		} else if crlSign && !weakSig {
+			if err := checkCRLSignature(crl, is); err != nil {
 				add(Error, idCRLBadSignature,
 					fmt.Sprintf("The CRL's signature does not verify with the given CA's key (%v), so relying parties reject it.", strings.TrimPrefix(err.Error(), "x509: ")),
 					"Regenerate the CRL with the CA's current key, and check that the CRL and CA certificate belong together.")
@@ -152,15 +167,59 @@ func checkCRL(der []byte, crl *zx509.RevocationList, obj string, opts Options) [
 	return fs
 }
 
-func checkCRLSignature(der []byte, issuer *x509.Certificate) (err error) {
+func checkCRLSignature(rl *x509.RevocationList, issuer *x509.Certificate) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("signature check panicked: %v", r)
 		}
 	}()
-	rl, err := x509.ParseRevocationList(der)
-	if err != nil {
-		return err
-	}
 	return rl.CheckSignatureFrom(issuer)
+}
+
+// sigAlgByOID maps the signature algorithms a v1 CRL may plausibly use to
+// crypto/x509's names (v1 CRLs are parsed outside crypto/x509).
+var sigAlgByOID = map[string]x509.SignatureAlgorithm{
+	"1.2.840.113549.1.1.4":  x509.MD5WithRSA,
+	"1.2.840.113549.1.1.5":  x509.SHA1WithRSA,
+	"1.2.840.113549.1.1.11": x509.SHA256WithRSA,
+	"1.2.840.113549.1.1.12": x509.SHA384WithRSA,
+	"1.2.840.113549.1.1.13": x509.SHA512WithRSA,
+	"1.2.840.10045.4.1":     x509.ECDSAWithSHA1,
+	"1.2.840.10045.4.3.2":   x509.ECDSAWithSHA256,
+	"1.2.840.10045.4.3.3":   x509.ECDSAWithSHA384,
+	"1.2.840.10045.4.3.4":   x509.ECDSAWithSHA512,
+	"1.3.101.112":           x509.PureEd25519,
+}
+
+// parseV1CRL reads a version 1 CRL, which crypto/x509 and zcrypto refuse,
+// into the fields pkid's checks use.
+func parseV1CRL(der []byte) (rl *x509.RevocationList, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			rl, err = nil, fmt.Errorf("CRL parser panicked: %v", r)
+		}
+	}()
+	var cl pkix.CertificateList
+	rest, err := asn1.Unmarshal(der, &cl)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != 0 {
+		return nil, errors.New("trailing data after CRL")
+	}
+	rawIssuer, err := asn1.Marshal(cl.TBSCertList.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	rl = &x509.RevocationList{
+		Raw:                  der,
+		RawTBSRevocationList: cl.TBSCertList.Raw,
+		RawIssuer:            rawIssuer,
+		Signature:            cl.SignatureValue.RightAlign(),
+		SignatureAlgorithm:   sigAlgByOID[cl.SignatureAlgorithm.Algorithm.String()],
+		ThisUpdate:           cl.TBSCertList.ThisUpdate,
+		NextUpdate:           cl.TBSCertList.NextUpdate,
+	}
+	rl.Issuer.FillFromRDNSequence(&cl.TBSCertList.Issuer)
+	return rl, nil
 }

@@ -128,7 +128,7 @@ func split(data []byte) ([]Report, error) {
 	if _, err := parseCertificate(data); err == nil {
 		return []Report{{Kind: KindCertificate, DER: data}}, nil
 	}
-	if _, err := parseCRL(data); err == nil {
+	if _, err := parseAnyCRL(data); err == nil {
 		return []Report{{Kind: KindCRL, DER: data}}, nil
 	}
 	if _, err := parseStd(data); err == nil {
@@ -161,7 +161,7 @@ func issuerInFile(o *Report, bySubject map[string]*x509.Certificate) *x509.Certi
 		}
 		return bySubject[string(c.RawIssuer)]
 	case KindCRL:
-		rl, err := parseStdCRL(o.DER)
+		rl, err := parseAnyCRL(o.DER)
 		if err != nil {
 			return nil
 		}
@@ -190,9 +190,18 @@ func objectName(o *Report) string {
 			return certificateObject(c)
 		}
 	case KindCRL:
-		if crl, err := parseCRL(o.DER); err == nil {
-			return crlObject(crl)
+		if rl, err := parseAnyCRL(o.DER); err == nil {
+			return crlObject(rl)
 		}
 	}
 	return string(o.Kind)
+}
+
+// parseAnyCRL parses a v2 CRL with crypto/x509 and a v1 CRL with pkid's
+// own reader.
+func parseAnyCRL(der []byte) (*x509.RevocationList, error) {
+	if crlVersion(der) == 1 {
+		return parseV1CRL(der)
+	}
+	return parseStdCRL(der)
 }

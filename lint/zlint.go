@@ -101,7 +101,7 @@ func zlintCertificate(c *zx509.Certificate, object string) []Finding {
 	var out []Finding
 	for _, l := range r.certLints {
 		res := l.Execute(c, r.config)
-		if f, ok := zlintFinding(res, &l.LintMetadata, object); ok {
+		if f, ok := zlintFinding(res, &l.LintMetadata, object, "Reissue the certificate"); ok {
 			out = append(out, f)
 		}
 	}
@@ -117,14 +117,16 @@ func zlintCRL(crl *zx509.RevocationList, object string) []Finding {
 	var out []Finding
 	for _, l := range r.crlLints {
 		res := l.Execute(crl, r.config)
-		if f, ok := zlintFinding(res, &l.LintMetadata, object); ok {
+		if f, ok := zlintFinding(res, &l.LintMetadata, object, "Regenerate the CRL"); ok {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-func zlintFinding(res *zl.LintResult, meta *zl.LintMetadata, object string) (Finding, bool) {
+// zlintFinding turns a zlint result into a finding; redo says how the
+// object is remade ("Reissue the certificate").
+func zlintFinding(res *zl.LintResult, meta *zl.LintMetadata, object, redo string) (Finding, bool) {
 	if res == nil {
 		return Finding{}, false
 	}
@@ -146,10 +148,11 @@ func zlintFinding(res *zl.LintResult, meta *zl.LintMetadata, object string) (Fin
 	if !strings.HasSuffix(msg, ".") {
 		msg += "."
 	}
-	var fix string
-	if meta.Citation != "" {
-		fix = "Follow " + strings.TrimSuffix(strings.TrimSpace(meta.Citation), ".") + "."
+	fix := redo + " so that this check passes"
+	if c := strings.TrimSuffix(strings.TrimSpace(meta.Citation), "."); c != "" {
+		fix += " (see " + c + ")"
 	}
+	fix += "."
 	return Finding{
 		Severity: sev,
 		ID:       meta.Name,
