@@ -207,14 +207,20 @@ func parseV1CRL(der []byte) (rl *x509.RevocationList, err error) {
 	if len(rest) != 0 {
 		return nil, errors.New("trailing data after CRL")
 	}
-	rawIssuer, err := asn1.Marshal(cl.TBSCertList.Issuer)
-	if err != nil {
-		return nil, err
+	// The issuer as encoded, not re-marshalled: matching it against a CA's
+	// raw subject must be byte for byte.
+	tbs := cryptobyte.String(cl.TBSCertList.Raw)
+	var rawIssuer cryptobyte.String
+	if !tbs.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
+		(tbs.PeekASN1Tag(cbasn1.INTEGER) && !tbs.SkipASN1(cbasn1.INTEGER)) ||
+		!tbs.SkipASN1(cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1Element(&rawIssuer, cbasn1.SEQUENCE) {
+		return nil, errors.New("malformed CRL issuer")
 	}
 	rl = &x509.RevocationList{
 		Raw:                  der,
 		RawTBSRevocationList: cl.TBSCertList.Raw,
-		RawIssuer:            rawIssuer,
+		RawIssuer:            []byte(rawIssuer),
 		Signature:            cl.SignatureValue.RightAlign(),
 		SignatureAlgorithm:   sigAlgByOID[cl.SignatureAlgorithm.Algorithm.String()],
 		ThisUpdate:           cl.TBSCertList.ThisUpdate,
