@@ -2,10 +2,14 @@ package lint
 
 import (
 	"bytes"
+	"crypto/x509"
+	stdpkix "crypto/x509/pkix"
+	stdasn1 "encoding/asn1"
 	"errors"
 	"fmt"
 	"github.com/zmap/zcrypto/encoding/asn1"
 	"github.com/zmap/zcrypto/rsa"
+	"math/big"
 	"net"
 	"strings"
 	"time"
@@ -52,10 +56,18 @@ func Certificate(der []byte, opts Options) []Finding {
 	if err != nil {
 		return []Finding{unparsableCertificate(der, err)}
 	}
-	obj := certificateObject(c)
-	fs := checkCertificate(c, obj, opts)
-	fs = append(fs, zlintCertificate(c, obj)...)
+	if opts.Issuer == nil && !bytes.Equal(c.RawIssuer, c.RawSubject) {
+		opts.Issuer = pickIssuer(opts.Issuers, c.RawIssuer)
+	}
+	// The object's name is only formatted when there is something to
+	// report: the clean certificate is the hot path.
+	fs := checkCertificate(c, opts)
+	fs = append(fs, zlintCertificate(c)...)
+	if len(fs) == 0 {
+		return nil
+	}
 	fs = dropDuplicates(fs)
+	setObject(fs, certificateObject(c.RawSubject, c.SerialNumber))
 	sortFindings(fs)
 	return fs
 }
@@ -93,16 +105,48 @@ func unparsableCertificate(der []byte, err error) Finding {
 	}
 }
 
-func certificateObject(c *zx509.Certificate) string {
-	subject := c.Subject.String()
+// certificateObject names a certificate by subject (formatted as
+// crypto/x509 does, RFC 4514 order) and serial (hex, as openssl prints it).
+func certificateObject(rawSubject []byte, serialNumber *big.Int) string {
+	subject := nameString(rawSubject)
 	if subject == "" {
 		subject = "(empty subject)"
 	}
 	serial := "?"
-	if c.SerialNumber != nil {
-		serial = strings.ToUpper(c.SerialNumber.Text(16))
+	if serialNumber != nil {
+		serial = strings.ToUpper(serialNumber.Text(16))
 	}
 	return "certificate " + subject + ", serial " + serial
+}
+
+// nameString formats a DER Name the way crypto/x509 does.
+func nameString(raw []byte) string {
+	var rdn stdpkix.RDNSequence
+	if _, err := stdasn1.Unmarshal(raw, &rdn); err != nil {
+		return ""
+	}
+	var n stdpkix.Name
+	n.FillFromRDNSequence(&rdn)
+	return n.String()
+}
+
+// setObject names the object on findings made before it was known.
+func setObject(fs []Finding, obj string) {
+	for i := range fs {
+		if fs[i].Object == "" {
+			fs[i].Object = obj
+		}
+	}
+}
+
+// pickIssuer returns the candidate whose subject is rawIssuer.
+func pickIssuer(candidates []*x509.Certificate, rawIssuer []byte) *x509.Certificate {
+	for _, c := range candidates {
+		if c != nil && bytes.Equal(c.RawSubject, rawIssuer) {
+			return c
+		}
+	}
+	return nil
 }
 
 func findExtension(exts []pkix.Extension, oid asn1.ObjectIdentifier) (pkix.Extension, bool) {
@@ -115,10 +159,10 @@ func findExtension(exts []pkix.Extension, oid asn1.ObjectIdentifier) (pkix.Exten
 }
 
 // checkCertificate runs pkid's own certificate checks.
-func checkCertificate(c *zx509.Certificate, obj string, opts Options) []Finding {
+func checkCertificate(c *zx509.Certificate, opts Options) []Finding {
 	var fs []Finding
 	add := func(sev Severity, id, msg, fix string) {
-		fs = append(fs, Finding{Severity: sev, ID: id, Source: "pkid", Object: obj, Message: msg, Fix: fix})
+		fs = append(fs, Finding{Severity: sev, ID: id, Source: "pkid", Message: msg, Fix: fix})
 	}
 
 	_, hasKU := findExtension(c.Extensions, oidExtKeyUsage)

@@ -47,6 +47,9 @@ func CRL(der []byte, opts Options) []Finding {
 			Fix:      "Check that the file holds a CRL (PEM \"X509 CRL\" block or DER) and regenerate it with pkid crl.",
 		}}
 	}
+	if opts.Issuer == nil {
+		opts.Issuer = pickIssuer(opts.Issuers, rl.RawIssuer)
+	}
 	obj := crlObject(rl)
 	fs := checkCRL(rl, version, obj, opts)
 	if zcrl, err := parseCRL(der); err == nil {
