@@ -251,7 +251,7 @@ func checkCertificate(c *zx509.Certificate, opts Options) []Finding {
 				add(Error, idServerWithoutServerAuth,
 					"The certificate is used by a TLS server but its extendedKeyUsage lacks serverAuth, so clients reject it (OpenSSL: \"unsupported certificate purpose\").",
 					"Reissue it with extendedKeyUsage serverAuth (pkid issue --profile server or client-server).")
-			case opts.Purpose == PurposeUnknown && !clientAuth && (hostSANs > 0 || cnHost):
+			case opts.Purpose == PurposeUnknown && !clientAuth && hostSANs > 0:
 				add(Warning, idServerWithoutServerAuth,
 					"The certificate names hosts but its extendedKeyUsage lacks serverAuth, so TLS clients reject it if a server presents it.",
 					"If it is meant for a TLS server, reissue it with extendedKeyUsage serverAuth (pkid issue --profile server).")
