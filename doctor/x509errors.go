@@ -4,6 +4,7 @@ import "crypto/x509"
 
 // Aliases keep explain.go readable.
 type (
+	x509Certificate      = x509.Certificate
 	x509UnknownAuthority = x509.UnknownAuthorityError
 	x509Invalid          = x509.CertificateInvalidError
 	x509Hostname         = x509.HostnameError
