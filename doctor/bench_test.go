@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"crypto/x509"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 func BenchmarkSummarize(b *testing.B) {
 	p := newTestPKI(b)
 	for b.Loop() {
-		summarize(p.server.cert, []*x509Certificate{p.inter.cert}, lint.PurposeServer, time.Now)
+		summarize(p.server.cert, []*x509.Certificate{p.inter.cert}, lint.PurposeServer, time.Now)
 	}
 }
 
