@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -356,5 +357,36 @@ func TestCertificateTraps(t *testing.T) {
 				t.Errorf("HasErrors = false for [%s]", findingIDs(fs))
 			}
 		})
+	}
+}
+
+// TestCertificateConcurrent lints from many goroutines at once, as the CA's
+// issuance service does; run with -race.
+func TestCertificateConcurrent(t *testing.T) {
+	ca := newCA(t)
+	key := newKey(t, "p256")
+	leaf := sign(t, serverTemplate(t, key), key, ca)
+	root := sign(t, caTemplate(t, "Another Root"), newKey(t, "p256"), nil)
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func() {
+			var err error
+			for j := 0; j < 20; j++ {
+				o := testOpts()
+				o.Issuer = ca.cert
+				if fs := Certificate(leaf.der, o); HasErrors(fs) {
+					err = fmt.Errorf("clean leaf: %s", findingIDs(fs))
+				}
+				if fs := Certificate(root.der, testOpts()); HasErrors(fs) {
+					err = fmt.Errorf("clean CA: %s", findingIDs(fs))
+				}
+			}
+			done <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
