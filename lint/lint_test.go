@@ -248,6 +248,20 @@ func TestCertificateTraps(t *testing.T) {
 			wants: []want{{idClientWithoutClientAuth, Error}},
 		},
 		{
+			name: "server without digitalSignature",
+			build: leafWith(func(c *x509.Certificate) {
+				c.KeyUsage = x509.KeyUsageKeyAgreement
+			}, "p256"),
+			wants: []want{{idTLSWithoutDigitalSignature, Error}},
+		},
+		{
+			name: "RSA server with keyEncipherment only",
+			build: leafWith(func(c *x509.Certificate) {
+				c.KeyUsage = x509.KeyUsageKeyEncipherment
+			}, "rsa2048"),
+			wants: []want{{idTLSWithoutDigitalSignature, Error}},
+		},
+		{
 			name:  "RSA 1024",
 			build: leafWith(func(*x509.Certificate) {}, "rsa1024"),
 			wants: []want{{idWeakRSAKey, Error}},
