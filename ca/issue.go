@@ -278,7 +278,7 @@ func (s *Service) prepare(ctx context.Context, req *Request) (*prepared, error) 
 		pub = p.key.Public()
 	}
 	p.spec.pub = pub
-	p.spec.notBefore, p.spec.notAfter = notBefore, notAfter
+	p.spec.notBefore, p.spec.notAfter, p.spec.now = notBefore, notAfter, now
 	p.spec.keyUsage = prof.keyUsage(kt)
 	p.spec.extKeyUse = prof.ExtKeyUsage
 	p.spec.isCA = prof.IsCA

@@ -242,3 +242,8 @@ func certsPEM(certs []*x509.Certificate) []byte {
 	}
 	return out
 }
+
+// CertPEM encodes one DER certificate as PEM.
+func CertPEM(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
