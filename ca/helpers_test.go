@@ -1,8 +1,14 @@
 package ca_test
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/pkid/pkid/store"
+	"github.com/pkid/pkid/store/sqlite"
 )
 
 func writeFile(t *testing.T, path string, data []byte) {
@@ -19,4 +25,37 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// snapshot summarises what a store holds, to assert a failed operation
+// changed nothing.
+func snapshot(t *testing.T, st store.Store) string {
+	t.Helper()
+	ctx := context.Background()
+	rev, err := st.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := st.Certificates(ctx, store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := 0
+	for _, c := range certs {
+		if c.Status == store.StatusRevoked {
+			revoked++
+		}
+	}
+	cas, _ := st.CAs(ctx)
+	return fmt.Sprintf("rev=%d certs=%d revoked=%d cas=%d", rev, len(certs), revoked, len(cas))
+}
+
+func emptyStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "pkid.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
