@@ -110,7 +110,10 @@ func TestInitNamesAndSingle(t *testing.T) {
 }
 
 func TestInitBadInput(t *testing.T) {
-	tests := []struct{ name, want string; o ca.InitOptions }{
+	tests := []struct {
+		name, want string
+		o          ca.InitOptions
+	}{
 		{"bad name", "unknown attribute type", ca.InitOptions{Name: "XX=1"}},
 		{"name without CN", "no CN", ca.InitOptions{Name: "O=Acme"}},
 		{"bad key type", "unknown key type", ca.InitOptions{KeyType: "dsa"}},
