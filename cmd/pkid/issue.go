@@ -147,4 +147,3 @@ func parseDate(s string, endOfDay bool) (time.Time, error) {
 	}
 	return t, nil
 }
-
