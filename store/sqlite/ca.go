@@ -1,0 +1,125 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pkid/pkid/store"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const caColumns = `id, parent_id, role, subject, cert_der, key_pem, encrypted, url, ldap_url, delta_crl, is_default, created_at`
+
+// CreateCA stores a new CA. ErrExists if the ID is taken. A CA created with
+// Default set becomes the only default CA.
+func (s *Store) CreateCA(ctx context.Context, ca *store.CA) error {
+	if ca.ID == "" {
+		return errors.New("create CA: empty ID")
+	}
+	if ca.CreatedAt.IsZero() {
+		ca.CreatedAt = time.Now()
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if ca.Default {
+			if _, err := tx.ExecContext(ctx, `UPDATE cas SET is_default = 0 WHERE is_default = 1`); err != nil {
+				return fmt.Errorf("create CA %s: %w", ca.ID, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO cas (`+caColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ca.ID, ca.ParentID, ca.Role, ca.Subject, ca.CertDER, ca.KeyPEM, boolInt(ca.Encrypted),
+			ca.URL, ca.LDAPURL, boolInt(ca.DeltaCRL), boolInt(ca.Default), micros(ca.CreatedAt))
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+			return fmt.Errorf("create CA %s: %w", ca.ID, store.ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("create CA %s: %w", ca.ID, err)
+		}
+		_, err = appendChange(ctx, tx, store.ChangeCA, ca.ID, "", ca.CreatedAt)
+		return err
+	})
+}
+
+// UpdateCA replaces the mutable fields of a CA (KeyPEM, Encrypted, URL,
+// LDAPURL, DeltaCRL, Default). ErrNotFound if absent. Setting Default
+// clears it on every other CA.
+func (s *Store) UpdateCA(ctx context.Context, ca *store.CA) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if ca.Default {
+			if _, err := tx.ExecContext(ctx, `UPDATE cas SET is_default = 0 WHERE is_default = 1 AND id <> ?`, ca.ID); err != nil {
+				return fmt.Errorf("update CA %s: %w", ca.ID, err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE cas SET key_pem = ?, encrypted = ?, url = ?, ldap_url = ?, delta_crl = ?, is_default = ? WHERE id = ?`,
+			ca.KeyPEM, boolInt(ca.Encrypted), ca.URL, ca.LDAPURL, boolInt(ca.DeltaCRL), boolInt(ca.Default), ca.ID)
+		if err != nil {
+			return fmt.Errorf("update CA %s: %w", ca.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("update CA %s: %w", ca.ID, store.ErrNotFound)
+		}
+		_, err = appendChange(ctx, tx, store.ChangeCA, ca.ID, "", time.Now())
+		return err
+	})
+}
+
+// CA returns one CA by ID.
+func (s *Store) CA(ctx context.Context, id string) (*store.CA, error) {
+	ca, err := scanCA(s.db.QueryRowContext(ctx, `SELECT `+caColumns+` FROM cas WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("CA %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read CA %q: %w", id, err)
+	}
+	return ca, nil
+}
+
+// CAs returns every CA, in creation order.
+func (s *Store) CAs(ctx context.Context) ([]*store.CA, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+caColumns+` FROM cas ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("list CAs: %w", err)
+	}
+	defer rows.Close()
+	var cas []*store.CA
+	for rows.Next() {
+		ca, err := scanCA(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list CAs: %w", err)
+		}
+		cas = append(cas, ca)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list CAs: %w", err)
+	}
+	return cas, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCA(r scanner) (*store.CA, error) {
+	var ca store.CA
+	var created sql.NullInt64
+	if err := r.Scan(&ca.ID, &ca.ParentID, &ca.Role, &ca.Subject, &ca.CertDER, &ca.KeyPEM, &ca.Encrypted,
+		&ca.URL, &ca.LDAPURL, &ca.DeltaCRL, &ca.Default, &created); err != nil {
+		return nil, err
+	}
+	ca.CreatedAt = fromMicros(created)
+	return &ca, nil
+}
+
+// caExists reports ErrNotFound, naming the CA, unless it is stored.
+func caExists(ctx context.Context, tx *sql.Tx, id string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM cas WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("CA %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("look up CA %q: %w", id, err)
+	}
+	return nil
+}

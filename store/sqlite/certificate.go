@@ -1,0 +1,364 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pkid/pkid/store"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const certColumns = `serial, ca_id, subject, profile, not_before, not_after, der, issued_at, status, revoked_at, reason, invalidity_date, revision`
+
+// reasonHold is RFC 5280's certificateHold, the one reversible reason.
+const reasonHold = 6
+
+// normSerial returns serial in upper-case hex, or an error if it is not hex.
+func normSerial(serial string) (string, error) {
+	if serial == "" {
+		return "", errors.New("empty serial number")
+	}
+	for _, r := range serial {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return "", fmt.Errorf("serial number %q is not hexadecimal", serial)
+		}
+	}
+	return strings.ToUpper(serial), nil
+}
+
+// AddCertificates stores newly issued or imported certificates, all or
+// none, in one transaction. ErrExists (naming the serial) if any serial is
+// already stored or repeated in certs; ErrNotFound (naming the CA) if a
+// certificate's CA is not stored. On success each certificate's Revision
+// is set from the feed (one "issue" change per certificate), its Serial is
+// upper-cased, an empty Status becomes StatusValid and a zero IssuedAt the
+// current time. Imported certificates may arrive already revoked (a zero
+// RevokedAt then means now).
+func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate) error {
+	if len(certs) == 0 {
+		return nil
+	}
+	now := time.Now()
+	serials := make([]string, len(certs))
+	cas := map[string]bool{}
+	for i, c := range certs {
+		serial, err := normSerial(c.Serial)
+		if err != nil {
+			return fmt.Errorf("add certificate: %w", err)
+		}
+		serials[i] = serial
+		switch c.Status {
+		case "", store.StatusValid, store.StatusRevoked:
+		default:
+			return fmt.Errorf("add certificate %s: unknown status %q", serial, c.Status)
+		}
+		if c.Status == store.StatusRevoked {
+			if err := checkReason(c.Reason); err != nil {
+				return fmt.Errorf("add certificate %s: %w", serial, err)
+			}
+		}
+		if c.CAID == "" {
+			return fmt.Errorf("add certificate %s: no CA", serial)
+		}
+		cas[c.CAID] = true
+	}
+	revs := make([]int64, len(certs))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for id := range cas {
+			if err := caExists(ctx, tx, id); err != nil {
+				return fmt.Errorf("add certificates: %w", err)
+			}
+		}
+		chg, err := tx.PrepareContext(ctx, `INSERT INTO changes (kind, ca_id, serial, at) VALUES ('issue', ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("add certificates: %w", err)
+		}
+		defer chg.Close()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("add certificates: %w", err)
+		}
+		defer ins.Close()
+		at := now.UnixMicro()
+		for i, c := range certs {
+			res, err := chg.ExecContext(ctx, c.CAID, serials[i], at)
+			if err != nil {
+				return fmt.Errorf("add certificate %s: %w", serials[i], err)
+			}
+			if revs[i], err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("add certificate %s: %w", serials[i], err)
+			}
+			status, issued := c.Status, c.IssuedAt
+			if status == "" {
+				status = store.StatusValid
+			}
+			if issued.IsZero() {
+				issued = now
+			}
+			var revokedAt, invalidity any
+			reason := 0
+			if status == store.StatusRevoked {
+				revokedAt, reason, invalidity = micros(c.RevokedAt), c.Reason, micros(c.InvalidityDate)
+				if c.RevokedAt.IsZero() {
+					revokedAt = at
+				}
+			}
+			_, err = ins.ExecContext(ctx, serials[i], c.CAID, c.Subject, c.Profile, micros(c.NotBefore), micros(c.NotAfter),
+				c.DER, micros(issued), string(status), revokedAt, reason, invalidity, revs[i])
+			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+				return fmt.Errorf("add certificate %s: serial number %w", serials[i], store.ErrExists)
+			}
+			if err != nil {
+				return fmt.Errorf("add certificate %s: %w", serials[i], err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, c := range certs {
+		c.Serial, c.Revision = serials[i], revs[i]
+		if c.Status == "" {
+			c.Status = store.StatusValid
+		}
+		if c.IssuedAt.IsZero() {
+			c.IssuedAt = now
+		}
+		if c.Status == store.StatusRevoked && c.RevokedAt.IsZero() {
+			c.RevokedAt = now
+		}
+	}
+	return nil
+}
+
+// Certificate returns one certificate by serial (hex; case does not matter).
+func (s *Store) Certificate(ctx context.Context, serial string) (*store.Certificate, error) {
+	return getCertificate(ctx, s.db, serial)
+}
+
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func getCertificate(ctx context.Context, q rowQuerier, serial string) (*store.Certificate, error) {
+	norm, err := normSerial(serial)
+	if err != nil {
+		return nil, fmt.Errorf("certificate %q: %w", serial, store.ErrNotFound)
+	}
+	c, err := scanCertificate(q.QueryRowContext(ctx, `SELECT `+certColumns+` FROM certificates WHERE serial = ?`, norm))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("certificate %s: %w", norm, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read certificate %s: %w", norm, err)
+	}
+	return c, nil
+}
+
+func scanCertificate(r scanner) (*store.Certificate, error) {
+	var c store.Certificate
+	var notBefore, notAfter, issued, revoked, invalidity sql.NullInt64
+	var status string
+	if err := r.Scan(&c.Serial, &c.CAID, &c.Subject, &c.Profile, &notBefore, &notAfter, &c.DER, &issued,
+		&status, &revoked, &c.Reason, &invalidity, &c.Revision); err != nil {
+		return nil, err
+	}
+	c.Status = store.Status(status)
+	c.NotBefore, c.NotAfter, c.IssuedAt = fromMicros(notBefore), fromMicros(notAfter), fromMicros(issued)
+	c.RevokedAt, c.InvalidityDate = fromMicros(revoked), fromMicros(invalidity)
+	return &c, nil
+}
+
+// Certificates lists certificates matching q, ordered by IssuedAt then
+// serial. A certificate without NotAfter (an imported index entry lacking
+// one) never counts as expired.
+func (s *Store) Certificates(ctx context.Context, q store.Query) ([]*store.Certificate, error) {
+	var where []string
+	var args []any
+	if q.CAID != "" {
+		where, args = append(where, "ca_id = ?"), append(args, q.CAID)
+	}
+	switch q.Status {
+	case "":
+	case store.StatusValid, store.StatusRevoked:
+		where, args = append(where, "status = ?"), append(args, string(q.Status))
+	default:
+		return nil, fmt.Errorf("list certificates: unknown status %q (want %q or %q)", q.Status, store.StatusValid, store.StatusRevoked)
+	}
+	if q.Expired != nil {
+		now := q.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if *q.Expired {
+			where = append(where, "not_after < ?")
+		} else {
+			where = append(where, "(not_after IS NULL OR not_after >= ?)")
+		}
+		args = append(args, now.UnixMicro())
+	}
+	if !q.NotAfterBefore.IsZero() {
+		where, args = append(where, "not_after < ?"), append(args, q.NotAfterBefore.UnixMicro())
+	}
+	query := `SELECT ` + certColumns + ` FROM certificates`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY issued_at, serial`
+	if q.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, q.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list certificates: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Certificate
+	for rows.Next() {
+		c, err := scanCertificate(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list certificates: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list certificates: %w", err)
+	}
+	return out, nil
+}
+
+// checkReason accepts the RFC 5280 §5.3.1 CRLReason codes a revocation may
+// carry: 0-10 except 7 (unused) and 8 (removeFromCRL, which only delta CRLs
+// use, for a release from hold).
+func checkReason(reason int) error {
+	if reason < 0 || reason > 10 || reason == 7 || reason == 8 {
+		return fmt.Errorf("invalid revocation reason code %d", reason)
+	}
+	return nil
+}
+
+// Revoke records a revocation and returns the updated certificate, with a
+// new Revision. A zero r.At means now. ErrNotFound for an unknown serial;
+// ErrAlreadyRevoked if revoked with a final reason, or on hold and asked to
+// go on hold again. A certificate on hold (reason 6) may be revoked again
+// with a final reason; RevokedAt then becomes r.At.
+func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (*store.Certificate, error) {
+	if err := checkReason(r.Reason); err != nil {
+		return nil, fmt.Errorf("revoke certificate %s: %w", serial, err)
+	}
+	norm, err := normSerial(serial)
+	if err != nil {
+		return nil, fmt.Errorf("revoke certificate %q: %w", serial, store.ErrNotFound)
+	}
+	now := time.Now()
+	at := r.At
+	if at.IsZero() {
+		at = now
+	}
+	var out *store.Certificate
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var caID, status string
+		var reason int
+		err := tx.QueryRowContext(ctx, `SELECT ca_id, status, reason FROM certificates WHERE serial = ?`, norm).Scan(&caID, &status, &reason)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("revoke certificate %s: %w", norm, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("revoke certificate %s: %w", norm, err)
+		}
+		if status == string(store.StatusRevoked) && (reason != reasonHold || r.Reason == reasonHold) {
+			return fmt.Errorf("revoke certificate %s: %w (reason code %d)", norm, store.ErrAlreadyRevoked, reason)
+		}
+		rev, err := appendChange(ctx, tx, store.ChangeRevoke, caID, norm, now)
+		if err != nil {
+			return fmt.Errorf("revoke certificate %s: %w", norm, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ?, invalidity_date = ?, revision = ?, released = 0 WHERE serial = ?`,
+			at.UnixMicro(), r.Reason, micros(r.InvalidityDate), rev, norm); err != nil {
+			return fmt.Errorf("revoke certificate %s: %w", norm, err)
+		}
+		out, err = getCertificate(ctx, tx, norm)
+		return err
+	})
+	return out, err
+}
+
+// Release takes a certificate off hold and returns it, valid again with a
+// new Revision. ErrNotRevoked unless it is on hold; ErrNotFound for an
+// unknown serial.
+func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate, error) {
+	norm, err := normSerial(serial)
+	if err != nil {
+		return nil, fmt.Errorf("release certificate %q: %w", serial, store.ErrNotFound)
+	}
+	var out *store.Certificate
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var caID, status string
+		var reason int
+		err := tx.QueryRowContext(ctx, `SELECT ca_id, status, reason FROM certificates WHERE serial = ?`, norm).Scan(&caID, &status, &reason)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("release certificate %s: %w", norm, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("release certificate %s: %w", norm, err)
+		}
+		if status != string(store.StatusRevoked) || reason != reasonHold {
+			return fmt.Errorf("release certificate %s: %w on hold", norm, store.ErrNotRevoked)
+		}
+		rev, err := appendChange(ctx, tx, store.ChangeRelease, caID, norm, time.Now())
+		if err != nil {
+			return fmt.Errorf("release certificate %s: %w", norm, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE certificates SET status = 'valid', revoked_at = NULL, reason = 0, invalidity_date = NULL, revision = ?, released = 1 WHERE serial = ?`,
+			rev, norm); err != nil {
+			return fmt.Errorf("release certificate %s: %w", norm, err)
+		}
+		out, err = getCertificate(ctx, tx, norm)
+		return err
+	})
+	return out, err
+}
+
+// RevokedSince streams, ordered by serial, the revoked certificates of a CA
+// whose revocation Revision is greater than after (after <= 0: every
+// revoked certificate, for a full CRL), plus, when after > 0, certificates
+// released from hold since then (Released set). Rows are read one at a time
+// from a single query, a consistent snapshot, so a million entries never
+// sit in memory at once. fn's error stops the iteration and is returned.
+func (s *Store) RevokedSince(ctx context.Context, caID string, after int64, fn func(*store.RevokedEntry) error) error {
+	var rows *sql.Rows
+	var err error
+	if after <= 0 {
+		// Literal status = 'revoked' lets SQLite use the covering partial index.
+		rows, err = s.db.QueryContext(ctx, `SELECT serial, revoked_at, reason, invalidity_date, revision, 0 FROM certificates
+			WHERE ca_id = ? AND status = 'revoked' ORDER BY serial`, caID)
+	} else {
+		rows, err = s.db.QueryContext(ctx, `SELECT serial, revoked_at, reason, invalidity_date, revision, released FROM certificates
+			WHERE revision > ? AND ca_id = ? AND (status = 'revoked' OR released = 1) ORDER BY serial`, after, caID)
+	}
+	if err != nil {
+		return fmt.Errorf("read revocations of CA %q: %w", caID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e store.RevokedEntry
+		var revoked, invalidity sql.NullInt64
+		if err := rows.Scan(&e.Serial, &revoked, &e.Reason, &invalidity, &e.Revision, &e.Released); err != nil {
+			return fmt.Errorf("read revocations of CA %q: %w", caID, err)
+		}
+		e.RevokedAt, e.InvalidityDate = fromMicros(revoked), fromMicros(invalidity)
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read revocations of CA %q: %w", caID, err)
+	}
+	return nil
+}
