@@ -484,3 +484,68 @@ func crlAppendClock(b []byte, mo, d, h, mi, s int) []byte {
 func crlAppend2(b []byte, v int) []byte {
 	return append(b, byte('0'+v/10), byte('0'+v%10))
 }
+
+// CRLEntryCount returns how many revoked certificates a DER CRL lists,
+// reading only element headers (cheap even for a million entries).
+func CRLEntryCount(der []byte) (int, error) {
+	bad := errors.New("not a DER CRL")
+	next := func(b []byte) (tag byte, content, rest []byte, err error) {
+		if len(b) < 2 {
+			return 0, nil, nil, bad
+		}
+		n, hl := int(b[1]), 2
+		if b[1] >= 0x80 {
+			k := int(b[1] & 0x7f)
+			if k == 0 || k > 4 || len(b) < 2+k {
+				return 0, nil, nil, bad
+			}
+			n = 0
+			for i := 0; i < k; i++ {
+				n = n<<8 | int(b[2+i])
+			}
+			hl = 2 + k
+		}
+		if n < 0 || len(b)-hl < n {
+			return 0, nil, nil, bad
+		}
+		return b[0], b[hl : hl+n], b[hl+n:], nil
+	}
+	_, list, _, err := next(der) // CertificateList
+	if err != nil {
+		return 0, err
+	}
+	_, tbs, _, err := next(list) // TBSCertList
+	if err != nil {
+		return 0, err
+	}
+	// [version,] signature, issuer, thisUpdate, then optional nextUpdate.
+	var tag byte
+	var el []byte
+	if len(tbs) > 0 && tbs[0] == 0x02 {
+		if _, _, tbs, err = next(tbs); err != nil {
+			return 0, err
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if _, _, tbs, err = next(tbs); err != nil {
+			return 0, err
+		}
+	}
+	for len(tbs) > 0 {
+		if tag, el, tbs, err = next(tbs); err != nil {
+			return 0, err
+		}
+		if tag != 0x30 { // nextUpdate or [0] extensions
+			continue
+		}
+		count := 0
+		for len(el) > 0 {
+			if _, _, el, err = next(el); err != nil {
+				return 0, err
+			}
+			count++
+		}
+		return count, nil
+	}
+	return 0, nil
+}

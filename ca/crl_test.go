@@ -460,3 +460,19 @@ func BenchmarkBuildCRL(b *testing.B) {
 		})
 	}
 }
+
+func TestCRLEntryCount(t *testing.T) {
+	ca := crlTestRoot(t, "p256")
+	for _, n := range []int{0, 1, 1000} {
+		der, err := BuildCRL(ca.cert, ca.key, crlTestTemplate(1), crlBenchEntries(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := CRLEntryCount(der); err != nil || got != n {
+			t.Errorf("CRLEntryCount = %d, %v; want %d", got, err, n)
+		}
+	}
+	if _, err := CRLEntryCount([]byte{0x30, 0x85, 1}); err == nil {
+		t.Error("want an error for garbage")
+	}
+}

@@ -44,36 +44,50 @@ const indexMaxLine = 64 << 10
 // and what is wrong with it. Blank lines are skipped. A serial listed twice
 // is an error.
 func ParseIndex(r io.Reader) ([]IndexEntry, error) {
+	var out []IndexEntry
+	err := ScanIndex(r, func(e IndexEntry) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScanIndex is ParseIndex for large files: it calls fn with each entry in
+// turn instead of collecting them. fn's error stops the scan and is
+// returned.
+func ScanIndex(r io.Reader, fn func(IndexEntry) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var (
-		out  []IndexEntry
-		seen = map[string]int{}
-	)
+	seen := map[string]int{}
 	for n := 1; ; n++ {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) || len(line) > indexMaxLine {
-			return nil, fmt.Errorf("index line %d: longer than %d bytes; is this an openssl ca index.txt?", n, indexMaxLine)
+			return fmt.Errorf("index line %d: longer than %d bytes; is this an openssl ca index.txt?", n, indexMaxLine)
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read index line %d: %w", n, err)
+			return fmt.Errorf("read index line %d: %w", n, err)
 		}
 		if len(line) == 0 && errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		s := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
 		if s != "" {
 			e, perr := ParseIndexLine(s, n)
 			if perr != nil {
-				return nil, perr
+				return perr
 			}
 			if first, dup := seen[e.Serial]; dup {
-				return nil, fmt.Errorf("index line %d: serial %s is already listed on line %d", n, e.Serial, first)
+				return fmt.Errorf("index line %d: serial %s is already listed on line %d", n, e.Serial, first)
 			}
 			seen[e.Serial] = n
-			out = append(out, e)
+			if ferr := fn(e); ferr != nil {
+				return ferr
+			}
 		}
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 	}
 }
