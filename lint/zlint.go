@@ -1,0 +1,194 @@
+package lint
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	zx509 "github.com/zmap/zcrypto/x509"
+	zl "github.com/zmap/zlint/v3/lint"
+	// Only the lint families pkid runs are linked in; importing the
+	// github.com/zmap/zlint/v3 root package would register every family.
+	_ "github.com/zmap/zlint/v3/lints/community"
+	_ "github.com/zmap/zlint/v3/lints/rfc"
+)
+
+// zlintSources are the zlint sources that apply to a private PKI. The
+// filter also matters when another package links in the public-web lint
+// families: they are registered globally but never run here.
+var zlintSources = zl.SourceList{
+	zl.RFC5280,
+	zl.RFC5480,
+	zl.RFC5891,
+	zl.RFC8813,
+	zl.Community,
+}
+
+// zlintExcluded are lints of the included sources that do not apply to a
+// private PKI and cost more than all others together:
+// e_cert_issued_by_compromised_emudhra_ca verifies every ECDSA signature
+// against a list of leaked public-CA keys (about 8 ms per certificate, 30
+// times the budget of linting at issuance); a private CA's own key cannot be
+// one of them.
+var zlintExcluded = []string{
+	"e_cert_issued_by_compromised_emudhra_ca",
+}
+
+// zlintConfig tunes lints for the issuance hot path. e_ecdsa_small_private_key
+// searches for private scalars below 2^Bits; its default of 16 bits costs
+// about 250 µs per certificate, 8 bits about XX µs, and still catches the
+// keys below 256 of the eMudhra incident that motivated the lint.
+const zlintConfig = `
+[e_ecdsa_small_private_key]
+Bits = 8
+`
+
+// zlintDuplicates maps zlint lints to the pkid check that reports the same
+// problem in words that name its consequence; when the pkid check fired, the
+// zlint finding is dropped.
+var zlintDuplicates = map[string]string{
+	"e_basic_constraints_not_critical":        idCABasicConstraintsNotCritical,
+	"e_ext_subject_key_identifier_missing_ca": idCAWithoutSKI,
+	"e_crl_missing_crl_number":                idCRLWithoutNumber,
+	"e_crl_has_authority_key_identifier":      idCRLWithoutAKI,
+	"e_ecdsa_allowed_ku":                      idECKeyEncipherment,
+	"n_ecdsa_ee_invalid_ku":                   idECKeyEncipherment,
+	"e_ext_key_usage_cert_sign_without_ca":    idCABasicConstraintsMissing,
+}
+
+// zlintRunner holds the filtered lints, built once: filtering the registry
+// costs far more than linting one certificate.
+type zlintRunner struct {
+	certLints []*zl.CertificateLint
+	crlLints  []*zl.RevocationListLint
+	config    zl.Configuration
+	err       error
+}
+
+var (
+	zlintOnce sync.Once
+	zlintRun  zlintRunner
+)
+
+func zlints() *zlintRunner {
+	zlintOnce.Do(func() {
+		reg, err := zl.GlobalRegistry().Filter(zl.FilterOptions{
+			IncludeSources: zlintSources,
+			ExcludeNames:   zlintExcluded,
+		})
+		if err != nil {
+			zlintRun.err = fmt.Errorf("filter zlint registry: %w", err)
+			return
+		}
+		zlintRun.certLints = reg.CertificateLints().Lints()
+		zlintRun.crlLints = reg.RevocationListLints().Lints()
+		cfg, err := zl.NewConfigFromString(zlintConfig)
+		if err != nil {
+			zlintRun.err = fmt.Errorf("zlint configuration: %w", err)
+			return
+		}
+		zlintRun.config = cfg
+	})
+	return &zlintRun
+}
+
+// zlintCertificate runs the selected zlint lints on c.
+func zlintCertificate(c *zx509.Certificate, object string) []Finding {
+	r := zlints()
+	if r.err != nil {
+		return []Finding{zlintUnavailable(object, r.err)}
+	}
+	var out []Finding
+	for _, l := range r.certLints {
+		res := l.Execute(c, r.config)
+		if f, ok := zlintFinding(res, &l.LintMetadata, object, "Reissue the certificate"); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// zlintCRL runs the selected zlint lints on crl.
+func zlintCRL(crl *zx509.RevocationList, object string) []Finding {
+	r := zlints()
+	if r.err != nil {
+		return []Finding{zlintUnavailable(object, r.err)}
+	}
+	var out []Finding
+	for _, l := range r.crlLints {
+		res := l.Execute(crl, r.config)
+		if f, ok := zlintFinding(res, &l.LintMetadata, object, "Regenerate the CRL"); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// zlintFinding turns a zlint result into a finding; redo says how the
+// object is remade ("Reissue the certificate").
+func zlintFinding(res *zl.LintResult, meta *zl.LintMetadata, object, redo string) (Finding, bool) {
+	if res == nil {
+		return Finding{}, false
+	}
+	var sev Severity
+	switch res.Status {
+	case zl.Error, zl.Fatal:
+		sev = Error
+	case zl.Warn:
+		sev = Warning
+	case zl.Notice:
+		sev = Notice
+	default: // NA, NE, Pass, Reserved
+		return Finding{}, false
+	}
+	msg := strings.TrimSpace(meta.Description)
+	if d := strings.TrimSpace(res.Details); d != "" {
+		msg = strings.TrimSuffix(msg, ".") + ": " + d
+	}
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	fix := redo + " so that this check passes"
+	if c := strings.TrimSuffix(strings.TrimSpace(meta.Citation), "."); c != "" {
+		fix += " (see " + c + ")"
+	}
+	fix += "."
+	return Finding{
+		Severity: sev,
+		ID:       meta.Name,
+		Source:   "zlint",
+		Object:   object,
+		Message:  msg,
+		Fix:      fix,
+	}, true
+}
+
+func zlintUnavailable(object string, err error) Finding {
+	return Finding{
+		Severity: Warning,
+		ID:       "pkid_zlint_unavailable",
+		Source:   "pkid",
+		Object:   object,
+		Message:  fmt.Sprintf("The zlint checks could not run (%v), so only pkid's own checks were applied.", err),
+		Fix:      "Report this as a pkid bug; the zlint registry should always build.",
+	}
+}
+
+// dropDuplicates removes zlint findings whose problem a pkid finding in fs
+// already reports.
+func dropDuplicates(fs []Finding) []Finding {
+	fired := make(map[string]bool, len(fs))
+	for _, f := range fs {
+		if f.Source == "pkid" {
+			fired[f.ID] = true
+		}
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Source == "zlint" && fired[zlintDuplicates[f.ID]] {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
