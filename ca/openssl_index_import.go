@@ -56,18 +56,33 @@ type OpenSSLImportResult struct {
 	NextCRLNumber int64
 }
 
-// ImportOpenSSL takes over an `openssl ca` directory: it checks everything
-// first (the key matches the certificate, every index line parses, every
-// certificate file found belongs to its line and was signed by the CA) and
-// only then stores the CA, every V/R/E entry with its revocation time and
-// reason (certificateHold stays a hold) and the continued CRL numbering.
-// A check that fails stores nothing.
-//
-// The imported CA becomes the default CA only when the store has no default
-// yet: importing into an empty store makes it the CA that `pkid issue` and
-// `pkid crl` use, and importing beside pkid's own CAs leaves them in charge
-// (name the imported one with --ca).
+// OpenSSLImportPlan is a checked import, ready to be stored with Apply.
+type OpenSSLImportPlan struct {
+	in      OpenSSLImport
+	cert    *x509.Certificate
+	keyPEM  []byte
+	next    int64
+	certs   []*store.Certificate
+	counts  OpenSSLImportResult
+	created time.Time
+}
+
+// ImportOpenSSL takes over an `openssl ca` directory: PrepareOpenSSLImport
+// followed by Apply.
 func ImportOpenSSL(ctx context.Context, st store.Store, in OpenSSLImport) (*OpenSSLImportResult, error) {
+	p, err := PrepareOpenSSLImport(in)
+	if err != nil {
+		return nil, err
+	}
+	return p.Apply(ctx, st)
+}
+
+// PrepareOpenSSLImport reads and checks everything that needs no store:
+// the key matches the certificate, every index line parses, every
+// certificate file found belongs to its line and was signed by the CA, the
+// crlnumber file parses. Nothing is written; a failure here means a caller
+// need not even create a store.
+func PrepareOpenSSLImport(in OpenSSLImport) (*OpenSSLImportPlan, error) {
 	now := time.Now
 	if in.Now != nil {
 		now = in.Now
@@ -83,21 +98,77 @@ func ImportOpenSSL(ctx context.Context, st store.Store, in OpenSSLImport) (*Open
 	if k, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(cert.PublicKey) {
 		return nil, errors.New("import: the CA key does not belong to the CA certificate (different public key); pass the private_key that the openssl.cnf of this CA names")
 	}
-	var next int64
+	p := &OpenSSLImportPlan{in: in, cert: cert, created: now()}
 	if in.CRLNumber != nil {
-		if next, err = ParseCRLNumberFile(in.CRLNumber); err != nil {
+		if p.next, err = ParseCRLNumberFile(in.CRLNumber); err != nil {
 			return nil, fmt.Errorf("import: %w", err)
 		}
 	}
 	if in.Index == nil {
 		return nil, errors.New("import: no index.txt given")
 	}
+	err = ScanIndex(in.Index, func(e IndexEntry) error {
+		c := &store.Certificate{
+			Serial:   e.Serial,
+			NotAfter: e.NotAfter,
+			IssuedAt: p.created,
+			Status:   store.StatusValid,
+		}
+		switch e.Status {
+		case 'V':
+			p.counts.Valid++
+		case 'E':
+			p.counts.Expired++
+		case 'R':
+			p.counts.Revoked++
+			if e.Reason == ReasonRemoveFromCRL {
+				return fmt.Errorf("index line %d: serial %s has reason removeFromCRL, which belongs only on delta CRLs; mark the line V if the certificate was released from hold, or give a final reason", e.Line, e.Serial)
+			}
+			c.Status, c.RevokedAt, c.Reason, c.InvalidityDate = store.StatusRevoked, e.RevokedAt, e.Reason, e.InvalidityDate
+		}
+		subject, err := indexLineSubject(e.Subject)
+		if err != nil {
+			return fmt.Errorf("index line %d: %w", e.Line, err)
+		}
+		c.Subject = subject
+		if in.CertsDir != "" {
+			leaf, err := indexReadCertFile(in.CertsDir, e, cert)
+			if err != nil {
+				return err
+			}
+			if leaf != nil {
+				c.DER, c.NotBefore, c.NotAfter = leaf.Raw, leaf.NotBefore, leaf.NotAfter
+				p.counts.WithCertificate++
+			}
+		}
+		p.certs = append(p.certs, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	if p.keyPEM, err = MarshalPrivateKey(key, in.Passphrase, rand.Reader); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	return p, nil
+}
 
+// Apply stores a prepared import: the CA, its certificates and the
+// continued CRL numbering. It refuses (storing nothing) a CA certificate
+// that is already stored, a CA ID that is taken, or a serial that is
+// already stored.
+//
+// The imported CA becomes the default CA only when the store has no default
+// yet: importing into an empty store makes it the CA that `pkid issue` and
+// `pkid crl` use, and importing beside pkid's own CAs leaves them in charge
+// (name the imported one with --ca).
+func (p *OpenSSLImportPlan) Apply(ctx context.Context, st store.Store) (*OpenSSLImportResult, error) {
+	cert := p.cert
 	cas, err := st.CAs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	id := in.ID
+	id := p.in.ID
 	taken := map[string]bool{}
 	hasDefault := false
 	parentID := ""
@@ -127,63 +198,16 @@ func ImportOpenSSL(ctx context.Context, st store.Store, in OpenSSLImport) (*Open
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	checkClash := len(existing) > 0
-
-	res := &OpenSSLImportResult{}
-	var certs []*store.Certificate
-	issuedAt := now()
-	err = ScanIndex(in.Index, func(e IndexEntry) error {
-		c := &store.Certificate{
-			Serial:   e.Serial,
-			CAID:     id,
-			NotAfter: e.NotAfter,
-			IssuedAt: issuedAt,
-			Status:   store.StatusValid,
+	for _, c := range p.certs {
+		c.CAID = id
+		if len(existing) == 0 {
+			continue
 		}
-		switch e.Status {
-		case 'V':
-			res.Valid++
-		case 'E':
-			res.Expired++
-		case 'R':
-			res.Revoked++
-			if e.Reason == ReasonRemoveFromCRL {
-				return fmt.Errorf("index line %d: serial %s has reason removeFromCRL, which belongs only on delta CRLs; mark the line V if the certificate was released from hold, or give a final reason", e.Line, e.Serial)
-			}
-			c.Status, c.RevokedAt, c.Reason, c.InvalidityDate = store.StatusRevoked, e.RevokedAt, e.Reason, e.InvalidityDate
+		if _, err := st.Certificate(ctx, c.Serial); err == nil {
+			return nil, fmt.Errorf("import: serial %s is already in the store (store serials are unique across CAs)", c.Serial)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("import: %w", err)
 		}
-		subject, err := indexLineSubject(e.Subject)
-		if err != nil {
-			return fmt.Errorf("index line %d: %w", e.Line, err)
-		}
-		c.Subject = subject
-		if in.CertsDir != "" {
-			leaf, err := indexReadCertFile(in.CertsDir, e, cert)
-			if err != nil {
-				return err
-			}
-			if leaf != nil {
-				c.DER, c.NotBefore, c.NotAfter = leaf.Raw, leaf.NotBefore, leaf.NotAfter
-				res.WithCertificate++
-			}
-		}
-		if checkClash {
-			if _, err := st.Certificate(ctx, c.Serial); err == nil {
-				return fmt.Errorf("index line %d: serial %s is already in the store (store serials are unique across CAs)", e.Line, c.Serial)
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("import: %w", err)
-			}
-		}
-		certs = append(certs, c)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
-	}
-
-	keyPEM, encrypted, err := indexKeyAtRest(key, in.Passphrase)
-	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
 	}
 	subject := cert.Subject.String()
 	if s, err := indexFormatSubject(cert.RawSubject); err == nil {
@@ -195,27 +219,28 @@ func ImportOpenSSL(ctx context.Context, st store.Store, in OpenSSLImport) (*Open
 		Role:      store.RoleImported,
 		Subject:   subject,
 		CertDER:   cert.Raw,
-		KeyPEM:    keyPEM,
-		Encrypted: encrypted,
+		KeyPEM:    p.keyPEM,
+		Encrypted: len(p.in.Passphrase) > 0,
 		Default:   !hasDefault,
-		CreatedAt: now(),
+		CreatedAt: p.created,
 	}
 	if err := st.CreateCA(ctx, rec); err != nil {
 		return nil, fmt.Errorf("import: store CA: %w", err)
 	}
 	// The CA exists from here on; a failure below is a store failure (all
 	// input was checked above), reported with what to do about it.
-	if err := st.AddCertificates(ctx, certs); err != nil {
-		return nil, fmt.Errorf("import: CA %q was stored but its %d certificates were not (%w); retry the import with a new --id", id, len(certs), err)
+	if err := st.AddCertificates(ctx, p.certs); err != nil {
+		return nil, fmt.Errorf("import: CA %q was stored but its %d certificates were not (%w); retry the import with a new --id", id, len(p.certs), err)
 	}
-	if next > 1 {
-		if err := st.SetCRLNumber(ctx, id, next-1); err != nil {
+	if p.next > 1 {
+		if err := st.SetCRLNumber(ctx, id, p.next-1); err != nil {
 			return nil, fmt.Errorf("import: CA %q and its certificates were stored but the CRL number was not continued (%w)", id, err)
 		}
 	}
+	res := p.counts
 	res.CA = rec
-	res.NextCRLNumber = max(next, 1)
-	return res, nil
+	res.NextCRLNumber = max(p.next, 1)
+	return &res, nil
 }
 
 func indexParseCACert(b []byte) (*x509.Certificate, error) {
@@ -297,16 +322,6 @@ func indexParseKey(b, passphrase []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("import: CA key: %w", err)
 	}
 	return k, nil
-}
-
-// indexKeyAtRest encodes the key as pkid stores CA keys: PKCS#8 PEM,
-// encrypted when a passphrase is given.
-func indexKeyAtRest(key crypto.Signer, passphrase []byte) (pemBytes []byte, encrypted bool, err error) {
-	b, err := MarshalPrivateKey(key, passphrase, rand.Reader)
-	if err != nil {
-		return nil, false, err
-	}
-	return b, len(passphrase) > 0, nil
 }
 
 // indexFormatSubject formats a certificate's subject as the store keeps it.

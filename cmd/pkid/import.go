@@ -71,11 +71,17 @@ func init() {
 				if given {
 					in.Passphrase = pass
 				}
+				// Check everything before the store (and data directory)
+				// is created, so bad input leaves no trace.
+				plan, err := ca.PrepareOpenSSLImport(in)
+				if err != nil {
+					return err
+				}
 				st, err := g.openStore(ctx, true)
 				if err != nil {
 					return err
 				}
-				res, err := ca.ImportOpenSSL(ctx, st, in)
+				res, err := plan.Apply(ctx, st)
 				if err != nil {
 					return err
 				}
