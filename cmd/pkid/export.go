@@ -58,7 +58,7 @@ func init() {
 						if err != nil {
 							return fmt.Errorf("read password file: %w", err)
 						}
-						if req.Password = string(trimNewline(b)); req.Password == "" {
+						if req.Password = string(importTrimNewline(b)); req.Password == "" {
 							return fmt.Errorf("password file %s is empty", *passFile)
 						}
 					} else {

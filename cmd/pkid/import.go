@@ -46,7 +46,7 @@ func init() {
 					if err != nil {
 						return fmt.Errorf("read CA key passphrase: %w", err)
 					}
-					in.KeyPassphrase = trimNewline(b)
+					in.KeyPassphrase = importTrimNewline(b)
 				}
 				if *crlnumber != "" {
 					if in.CRLNumber, err = os.ReadFile(*crlnumber); err != nil {
@@ -103,7 +103,7 @@ func init() {
 	})
 }
 
-func trimNewline(b []byte) []byte {
+func importTrimNewline(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
 		b = b[:len(b)-1]
 	}
