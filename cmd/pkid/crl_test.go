@@ -10,9 +10,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -236,6 +238,51 @@ func TestCLICRLConcurrent(t *testing.T) {
 	if len(seen) != 12 {
 		t.Errorf("%d distinct CRL numbers, want 12", len(seen))
 	}
+}
+
+// TestCLICRLProcesses runs `pkid crl` in several OS processes at once
+// (this test binary re-executed as pkid): CRL numbers never repeat.
+func TestCLICRLProcesses(t *testing.T) {
+	src, _ := crlTestOpenSSLDir(t)
+	s := func(n string) string { return filepath.Join(src, n) }
+	data := filepath.Join(t.TempDir(), "pkid-data")
+	if code, _, stderr := crlRun(t, "import", "openssl", "--dir", data, "--ca-cert", s("ca.pem"), "--ca-key", s("ca.key"), "--index", s("index.txt")); code != 0 {
+		t.Fatal(stderr)
+	}
+	const procs = 6
+	out := t.TempDir()
+	cmds := make([]*exec.Cmd, procs)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^TestCRLHelperProcess$")
+		cmds[i].Env = append(os.Environ(), "PKID_CRL_HELPER=crl --der --dir "+data+" --out "+filepath.Join(out, fmt.Sprint(i)))
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[int64]bool{}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("process %d: %v", i, err)
+		}
+		crl, err := x509.ParseRevocationList(crlRead(t, filepath.Join(out, fmt.Sprint(i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[crl.Number.Int64()] {
+			t.Errorf("CRL number %v made by two processes", crl.Number)
+		}
+		seen[crl.Number.Int64()] = true
+	}
+}
+
+// TestCRLHelperProcess is pkid itself when TestCLICRLProcesses starts this
+// binary with PKID_CRL_HELPER set; otherwise it does nothing.
+func TestCRLHelperProcess(t *testing.T) {
+	args := os.Getenv("PKID_CRL_HELPER")
+	if args == "" {
+		return
+	}
+	os.Exit(run(context.Background(), strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
 }
 
 func crlRead(t *testing.T, path string) []byte {
