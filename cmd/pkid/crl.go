@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pkid/pkid/ca"
+	"golang.org/x/term"
+)
+
+func init() {
+	register(&command{
+		name:    "crl",
+		args:    "[--ca ID] [--out FILE] [--der] [--delta]",
+		summary: "make, sign and store a new CRL (full, or --delta) and write it",
+		example: "pkid crl --out crl.pem\nopenssl verify -CAfile pkid-data/ca.pem -untrusted pkid-data/chain.pem -crl_check -CRLfile crl.pem leaf.pem",
+		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			caID := fs.String("ca", "", "CA whose CRL to make (default: the default CA)")
+			out := fs.String("out", "", "write the CRL to FILE instead of stdout")
+			der := fs.Bool("der", false, "write DER instead of PEM")
+			delta := fs.Bool("delta", false, "make a delta CRL against the latest full CRL")
+			validity := fs.Duration("next-update", 0, "time from thisUpdate to nextUpdate (default 168h for a full CRL, 24h for a delta)")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				if *validity < 0 {
+					return usagef("--next-update must be positive")
+				}
+				svc, err := g.crlService(ctx)
+				if err != nil {
+					return err
+				}
+				crl, err := svc.CRLWith(ctx, *caID, ca.CRLOptions{Delta: *delta, Validity: *validity})
+				if err != nil {
+					return err
+				}
+				data := crl.DER
+				if !*der {
+					data = pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl.DER})
+				}
+				where := "stdout"
+				if *out != "" {
+					if err := os.WriteFile(*out, data, 0o644); err != nil {
+						return fmt.Errorf("write CRL: %w", err)
+					}
+					where = *out
+				} else if _, err := g.stdout.Write(data); err != nil {
+					return fmt.Errorf("write CRL: %w", err)
+				}
+				n, _ := ca.CRLEntryCount(crl.DER)
+				kind := "CRL"
+				if crl.Delta {
+					kind = fmt.Sprintf("delta CRL (base %d)", crl.BaseNumber)
+				}
+				fmt.Fprintf(g.stderr, "%s %d of CA %q: %d revoked, nextUpdate %s; written to %s\n",
+					kind, crl.Number, crl.CAID, n, crl.NextUpdate.UTC().Format(time.RFC3339), where)
+				if *out != "" && !*der {
+					fmt.Fprintf(g.stderr, "check a certificate against it:\n  openssl verify -CAfile %s -untrusted %s -crl_check -CRLfile %s CERT.pem\n",
+						filepath.Join(g.dir, "ca.pem"), filepath.Join(g.dir, "chain.pem"), *out)
+				} else if *out != "" {
+					fmt.Fprintf(g.stderr, "inspect it:\n  openssl crl -inform DER -in %s -noout -text\n", *out)
+				}
+				return nil
+			}
+		},
+	})
+}
+
+// crlService opens the store and an issuance service over it for the crl
+// and export commands; both are closed when the command ends.
+func (g *globals) crlService(ctx context.Context) (*ca.Service, error) {
+	st, err := g.openStore(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	svc := ca.New(st, ca.Options{Passphrase: g.crlPassphrase, Where: g.dir})
+	g.closers = append(g.closers, svc)
+	return svc, nil
+}
+
+// crlPassphrase reads the CA key passphrase from --passphrase-file, else
+// PKID_PASSPHRASE, else a prompt when stdin is a terminal.
+func (g *globals) crlPassphrase() ([]byte, error) {
+	p, ok, err := g.crlPassphraseGiven()
+	if err != nil || ok {
+		return p, err
+	}
+	if f, isFile := g.stdin.(*os.File); isFile && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(g.stderr, "CA key passphrase: ")
+		p, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(g.stderr)
+		if err != nil {
+			return nil, fmt.Errorf("read passphrase: %w", err)
+		}
+		return p, nil
+	}
+	return nil, errors.New("the CA key is encrypted; give its passphrase with --passphrase-file or PKID_PASSPHRASE")
+}
+
+// crlPassphraseGiven returns the passphrase from --passphrase-file or
+// PKID_PASSPHRASE, and whether one was given, without prompting.
+func (g *globals) crlPassphraseGiven() ([]byte, bool, error) {
+	if g.passphraseFile != "" {
+		b, err := os.ReadFile(g.passphraseFile)
+		if err != nil {
+			return nil, false, fmt.Errorf("read passphrase file: %w", err)
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if len(b) == 0 {
+			return nil, false, fmt.Errorf("passphrase file %s is empty", g.passphraseFile)
+		}
+		return b, true, nil
+	}
+	if p := os.Getenv("PKID_PASSPHRASE"); p != "" {
+		return []byte(p), true, nil
+	}
+	return nil, false, nil
+}
