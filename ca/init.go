@@ -132,7 +132,7 @@ func Init(ctx context.Context, st store.Store, o InitOptions) (*InitResult, erro
 		if issuer != nil && notAfter.After(issuer.NotAfter) {
 			notAfter = issuer.NotAfter
 		}
-		spec := &certSpec{subject: subject, pub: key.Public(), notBefore: notBefore, notAfter: notAfter,
+		spec := &certSpec{subject: subject, pub: key.Public(), notBefore: notBefore, notAfter: notAfter, now: now,
 			isCA: true, maxPathLen: pathLen, keyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature}
 		serial, err := NewSerial(o.Rand)
 		if err != nil {

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkid/pkid/dn"
@@ -90,16 +93,20 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 	if len(reqs) == 0 {
 		return nil, nil
 	}
-	preps := make([]*prepared, len(reqs))
-	for i := range reqs {
-		p, err := s.prepare(ctx, &reqs[i])
-		if err != nil {
-			if len(reqs) > 1 {
-				return nil, fmt.Errorf("request %d: %w", i+1, err)
-			}
-			return nil, err
+	fail := func(i int, err error) error {
+		if len(reqs) > 1 {
+			return fmt.Errorf("request %d: %w", i+1, err)
 		}
-		preps[i] = p
+		return err
+	}
+	preps := make([]*prepared, len(reqs))
+	if err := s.parallel(len(reqs), func(i int) (err error) {
+		if preps[i], err = s.prepare(ctx, &reqs[i]); err != nil {
+			return fail(i, err)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	c, err := s.committer()
 	if err != nil {
@@ -107,14 +114,14 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 	}
 	for attempt := 1; ; attempt++ {
 		recs := make([]*store.Certificate, len(preps))
-		for i, p := range preps {
-			if err := p.sign(s); err != nil {
-				if len(reqs) > 1 {
-					return nil, fmt.Errorf("request %d: %w", i+1, err)
-				}
-				return nil, err
+		if err := s.parallel(len(preps), func(i int) error {
+			if err := preps[i].sign(s); err != nil {
+				return fail(i, err)
 			}
-			recs[i] = p.record(s.now())
+			recs[i] = preps[i].record(s.now())
+			return nil
+		}); err != nil {
+			return nil, err
 		}
 		err := c.submit(recs)
 		if err == nil {
@@ -130,6 +137,37 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 			CAID: p.auth.CA.ID, Key: p.key, Chain: p.auth.Chain}
 	}
 	return out, nil
+}
+
+// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines (inline for a
+// single request) and returns the error of the lowest failing index.
+func (s *Service) parallel(n int, fn func(i int) error) error {
+	if n == 1 {
+		return fn(0)
+	}
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(n, runtime.GOMAXPROCS(0)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				errs[i] = fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // prepared is a validated request, ready to sign (again, after a serial
@@ -224,12 +262,12 @@ func (s *Service) prepare(ctx context.Context, req *Request) (*prepared, error) 
 			return nil, err
 		}
 		if prof.IsCA {
-			rec, cert, err := s.caCert(ctx, caID)
+			a, err := s.Authority(ctx, caID)
 			if err != nil {
 				return nil, err
 			}
-			if cert.MaxPathLenZero && rec.ParentID != "" {
-				caID = rec.ParentID
+			if a.Cert.MaxPathLenZero && a.CA.ParentID != "" {
+				caID = a.CA.ParentID
 			}
 		}
 	}
@@ -278,7 +316,7 @@ func (s *Service) prepare(ctx context.Context, req *Request) (*prepared, error) 
 		pub = p.key.Public()
 	}
 	p.spec.pub = pub
-	p.spec.notBefore, p.spec.notAfter = notBefore, notAfter
+	p.spec.notBefore, p.spec.notAfter, p.spec.now = notBefore, notAfter, now
 	p.spec.keyUsage = prof.keyUsage(kt)
 	p.spec.extKeyUse = prof.ExtKeyUsage
 	p.spec.isCA = prof.IsCA

@@ -3,6 +3,7 @@ package ca
 import (
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -57,15 +58,18 @@ func ParseProfile(name string) (*Profile, error) {
 }
 
 // keyUsage is the keyUsage for a certificate of this profile and key type:
-// digitalSignature for every leaf; keyEncipherment only for RSA keys of TLS
-// profiles (RSA key transport in TLS 1.2; never on EC or Ed25519 keys,
-// which cannot encipher); keyCertSign+cRLSign(+digitalSignature) for CAs.
+// digitalSignature for every leaf; keyEncipherment only for RSA keys of
+// server profiles (RSA key transport in TLS 1.2 is done by the server's
+// key; a client key never enciphers, and zlint's
+// e_key_usage_and_extended_key_usage_inconsistent refuses it with
+// clientAuth alone; never on EC or Ed25519 keys, which cannot encipher);
+// keyCertSign+cRLSign(+digitalSignature) for CAs.
 func (p *Profile) keyUsage(kt KeyType) x509.KeyUsage {
 	if p.IsCA {
 		return x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
 	}
 	ku := x509.KeyUsageDigitalSignature
-	if strings.HasPrefix(string(kt), "rsa") && p.Name != "ocsp-signing" {
+	if strings.HasPrefix(string(kt), "rsa") && slices.Contains(p.ExtKeyUsage, x509.ExtKeyUsageServerAuth) {
 		ku |= x509.KeyUsageKeyEncipherment
 	}
 	return ku

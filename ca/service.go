@@ -48,8 +48,9 @@ type Service struct {
 	pass     []byte
 	passErr  error
 
-	mu    sync.Mutex
-	auths map[string]*authEntry
+	mu        sync.Mutex
+	auths     map[string]*authEntry
+	defaultCA string // cached: the CA set changes only with init/import
 
 	commitOnce sync.Once
 	commit     *committer
@@ -127,8 +128,25 @@ func (s *Service) passphrase() ([]byte, error) {
 	return s.pass, s.passErr
 }
 
-// DefaultCA returns the ID of the CA that issues when none is named.
+// DefaultCA returns the ID of the CA that issues when none is named. It is
+// read once per Service (the hot issuance path must not query the store).
 func (s *Service) DefaultCA(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	id := s.defaultCA
+	s.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	id, err := s.readDefaultCA(ctx)
+	if err == nil {
+		s.mu.Lock()
+		s.defaultCA = id
+		s.mu.Unlock()
+	}
+	return id, err
+}
+
+func (s *Service) readDefaultCA(ctx context.Context) (string, error) {
 	cas, err := s.st.CAs(ctx)
 	if err != nil {
 		return "", fmt.Errorf("read CAs: %w", err)
@@ -241,4 +259,9 @@ func certsPEM(certs []*x509.Certificate) []byte {
 		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
 	return out
+}
+
+// CertPEM encodes one DER certificate as PEM.
+func CertPEM(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

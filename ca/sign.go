@@ -23,6 +23,7 @@ type certSpec struct {
 	pub        crypto.PublicKey
 	notBefore  time.Time
 	notAfter   time.Time
+	now        time.Time // issuance time, for lint
 	isCA       bool
 	maxPathLen int // for CAs; -1 = unlimited
 	keyUsage   x509.KeyUsage
@@ -114,8 +115,8 @@ func sign(spec *certSpec, serial *big.Int, issuer *x509.Certificate, signer cryp
 		return nil, fmt.Errorf("sign certificate: %w", err)
 	}
 	if lintCertificate != nil {
-		if err := lintCertificate(der); err != nil {
-			return nil, fmt.Errorf("refused by lint: %w", err)
+		if err := lintCertificate(der, issuer, spec.now); err != nil {
+			return nil, fmt.Errorf("the certificate was not stored because lint found errors: %w", err)
 		}
 	}
 	return der, nil
