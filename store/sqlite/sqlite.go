@@ -138,8 +138,8 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction on %s: %w%s", s.path, err, hint(err, s.path))
 	}
+	defer tx.Rollback() // no-op after Commit; undoes everything on error or panic
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
