@@ -65,7 +65,7 @@ func init() {
 						req.Password, generated = ca.ExportPassword(), true
 					}
 				}
-				svc, err := g.crlService(ctx)
+				svc, err := g.service(ctx)
 				if err != nil {
 					return err
 				}
