@@ -59,11 +59,16 @@ func init() {
 				}
 				fmt.Fprintf(g.stderr, "%s %d of CA %q: %d revoked, nextUpdate %s; written to %s\n",
 					kind, crl.Number, crl.CAID, n, crl.NextUpdate.UTC().Format(time.RFC3339), where)
-				if *out != "" && !*der {
+				switch {
+				case *out == "":
+				case *der:
+					fmt.Fprintf(g.stderr, "inspect it:\n  openssl crl -inform DER -in %s -noout -text\n", *out)
+				case crl.CAID == "root":
+					fmt.Fprintf(g.stderr, "the root's CRL covers the issuing CA; check a leaf with both CRLs:\n  pkid crl --out issuing-crl.pem && cat %s issuing-crl.pem > crls.pem\n  openssl verify -CAfile %s -untrusted %s -crl_check_all -CRLfile crls.pem CERT.pem\n",
+						*out, filepath.Join(g.dir, "ca.pem"), filepath.Join(g.dir, "chain.pem"))
+				default:
 					fmt.Fprintf(g.stderr, "check a certificate against it:\n  openssl verify -CAfile %s -untrusted %s -crl_check -CRLfile %s CERT.pem\n",
 						filepath.Join(g.dir, "ca.pem"), filepath.Join(g.dir, "chain.pem"), *out)
-				} else if *out != "" {
-					fmt.Fprintf(g.stderr, "inspect it:\n  openssl crl -inform DER -in %s -noout -text\n", *out)
 				}
 				return nil
 			}
