@@ -126,12 +126,15 @@ func BuildCRL(issuer *x509.Certificate, signer crypto.Signer, t CRLTemplate, ent
 		return nil, fmt.Errorf("build CRL: %w", err)
 	}
 
-	// revokedCertificates, entry by entry.
+	// revokedCertificates, entry by entry, into 1 MiB chunks: a million
+	// entries never trigger a grow-and-copy of the whole list.
 	var (
-		list   []byte
-		starts []int // offset of each entry in list, for sorting and duplicate checks
-		sorted = true
-		last   []byte // previous entry's serial (normalised)
+		chunks  [][]byte
+		cur     []byte
+		listLen int
+		sorted  = true
+		last    []byte // previous entry's serial (normalised)
+		count   int
 	)
 	if entries != nil {
 		for e, err := range entries {
@@ -148,7 +151,7 @@ func BuildCRL(issuer *x509.Certificate, signer crypto.Signer, t CRLTemplate, ent
 			if len(serial) > 20 {
 				return nil, fmt.Errorf("build CRL: serial %X is longer than 20 octets", serial)
 			}
-			if len(starts) > 0 {
+			if count > 0 {
 				switch c := crlCompareSerial(last, serial); {
 				case c == 0:
 					return nil, fmt.Errorf("build CRL: serial %X is listed twice", serial)
@@ -156,16 +159,32 @@ func BuildCRL(issuer *x509.Certificate, signer crypto.Signer, t CRLTemplate, ent
 					sorted = false
 				}
 			}
-			starts = append(starts, len(list))
-			list = crlAppendEntry(list, serial, e)
+			if cap(cur)-len(cur) < crlMaxEntryLen {
+				if len(cur) > 0 {
+					chunks = append(chunks, cur)
+				}
+				cur = make([]byte, 0, crlChunkSize)
+			}
+			n := len(cur)
+			cur = crlAppendEntry(cur, serial, e)
+			listLen += len(cur) - n
 			last = append(last[:0], serial...)
+			count++
 		}
 	}
+	if len(cur) > 0 {
+		chunks = append(chunks, cur)
+	}
 	if !sorted {
-		list, err = crlSortEntries(list, starts)
+		list := make([]byte, 0, listLen)
+		for _, c := range chunks {
+			list = append(list, c...)
+		}
+		list, err = crlSortEntries(list)
 		if err != nil {
 			return nil, fmt.Errorf("build CRL: %w", err)
 		}
+		chunks = [][]byte{list}
 	}
 
 	exts, err := crlExtensions(issuer, t)
@@ -173,7 +192,9 @@ func BuildCRL(issuer *x509.Certificate, signer crypto.Signer, t CRLTemplate, ent
 		return nil, fmt.Errorf("build CRL: %w", err)
 	}
 
-	// TBSCertList (§5.1.2).
+	// TBSCertList (§5.1.2), written once into the buffer that becomes the
+	// CertificateList: room for its header is left in front, room for the
+	// signature behind.
 	var head []byte
 	head = append(head, 0x02, 0x01, 0x01) // version v2
 	head = append(head, alg...)
@@ -181,35 +202,48 @@ func BuildCRL(issuer *x509.Certificate, signer crypto.Signer, t CRLTemplate, ent
 	head = crlAppendTime(head, t.ThisUpdate)
 	head = crlAppendTime(head, t.NextUpdate)
 	bodyLen := len(head) + len(exts)
-	if len(list) > 0 {
-		bodyLen += crlHeaderLen(len(list)) + len(list)
+	if listLen > 0 {
+		bodyLen += crlHeaderLen(listLen) + listLen
 	}
-	tbs := make([]byte, 0, crlHeaderLen(bodyLen)+bodyLen)
-	tbs = crlAppendHeader(tbs, 0x30, bodyLen)
-	tbs = append(tbs, head...)
-	if len(list) > 0 {
-		tbs = crlAppendHeader(tbs, 0x30, len(list))
-		tbs = append(tbs, list...)
+	const pre = 6 // the longest header crlAppendHeader writes
+	tbsLen := crlHeaderLen(bodyLen) + bodyLen
+	buf := make([]byte, pre, pre+tbsLen+len(alg)+crlMaxSigLen)
+	buf = crlAppendHeader(buf, 0x30, bodyLen)
+	buf = append(buf, head...)
+	if listLen > 0 {
+		buf = crlAppendHeader(buf, 0x30, listLen)
+		for i, c := range chunks {
+			buf = append(buf, c...)
+			chunks[i] = nil // let the entries go before signing allocates
+		}
 	}
-	list = nil // let the entries go before signing allocates
-	tbs = append(tbs, exts...)
+	buf = append(buf, exts...)
 
-	sig, err := crlSign(signer, hash, tbs, t.Rand)
+	sig, err := crlSign(signer, hash, buf[pre:], t.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("build CRL: signing: %w", err)
 	}
 
 	// CertificateList (§5.1.1).
-	outLen := len(tbs) + len(alg) + crlHeaderLen(len(sig)+1) + len(sig) + 1
-	out := make([]byte, 0, crlHeaderLen(outLen)+outLen)
-	out = crlAppendHeader(out, 0x30, outLen)
-	out = append(out, tbs...)
-	out = append(out, alg...)
-	out = crlAppendHeader(out, 0x03, len(sig)+1)
-	out = append(out, 0x00) // no unused bits
-	out = append(out, sig...)
-	return out, nil
+	outLen := tbsLen + len(alg) + crlHeaderLen(len(sig)+1) + len(sig) + 1
+	buf = append(buf, alg...)
+	buf = crlAppendHeader(buf, 0x03, len(sig)+1)
+	buf = append(buf, 0x00) // no unused bits
+	buf = append(buf, sig...)
+	start := pre - crlHeaderLen(outLen)
+	crlAppendHeader(buf[start:start], 0x30, outLen) // fills the room left in front
+	return buf[start:], nil
 }
+
+const (
+	crlChunkSize = 1 << 20
+	// crlMaxEntryLen bounds one encoded entry: header 3, serial 23,
+	// revocationDate 17, extensions 2 + 12 + 26.
+	crlMaxEntryLen = 96
+	// crlMaxSigLen is room for the signature BIT STRING of keys up to
+	// RSA-8192; a longer one only costs a copy.
+	crlMaxSigLen = 1040
+)
 
 func crlSign(signer crypto.Signer, hash crypto.Hash, tbs []byte, rnd io.Reader) ([]byte, error) {
 	if rnd == nil {
@@ -274,59 +308,47 @@ var (
 
 // crlAppendEntry writes one revokedCertificates element (§5.1.2.6).
 func crlAppendEntry(b, serial []byte, e CRLEntry) []byte {
-	intLen := len(serial)
-	pad := len(serial) == 0 || serial[0]&0x80 != 0
-	if pad {
-		intLen++
+	var tmp [crlMaxEntryLen]byte
+	c := tmp[:0]
+	if len(serial) == 0 || serial[0]&0x80 != 0 {
+		c = append(c, 0x02, byte(len(serial)+1), 0)
+	} else {
+		c = append(c, 0x02, byte(len(serial)))
 	}
-	timeLen := 15
-	if crlUseGeneralized(e.RevokedAt) {
-		timeLen = 17
-	}
+	c = append(c, serial...)
+	c = crlAppendTime(c, e.RevokedAt)
 	extLen := 0
 	if e.Reason != ReasonUnspecified {
-		extLen += 12
+		extLen += len(crlEntryReasonPrefix) + 1
 	}
 	if !e.InvalidityDate.IsZero() {
-		extLen += 26
+		extLen += len(crlEntryInvalidity) + 17
 	}
-	n := 2 + intLen + timeLen
 	if extLen > 0 {
-		n += 2 + extLen
-	}
-	b = crlAppendHeader(b, 0x30, n)
-	b = append(b, 0x02, byte(intLen))
-	if pad {
-		b = append(b, 0)
-	}
-	b = append(b, serial...)
-	b = crlAppendTime(b, e.RevokedAt)
-	if extLen > 0 {
-		b = append(b, 0x30, byte(extLen))
+		c = append(c, 0x30, byte(extLen))
 		if e.Reason != ReasonUnspecified {
-			b = append(b, crlEntryReasonPrefix...)
-			b = append(b, byte(e.Reason))
+			c = append(c, crlEntryReasonPrefix...)
+			c = append(c, byte(e.Reason))
 		}
 		if !e.InvalidityDate.IsZero() {
 			// invalidityDate is always GeneralizedTime (§5.3.2).
-			b = append(b, crlEntryInvalidity...)
-			b = crlAppendGeneralized(b, e.InvalidityDate)
+			c = append(c, crlEntryInvalidity...)
+			c = crlAppendGeneralized(c, e.InvalidityDate)
 		}
 	}
-	return b
+	b = crlAppendHeader(b, 0x30, len(c))
+	return append(b, c...)
 }
 
 // crlSortEntries reorders encoded entries by serial number. Each entry
 // starts 30 LL [LL..] 02 NN [00] serial.
-func crlSortEntries(list []byte, starts []int) ([]byte, error) {
+func crlSortEntries(list []byte) ([]byte, error) {
 	type span struct{ start, end int }
-	spans := make([]span, len(starts))
-	for i, s := range starts {
-		end := len(list)
-		if i+1 < len(starts) {
-			end = starts[i+1]
-		}
-		spans[i] = span{s, end}
+	var spans []span
+	for off := 0; off < len(list); {
+		n, hl := crlReadHeader(list[off:])
+		spans = append(spans, span{off, off + hl + n})
+		off += hl + n
 	}
 	serialOf := func(s span) []byte {
 		e := list[s.start:s.end]
@@ -441,23 +463,18 @@ func crlAppendHeader(b []byte, tag byte, n int) []byte {
 	return append(b, tag, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
-// crlUseGeneralized reports whether t must be GeneralizedTime: RFC 5280
-// §5.1.2.4 wants UTCTime through 2049 and GeneralizedTime from 2050.
-func crlUseGeneralized(t time.Time) bool {
-	y := t.UTC().Year()
-	return y < 1950 || y >= 2050
-}
-
-// crlAppendTime writes t (in UTC, whole seconds) as UTCTime or
-// GeneralizedTime per §5.1.2.4.
+// crlAppendTime writes t (in UTC, whole seconds) as UTCTime through 2049
+// and GeneralizedTime from 2050 (and before 1950), per §5.1.2.4.
 func crlAppendTime(b []byte, t time.Time) []byte {
-	if crlUseGeneralized(t) {
-		return crlAppendGeneralized(b, t)
-	}
 	t = t.UTC()
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
-	b = append(b, 0x17, 13)
+	if y < 1950 || y >= 2050 {
+		b = append(b, 0x18, 15)
+		b = crlAppend2(b, y/100%100)
+	} else {
+		b = append(b, 0x17, 13)
+	}
 	b = crlAppend2(b, y%100)
 	return crlAppendClock(b, int(mo), d, h, mi, s)
 }

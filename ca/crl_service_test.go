@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pkid/pkid/internal/peer"
+	"github.com/pkid/pkid/lint"
 	"github.com/pkid/pkid/store/sqlite"
 )
 
@@ -203,6 +204,18 @@ func TestServiceDeltaCRL(t *testing.T) {
 	}
 	if gap := fullCRL.NextUpdate.Sub(fullCRL.ThisUpdate); gap != CRLFullValidity {
 		t.Errorf("full CRL lives %v, want %v", gap, CRLFullValidity)
+	}
+
+	// pkid's own linter (zlint + pkid's CRL checks) finds nothing to
+	// warn about in either CRL.
+	issCert, _ := x509.ParseCertificate(iss.CertDER)
+	for _, der := range [][]byte{full.DER, delta.DER} {
+		for _, f := range lint.CRL(der, lint.Options{Issuer: issCert}) {
+			t.Logf("lint: %s %s", f.Severity, f.ID)
+			if f.Severity == lint.Error || f.Severity == lint.Warning {
+				t.Errorf("lint: %s %s: %s", f.Severity, f.ID, f.Message)
+			}
+		}
 	}
 
 	t.Run("openssl", func(t *testing.T) {

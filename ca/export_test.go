@@ -3,6 +3,7 @@ package ca
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"os"
@@ -165,3 +166,7 @@ func TestParseExportFormat(t *testing.T) {
 		t.Error("jks accepted")
 	}
 }
+
+// marshalPKCS8ForTest is used by ca-core's tests (it lived in a file of
+// this name on their branch).
+func marshalPKCS8ForTest(k crypto.Signer) ([]byte, error) { return x509.MarshalPKCS8PrivateKey(k) }

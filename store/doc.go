@@ -3,6 +3,10 @@
 // and the change feed that servers use to notice changes made by other
 // processes.
 //
+// Servers learn about changes made by any process through the change feed:
+// Watch polls Store.Revision (one cheap indexed lookup) every 100 ms and
+// delivers new Changes, so a revocation reaches every cache within a second.
+//
 // Implementations live in sub-packages (store/sqlite, the embedded default;
 // later store/postgres). Every implementation must pass the conformance suite
 // in store/storetest. This package must not import ca, ocsp, ldap or any

@@ -131,7 +131,9 @@ const (
 )
 
 // Change is one change-feed record. Revisions increase strictly and are
-// never reused, across processes.
+// never reused, across processes. They become visible in order: once a
+// reader sees revision r, every change with a lower revision is visible too
+// (so a watcher that has read up to r never needs to look below it again).
 type Change struct {
 	Revision int64
 	Kind     ChangeKind
@@ -145,7 +147,9 @@ type Change struct {
 // that changes data is one transaction: it either happens completely and
 // durably (committed before it returns) or not at all.
 type Store interface {
-	// CreateCA stores a new CA. ErrExists if the ID is taken.
+	// CreateCA stores a new CA. ErrExists if the ID is taken. At most one
+	// CA is the Default: creating or updating one with Default set clears
+	// it on the others.
 	CreateCA(ctx context.Context, ca *CA) error
 	// UpdateCA replaces the mutable fields of a CA (KeyPEM, Encrypted, URL,
 	// LDAPURL, DeltaCRL, Default). ErrNotFound if absent.
@@ -156,10 +160,14 @@ type Store interface {
 	CAs(ctx context.Context) ([]*CA, error)
 
 	// AddCertificates stores newly issued or imported certificates, all or
-	// none. ErrExists (naming the serial) if any serial is already stored.
-	// Each certificate's Revision is set from the feed.
+	// none. ErrExists (naming the serial) if any serial is already stored
+	// (or repeated in the batch); ErrNotFound if a certificate's CA is not
+	// stored. Each certificate's Revision is set from the feed, its Serial
+	// upper-cased (a serial that is not hex is refused), an empty Status set
+	// to StatusValid and a zero IssuedAt to now. Imported certificates may be
+	// added already revoked.
 	AddCertificates(ctx context.Context, certs []*Certificate) error
-	// Certificate returns one certificate by serial (upper-case hex).
+	// Certificate returns one certificate by serial (hex; case is ignored).
 	Certificate(ctx context.Context, serial string) (*Certificate, error)
 	// Certificates lists certificates matching q, ordered by IssuedAt then
 	// serial.
@@ -167,7 +175,8 @@ type Store interface {
 	// Revoke records a revocation and returns the updated certificate.
 	// ErrNotFound for an unknown serial; ErrAlreadyRevoked if revoked with a
 	// final reason, or on hold and asked to go on hold again. A certificate
-	// on hold (reason 6) may be revoked again with a final reason.
+	// on hold (reason 6) may be revoked again with a final reason. A zero
+	// r.At means now. Reasons 7 (unused) and 8 (removeFromCRL) are refused.
 	Revoke(ctx context.Context, serial string, r Revocation) (*Certificate, error)
 	// Release takes a certificate off hold. ErrNotRevoked unless it is on
 	// hold.
@@ -181,19 +190,26 @@ type Store interface {
 
 	// NextCRLNumber atomically allocates the next CRL number for a CA
 	// (starting at 1, or after the number set by SetCRLNumber). A number is
-	// never handed out twice, even if the CRL is never stored.
+	// never handed out twice, even if the CRL is never stored. Full and
+	// delta CRLs share the sequence. ErrNotFound for an unknown CA.
 	NextCRLNumber(ctx context.Context, caID string) (int64, error)
 	// SetCRLNumber raises the CA's CRL counter so the next number is
 	// greater than n (import of an openssl crlnumber file). It never lowers it.
 	SetCRLNumber(ctx context.Context, caID string, n int64) error
-	// PutCRL stores a signed CRL. It does not replace a newer one.
+	// PutCRL stores a signed CRL. It does not replace a newer one: a CRL
+	// whose Number is not above the latest stored of the same kind is
+	// ignored (nil error, no change recorded). ErrNotFound for an unknown CA.
 	PutCRL(ctx context.Context, crl *CRL) error
-	// LatestCRL returns the CRL with the highest number of that kind.
+	// LatestCRL returns the CRL with the highest number of that kind;
+	// ErrNotFound if none is stored.
 	LatestCRL(ctx context.Context, caID string, delta bool) (*CRL, error)
 
-	// Revision returns the newest change-feed revision (0 when empty).
+	// Revision returns the newest change-feed revision (0 when empty). It
+	// is cheap (one indexed lookup): servers in other processes poll it,
+	// usually through Watch, to notice changes within a second.
 	Revision(ctx context.Context) (int64, error)
-	// Changes returns up to limit changes with Revision > after, oldest first.
+	// Changes returns up to limit changes with Revision > after, oldest
+	// first (limit <= 0: all of them). Failed operations record nothing.
 	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
 
 	// Meta reads a small named setting ("" and ErrNotFound if absent);

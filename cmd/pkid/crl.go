@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/pem"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/ca"
-	"golang.org/x/term"
 )
 
 func init() {
@@ -34,7 +31,7 @@ func init() {
 				if *validity < 0 {
 					return usagef("--next-update must be positive")
 				}
-				svc, err := g.crlService(ctx)
+				svc, err := g.service(ctx)
 				if err != nil {
 					return err
 				}
@@ -62,65 +59,19 @@ func init() {
 				}
 				fmt.Fprintf(g.stderr, "%s %d of CA %q: %d revoked, nextUpdate %s; written to %s\n",
 					kind, crl.Number, crl.CAID, n, crl.NextUpdate.UTC().Format(time.RFC3339), where)
-				if *out != "" && !*der {
+				switch {
+				case *out == "":
+				case *der:
+					fmt.Fprintf(g.stderr, "inspect it:\n  openssl crl -inform DER -in %s -noout -text\n", *out)
+				case crl.CAID == "root":
+					fmt.Fprintf(g.stderr, "the root's CRL covers the issuing CA; check a leaf with both CRLs:\n  pkid crl --out issuing-crl.pem && cat %s issuing-crl.pem > crls.pem\n  openssl verify -CAfile %s -untrusted %s -crl_check_all -CRLfile crls.pem CERT.pem\n",
+						*out, filepath.Join(g.dir, "ca.pem"), filepath.Join(g.dir, "chain.pem"))
+				default:
 					fmt.Fprintf(g.stderr, "check a certificate against it:\n  openssl verify -CAfile %s -untrusted %s -crl_check -CRLfile %s CERT.pem\n",
 						filepath.Join(g.dir, "ca.pem"), filepath.Join(g.dir, "chain.pem"), *out)
-				} else if *out != "" {
-					fmt.Fprintf(g.stderr, "inspect it:\n  openssl crl -inform DER -in %s -noout -text\n", *out)
 				}
 				return nil
 			}
 		},
 	})
-}
-
-// crlService opens the store and an issuance service over it for the crl
-// and export commands; both are closed when the command ends.
-func (g *globals) crlService(ctx context.Context) (*ca.Service, error) {
-	st, err := g.openStore(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	svc := ca.New(st, ca.Options{Passphrase: g.crlPassphrase, Where: g.dir})
-	g.closers = append(g.closers, svc)
-	return svc, nil
-}
-
-// crlPassphrase reads the CA key passphrase from --passphrase-file, else
-// PKID_PASSPHRASE, else a prompt when stdin is a terminal.
-func (g *globals) crlPassphrase() ([]byte, error) {
-	p, ok, err := g.crlPassphraseGiven()
-	if err != nil || ok {
-		return p, err
-	}
-	if f, isFile := g.stdin.(*os.File); isFile && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(g.stderr, "CA key passphrase: ")
-		p, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(g.stderr)
-		if err != nil {
-			return nil, fmt.Errorf("read passphrase: %w", err)
-		}
-		return p, nil
-	}
-	return nil, errors.New("the CA key is encrypted; give its passphrase with --passphrase-file or PKID_PASSPHRASE")
-}
-
-// crlPassphraseGiven returns the passphrase from --passphrase-file or
-// PKID_PASSPHRASE, and whether one was given, without prompting.
-func (g *globals) crlPassphraseGiven() ([]byte, bool, error) {
-	if g.passphraseFile != "" {
-		b, err := os.ReadFile(g.passphraseFile)
-		if err != nil {
-			return nil, false, fmt.Errorf("read passphrase file: %w", err)
-		}
-		b = bytes.TrimRight(b, "\r\n")
-		if len(b) == 0 {
-			return nil, false, fmt.Errorf("passphrase file %s is empty", g.passphraseFile)
-		}
-		return b, true, nil
-	}
-	if p := os.Getenv("PKID_PASSPHRASE"); p != "" {
-		return []byte(p), true, nil
-	}
-	return nil, false, nil
 }

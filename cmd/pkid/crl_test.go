@@ -185,6 +185,10 @@ func TestCLIImportCRLExport(t *testing.T) {
 	if certs, err := pkcs12.DecodeTrustStore([]byte(stdout), "p12 pass"); err != nil || len(certs) != 1 {
 		t.Errorf("export ca p12: %d certificates, %v", len(certs), err)
 	}
+	code, stdout, _ = crlRun(t, append([]string{"export", s("newcerts/1000.pem"), "--format", "der"}, g...)...)
+	if c, err := x509.ParseCertificate([]byte(stdout)); code != 0 || err != nil || c.SerialNumber.Int64() != 0x1000 {
+		t.Errorf("export CERTFILE --format der: exit %d, %v", code, err)
+	}
 	code, stdout, _ = crlRun(t, append([]string{"export", "ca", "--format", "chain"}, g...)...)
 	if code != 0 || strings.Count(stdout, "BEGIN CERTIFICATE") != 1 {
 		t.Errorf("export ca chain: exit %d\n%s", code, stdout)

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(&command{
 		name:    "export",
-		args:    "SERIAL|ca --format pem|der|p12|chain [--out FILE] [--password-file F] [--key F] [--ca ID]",
+		args:    "SERIAL|CERTFILE|ca --format pem|der|p12|chain [--out FILE] [--password-file F] [--key F] [--ca ID]",
 		summary: "write a certificate (or the CA's) as PEM, DER, a chain or PKCS#12",
 		example: "pkid export 5A0F... --format p12 --key web.key.pem --out web.p12\nopenssl pkcs12 -info -nokeys -in web.p12",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
@@ -38,6 +38,14 @@ func init() {
 						return usagef("--ca goes with `ca`, not with a serial")
 					}
 					req.Serial = args[0]
+					// A certificate file names its serial, as with `pkid show`.
+					if b, err := os.ReadFile(args[0]); err == nil {
+						c, err := ca.ParseCertificate(b)
+						if err != nil {
+							return fmt.Errorf("%s: %w", args[0], err)
+						}
+						req.Serial = ca.FormatSerial(c.SerialNumber)
+					}
 				}
 				if f != ca.ExportP12 && (*passFile != "" || *keyFile != "") {
 					return usagef("--password-file and --key go with --format p12")
@@ -65,7 +73,7 @@ func init() {
 						req.Password, generated = ca.ExportPassword(), true
 					}
 				}
-				svc, err := g.crlService(ctx)
+				svc, err := g.service(ctx)
 				if err != nil {
 					return err
 				}

@@ -64,12 +64,10 @@ func init() {
 				}
 				defer f.Close()
 				in.Index = f
-				pass, given, err := g.crlPassphraseGiven()
-				if err != nil {
+				// Like init: a given passphrase encrypts the key; on a
+				// terminal pkid asks; otherwise the key stays unencrypted.
+				if in.Passphrase, err = g.newPassphrase(); err != nil {
 					return err
-				}
-				if given {
-					in.Passphrase = pass
 				}
 				// Check everything before the store (and data directory)
 				// is created, so bad input leaves no trace.

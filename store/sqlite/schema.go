@@ -55,7 +55,8 @@ CREATE TABLE certificates (
 );
 CREATE INDEX certificates_ca_status ON certificates (ca_id, status, issued_at);
 CREATE INDEX certificates_not_after ON certificates (not_after);
-CREATE INDEX certificates_revision ON certificates (revision);
+-- Delta CRLs: what changed in one CA after a revision.
+CREATE INDEX certificates_ca_revision ON certificates (ca_id, revision);
 -- Covers full-CRL streaming (RevokedSince after 0) without touching the
 -- table: only revoked rows, in serial order per CA.
 CREATE INDEX certificates_revoked ON certificates

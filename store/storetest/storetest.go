@@ -1,12 +1,7 @@
-// Package storetest is the conformance suite for store.Store: every
-// implementation (store/sqlite, later store/postgres) runs it from its own
-// tests with storetest.Run, so they all behave the same for the services
-// above them. It checks the contract documented on store.Store: errors,
-// all-or-none batches, the hold/release rules of RFC 5280 §5.3.1
-// (certificateHold), CRL numbering (§5.2.3) and the change feed.
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -39,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Revoke", testRevoke},
 		{"Release", testRelease},
 		{"RevokedSince", testRevokedSince},
+		{"RevokedSinceReentrant", testRevokedSinceReentrant},
+		{"Canceled", testCanceled},
 		{"CRLNumber", testCRLNumber},
 		{"CRL", testCRL},
 		{"Changes", testChanges},
@@ -775,6 +772,23 @@ func testConcurrent(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	newCA(t, st, "ca")
 	const workers, batches, per = 8, 5, 20
+	start, _ := st.Revision(ctx)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watched := store.Watch(wctx, st, start, 5*time.Millisecond)
+	var seenMu sync.Mutex
+	var seen []int64
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		for batch := range watched {
+			seenMu.Lock()
+			for _, c := range batch {
+				seen = append(seen, c.Revision)
+			}
+			seenMu.Unlock()
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -832,5 +846,104 @@ func testConcurrent(t *testing.T, st store.Store) {
 	}
 	if want := 1 + workers*batches*per*3/2; len(changes) != want {
 		t.Errorf("%d changes, want %d", len(changes), want)
+	}
+
+	// A watcher polling while the writers ran saw every revision, in order:
+	// none became visible before a lower one.
+	want := revs[1:] // all but the CA's
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		seenMu.Lock()
+		caughtUp := len(seen) > 0 && seen[len(seen)-1] >= want[len(want)-1]
+		seenMu.Unlock()
+		if caughtUp {
+			break
+		}
+	}
+	stopWatch()
+	<-watchDone
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("Watch during concurrent writes delivered %d revisions, want %d, in order", len(seen), len(want))
+	}
+}
+
+// testRevokedSinceReentrant: fn may use the store while entries stream (a
+// CRL builder looks certificates up; a revocation may land meanwhile).
+func testRevokedSinceReentrant(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	newCA(t, st, "ca")
+	var certs []*store.Certificate
+	for i := 1; i <= 50; i++ {
+		certs = append(certs, newCert(fmt.Sprintf("%02X", i), "ca", day))
+	}
+	add(t, st, certs...)
+	for _, c := range certs[:40] {
+		revoke(t, st, c.Serial, reasonKeyCompromise)
+	}
+	n, done := 0, make(chan error, 1)
+	go func() {
+		done <- st.RevokedSince(ctx, "ca", 0, func(e *store.RevokedEntry) error {
+			n++
+			if _, err := st.Certificate(ctx, e.Serial); err != nil {
+				return err
+			}
+			if n <= 5 {
+				_, err := st.Revoke(ctx, certs[40+n].Serial, store.Revocation{Reason: reasonKeyCompromise})
+				return err
+			}
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RevokedSince with a reentrant fn: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("RevokedSince with a fn that uses the store did not finish in 30s (deadlock?)")
+	}
+	if n < 40 {
+		t.Errorf("streamed %d entries, want at least the 40 revoked before it began", n)
+	}
+	if got := len(collect(t, st, "ca", 0)); got != 45 {
+		t.Errorf("%d revoked afterwards, want 45", got)
+	}
+}
+
+// testCanceled: a canceled context stops reads and writes, and a canceled
+// write changes nothing.
+func testCanceled(t *testing.T, st store.Store) {
+	newCA(t, st, "ca")
+	var certs []*store.Certificate
+	for i := 1; i <= 300; i++ {
+		c := newCert(fmt.Sprintf("%04X", i), "ca", day)
+		c.Status, c.Reason = store.StatusRevoked, reasonKeyCompromise
+		certs = append(certs, c)
+	}
+	add(t, st, certs...)
+	rev, _ := st.Revision(t.Context())
+
+	ctx, cancel := context.WithCancel(t.Context())
+	n := 0
+	err := st.RevokedSince(ctx, "ca", 0, func(*store.RevokedEntry) error {
+		n++
+		if n == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if err == nil || n >= 300 {
+		t.Errorf("RevokedSince canceled after 10 entries: %v after %d entries; want an error, stopping early", err, n)
+	}
+	if err := st.AddCertificates(ctx, []*store.Certificate{newCert("FFFF", "ca", day)}); err == nil {
+		t.Error("AddCertificates with a canceled context succeeded")
+	}
+	if _, err := st.Revoke(ctx, "0001", store.Revocation{Reason: reasonHold}); err == nil {
+		t.Error("Revoke with a canceled context succeeded")
+	}
+	if got, _ := st.Revision(t.Context()); got != rev {
+		t.Errorf("canceled writes moved the revision %d -> %d", rev, got)
+	}
+	if _, err := st.Certificate(t.Context(), "FFFF"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("canceled AddCertificates stored FFFF: %v", err)
 	}
 }
