@@ -177,6 +177,11 @@ func (p *filterParser) item(s string) (Filter, error) {
 					if len(v) > 0 {
 						f.Final = v
 					}
+				case len(v) == 0:
+					// RFC 4515's ABNF allows it, but libldap refuses it
+					// and there is nothing to match.
+					p.i = off - 1
+					return Filter{}, p.errf("empty substring between '*'s")
 				default:
 					f.Any = append(f.Any, v)
 				}
