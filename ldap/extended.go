@@ -49,9 +49,6 @@ func decodeExtendedRequest(d *ber.Decoder) (*ExtendedRequest, error) {
 }
 
 func (r *ExtendedRequest) encode(e *ber.Encoder) error {
-	if r.Name == "" {
-		return errors.New("extended request without name")
-	}
 	m := e.Begin(TagExtendedRequest)
 	e.String(tagExtReqName, r.Name)
 	if r.Value != nil {

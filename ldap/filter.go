@@ -78,13 +78,20 @@ const (
 	tagMRADN    byte = 0x84
 )
 
+// MaxFilterElements bounds the number of filter items (and, or, not and
+// leaves) in one filter, on the wire and in strings. A Filter takes about
+// 160 bytes, so without it a 1 MiB message of two-byte present filters
+// would cost 80 MiB to decode.
+const MaxFilterElements = 4096
+
 // DecodeFilter decodes one BER-encoded Filter (the element alone, as in a
 // test vector or an LDAP URL tool), with the same strictness as
 // DecodeMessage.
 func DecodeFilter(b []byte) (Filter, error) {
 	var f Filter
 	d := ber.NewDecoder(b, MaxDepth)
-	if err := decodeFilter(&d, &f); err != nil {
+	budget := MaxFilterElements
+	if err := decodeFilter(&d, &f, &budget); err != nil {
 		return Filter{}, err
 	}
 	if !d.Empty() {
@@ -99,7 +106,11 @@ func DecodeFilter(b []byte) (Filter, error) {
 // decodeFilter reads the structure of one filter. Constraints on values
 // that well-formed BER can violate are checked by check, so that callers
 // can first make sure the whole message is well-formed.
-func decodeFilter(d *ber.Decoder, f *Filter) error {
+func decodeFilter(d *ber.Decoder, f *Filter, budget *int) error {
+	if *budget <= 0 {
+		return fmt.Errorf("filter has more than %d elements", MaxFilterElements)
+	}
+	*budget--
 	tag, content, err := d.Next()
 	if err != nil {
 		return err
@@ -124,6 +135,9 @@ func decodeFilter(d *ber.Decoder, f *Filter) error {
 	}
 	switch f.Type {
 	case FilterAnd, FilterOr, FilterNot:
+		if c := min(s.Count(), *budget); c > 0 && f.Type != FilterNot {
+			f.Children = make([]Filter, 0, c)
+		}
 		n := 0
 		for !s.Empty() {
 			n++
@@ -131,7 +145,7 @@ func decodeFilter(d *ber.Decoder, f *Filter) error {
 				return errors.New("not filter with more than one element")
 			}
 			f.Children = append(f.Children, Filter{})
-			if err := decodeFilter(&s, &f.Children[len(f.Children)-1]); err != nil {
+			if err := decodeFilter(&s, &f.Children[len(f.Children)-1], budget); err != nil {
 				return err
 			}
 		}

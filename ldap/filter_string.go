@@ -59,8 +59,9 @@ func ParseFilter(s string) (Filter, error) {
 }
 
 type filterParser struct {
-	s string
-	i int
+	s     string
+	i     int
+	items int
 }
 
 func (p *filterParser) errf(format string, args ...any) error {
@@ -73,6 +74,9 @@ func (p *filterParser) filter(depth int) (Filter, error) {
 	}
 	if p.i >= len(p.s) || p.s[p.i] != '(' {
 		return Filter{}, p.errf("expected '('")
+	}
+	if p.items++; p.items > MaxFilterElements {
+		return Filter{}, p.errf("more than %d filter elements", MaxFilterElements)
 	}
 	p.i++
 	if p.i >= len(p.s) {

@@ -85,12 +85,16 @@ func decodeSearchRequest(d *ber.Decoder) (*SearchRequest, error) {
 	if r.TypesOnly, err = d.Bool(ber.TagBoolean); err != nil {
 		return nil, err
 	}
-	if err := decodeFilter(d, &r.Filter); err != nil {
+	budget := MaxFilterElements
+	if err := decodeFilter(d, &r.Filter, &budget); err != nil {
 		return nil, fmt.Errorf("filter: %w", err)
 	}
 	attrs, err := d.Enter(ber.TagSequence)
 	if err != nil {
 		return nil, err
+	}
+	if n := attrs.Count(); n > 0 {
+		r.Attributes = make([]string, 0, n)
 	}
 	for !attrs.Empty() {
 		a, err := attrs.String(ber.TagOctetString)
@@ -165,6 +169,9 @@ func decodeAttribute(d *ber.Decoder, needValues bool) (Attribute, error) {
 	if err != nil {
 		return a, err
 	}
+	if n := vs.Count(); n > 0 {
+		a.Values = make([][]byte, 0, n)
+	}
 	for !vs.Empty() {
 		v, err := vs.OctetString(ber.TagOctetString)
 		if err != nil {
@@ -200,6 +207,9 @@ func decodeAttributeList(d *ber.Decoder, needValues bool) ([]Attribute, error) {
 		return nil, err
 	}
 	var as []Attribute
+	if n := seq.Count(); n > 0 {
+		as = make([]Attribute, 0, n)
+	}
 	var firstInvalid error
 	for !seq.Empty() {
 		a, err := decodeAttribute(&seq, needValues)

@@ -1,7 +1,6 @@
 package ldap
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/pkid/pkid/internal/ber"
@@ -57,6 +56,9 @@ func decodeModifyRequest(d *ber.Decoder) (*ModifyRequest, error) {
 	seq, err := d.Enter(ber.TagSequence)
 	if err != nil {
 		return nil, err
+	}
+	if n := seq.Count(); n > 0 {
+		r.Changes = make([]Change, 0, n)
 	}
 	var bad error
 	for !seq.Empty() {
@@ -242,9 +244,6 @@ func decodeCompareRequest(d *ber.Decoder) (*CompareRequest, error) {
 }
 
 func (r *CompareRequest) encode(e *ber.Encoder) error {
-	if r.Attr == "" {
-		return errors.New("compare without attribute")
-	}
 	m := e.Begin(TagCompareRequest)
 	e.String(ber.TagOctetString, r.Entry)
 	a := e.Begin(ber.TagSequence)

@@ -304,3 +304,20 @@ func Validate(b []byte, maxDepth int) error {
 	}
 	return nil
 }
+
+// Count returns how many elements remain, reading only their headers, so
+// callers can size a slice once. Malformed data ends the count early; the
+// decoding that follows reports it.
+func (d Decoder) Count() int {
+	n := 0
+	b := d.b
+	for len(b) > 0 {
+		_, hdr, l, err := parseHeader(b)
+		if err != nil {
+			break
+		}
+		b = b[hdr+l:]
+		n++
+	}
+	return n
+}
