@@ -123,7 +123,7 @@ func decodeFilter(d *ber.Decoder, f *Filter, budget *int) error {
 		if ber.IsConstructed(tag) {
 			return errors.New("constructed present filter")
 		}
-		f.Attr = string(content)
+		f.Attr = d.StringOf(content)
 		return nil
 	}
 	if !ber.IsConstructed(tag) || f.Type > FilterExtensibleMatch {

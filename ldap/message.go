@@ -232,10 +232,18 @@ func ReadMessage(r *bufio.Reader, limit int) (*Message, error) {
 	return DecodeMessage(pkt)
 }
 
+// smallPacket is the size up to which DecodeMessage converts the whole
+// packet to a string once and slices DNs, OIDs and attribute names from
+// it, rather than allocating each.
+const smallPacket = 4096
+
 // DecodeMessage decodes one complete LDAPMessage. Byte-slice fields of the
 // result alias packet. Errors are *ProtocolError.
 func DecodeMessage(packet []byte) (*Message, error) {
 	d := ber.NewDecoder(packet, MaxDepth)
+	if len(packet) <= smallPacket {
+		d.WithStrings(string(packet))
+	}
 	env, err := d.Enter(ber.TagSequence)
 	if err != nil {
 		return nil, &ProtocolError{Code: ResultProtocolError, Fatal: true, Err: fmt.Errorf("LDAPMessage: %w", err)}
@@ -269,7 +277,7 @@ func DecodeMessage(packet []byte) (*Message, error) {
 			return nil, fail(err)
 		}
 	}
-	if m.Op, err = decodeOp(tag, content, &body); err != nil {
+	if m.Op, err = decodeOp(tag, content, &body, &env); err != nil {
 		return nil, fail(fmt.Errorf("%s: %w", opName(tag), err))
 	}
 	if t, ok := env.PeekTag(); ok && t == tagControls {
@@ -283,7 +291,7 @@ func DecodeMessage(packet []byte) (*Message, error) {
 	return m, nil
 }
 
-func decodeOp(tag byte, content []byte, d *ber.Decoder) (Op, error) {
+func decodeOp(tag byte, content []byte, d, env *ber.Decoder) (Op, error) {
 	switch tag {
 	case TagBindRequest:
 		return decodeBindRequest(d)
@@ -314,7 +322,7 @@ func decodeOp(tag byte, content []byte, d *ber.Decoder) (Op, error) {
 		r, err := decodeResultOnly(d)
 		return &AddResponse{r}, err
 	case TagDelRequest:
-		return &DelRequest{DN: string(content)}, nil
+		return &DelRequest{DN: env.StringOf(content)}, nil
 	case TagDelResponse:
 		r, err := decodeResultOnly(d)
 		return &DelResponse{r}, err
@@ -390,10 +398,12 @@ func (m *Message) Append(dst []byte) ([]byte, error) {
 	if m.ID < 0 {
 		return dst, fmt.Errorf("ldap: negative message ID %d", m.ID)
 	}
-	e := ber.NewEncoder(dst)
+	var enc ber.Encoder
+	enc.Reset(dst)
+	e := &enc
 	env := e.Begin(ber.TagSequence)
 	e.Int(ber.TagInteger, int64(m.ID))
-	if err := m.Op.encode(e); err != nil {
+	if err := encodeOp(e, m.Op); err != nil {
 		return dst, fmt.Errorf("ldap: encode %s: %w", opName(m.Op.Tag()), err)
 	}
 	if len(m.Controls) > 0 {
@@ -413,6 +423,57 @@ func (m *Message) Append(dst []byte) ([]byte, error) {
 	}
 	e.End(env)
 	return e.Bytes(), nil
+}
+
+// encodeOp calls each type's encode statically, so that the encoder does
+// not escape through an interface call and Append allocates nothing but
+// buffer growth.
+func encodeOp(e *ber.Encoder, op Op) error {
+	switch op := op.(type) {
+	case *BindRequest:
+		return op.encode(e)
+	case *BindResponse:
+		return op.encode(e)
+	case *UnbindRequest:
+		return op.encode(e)
+	case *SearchRequest:
+		return op.encode(e)
+	case *SearchResultEntry:
+		return op.encode(e)
+	case *SearchResultReference:
+		return op.encode(e)
+	case *SearchResultDone:
+		return op.encode(e)
+	case *ModifyRequest:
+		return op.encode(e)
+	case *ModifyResponse:
+		return op.encode(e)
+	case *AddRequest:
+		return op.encode(e)
+	case *AddResponse:
+		return op.encode(e)
+	case *DelRequest:
+		return op.encode(e)
+	case *DelResponse:
+		return op.encode(e)
+	case *ModifyDNRequest:
+		return op.encode(e)
+	case *ModifyDNResponse:
+		return op.encode(e)
+	case *CompareRequest:
+		return op.encode(e)
+	case *CompareResponse:
+		return op.encode(e)
+	case *AbandonRequest:
+		return op.encode(e)
+	case *ExtendedRequest:
+		return op.encode(e)
+	case *ExtendedResponse:
+		return op.encode(e)
+	case *IntermediateResponse:
+		return op.encode(e)
+	}
+	return fmt.Errorf("unknown operation %T", op)
 }
 
 // UnbindRequest is the UnbindRequest (RFC 4511 §4.3).

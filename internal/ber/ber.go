@@ -101,8 +101,9 @@ func parseHeader(b []byte) (tag byte, hdr int, n int, err error) {
 // read-only and must not reuse the buffer while values are in use.
 type Decoder struct {
 	b     []byte
-	off   int // offset of b[0] in the outermost buffer, for errors
-	depth int // remaining nesting allowed
+	off   int    // offset of b[0] in the outermost buffer
+	depth int    // remaining nesting allowed
+	str   string // the outermost buffer as a string, when set
 }
 
 // NewDecoder returns a decoder over b, allowing maxDepth levels of nested
@@ -113,6 +114,11 @@ func NewDecoder(b []byte, maxDepth int) Decoder {
 	}
 	return Decoder{b: b, depth: maxDepth}
 }
+
+// WithStrings makes String return substrings of s, which must hold the
+// same bytes as the decoder's buffer: one conversion of a small packet
+// then replaces an allocation per string. Substrings keep all of s alive.
+func (d *Decoder) WithStrings(s string) { d.str = s }
 
 // Empty reports whether all elements have been consumed.
 func (d *Decoder) Empty() bool { return len(d.b) == 0 }
@@ -176,7 +182,7 @@ func (d *Decoder) Enter(tag byte) (Decoder, error) {
 	if err != nil {
 		return Decoder{}, err
 	}
-	return Decoder{b: c, off: d.off - len(c), depth: d.depth - 1}, nil
+	return Decoder{b: c, off: d.off - len(c), depth: d.depth - 1, str: d.str}, nil
 }
 
 // Sub returns a decoder over content already taken with Next, one level
@@ -186,7 +192,7 @@ func (d *Decoder) Sub(content []byte) (Decoder, error) {
 	if d.depth <= 0 {
 		return Decoder{}, fmt.Errorf("%w (at offset %d)", ErrTooDeep, d.off)
 	}
-	return Decoder{b: content, off: d.off - len(content), depth: d.depth - 1}, nil
+	return Decoder{b: content, off: d.off - len(content), depth: d.depth - 1, str: d.str}, nil
 }
 
 // OctetString consumes a primitive element with tag (TagOctetString or an
@@ -198,10 +204,30 @@ func (d *Decoder) OctetString(tag byte) ([]byte, error) {
 	return d.Expect(tag)
 }
 
-// String is OctetString converted to a Go string (a copy).
+// String is OctetString as a Go string: a substring of the WithStrings
+// source when there is one, else a copy.
 func (d *Decoder) String(tag byte) (string, error) {
 	b, err := d.OctetString(tag)
-	return string(b), err
+	if err != nil || len(b) == 0 {
+		return "", err
+	}
+	if d.str != "" {
+		end := d.off
+		return d.str[end-len(b) : end], nil
+	}
+	return string(b), nil
+}
+
+// StringOf returns content, which must be what Next returned last, as a
+// string in the same way String does.
+func (d *Decoder) StringOf(content []byte) string {
+	if len(content) == 0 {
+		return ""
+	}
+	if d.str != "" {
+		return d.str[d.off-len(content) : d.off]
+	}
+	return string(content)
 }
 
 // Int consumes an INTEGER (or ENUMERATED, or an implicitly tagged integer)
