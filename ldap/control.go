@@ -45,7 +45,7 @@ func DecodePagedResults(v []byte) (*PagedResults, error) {
 	if p.Cookie, err = s.OctetString(ber.TagOctetString); err != nil {
 		return nil, fmt.Errorf("paged results control: %w", err)
 	}
-	if err := s.Finish(); err != nil {
+	if err := s.End(); err != nil {
 		return nil, fmt.Errorf("paged results control: %w", err)
 	}
 	if !d.Empty() {

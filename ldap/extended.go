@@ -191,7 +191,7 @@ func DecodePasswordModifyRequest(v []byte) (*PasswordModifyRequest, error) {
 			}
 		}
 	}
-	if err := s.Finish(); err != nil {
+	if err := s.End(); err != nil {
 		return nil, fmt.Errorf("password modify request: %w", err)
 	}
 	if !d.Empty() {
@@ -234,7 +234,7 @@ func DecodePasswordModifyResponse(v []byte) (*PasswordModifyResponse, error) {
 			return nil, fmt.Errorf("password modify response: %w", err)
 		}
 	}
-	if err := s.Finish(); err != nil {
+	if err := s.End(); err != nil {
 		return nil, fmt.Errorf("password modify response: %w", err)
 	}
 	if !d.Empty() {

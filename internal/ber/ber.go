@@ -296,6 +296,15 @@ func (d *Decoder) Finish() error {
 	return nil
 }
 
+// End ends a SEQUENCE whose definition is not extensible: nothing may
+// follow the components the caller knows.
+func (d *Decoder) End() error {
+	if !d.Empty() {
+		return d.errf("unexpected element with tag 0x%02x", d.b[0])
+	}
+	return nil
+}
+
 // Skip consumes the next element after checking that it, and everything
 // nested in it, is well-formed within the depth limit.
 func (d *Decoder) Skip() error {
