@@ -277,8 +277,15 @@ func DecodeMessage(packet []byte) (*Message, error) {
 			return nil, fail(err)
 		}
 	}
+	var opErr error
 	if m.Op, err = decodeOp(tag, content, &body, &env); err != nil {
-		return nil, fail(fmt.Errorf("%s: %w", opName(tag), err))
+		var iv *invalid
+		if !errors.As(err, &iv) {
+			return nil, fail(fmt.Errorf("%s: %w", opName(tag), err))
+		}
+		// Answerable, but only if the rest of the message is
+		// well-formed too.
+		opErr = fmt.Errorf("%s: %w", opName(tag), err)
 	}
 	if t, ok := env.PeekTag(); ok && t == tagControls {
 		if m.Controls, err = decodeControls(&env); err != nil {
@@ -287,6 +294,9 @@ func DecodeMessage(packet []byte) (*Message, error) {
 	}
 	if err := env.Finish(); err != nil {
 		return nil, fail(fmt.Errorf("LDAPMessage: %w", err))
+	}
+	if opErr != nil {
+		return nil, fail(opErr)
 	}
 	return m, nil
 }

@@ -170,6 +170,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"add without values", `30 15 02 01 05 68 10 04 04 'cn=b' 30 08 30 06 04 02 'cn' 31 00`, ResultProtocolError, false, TagAddResponse, ""},
 		{"abandon negative", `30 06 02 01 09 50 01 ff`, ResultProtocolError, true, 0, ""},
 		{"controls garbage", `30 09 02 01 05 42 00 a0 02 30 05`, ResultProtocolError, true, 0, ""},
+		{"bad scope then malformed controls", `30 29 02 01 02 63 20 04 00 0a 01 07 0a 01 00 02 01 00 02 01 00 01 01 00 87 0b 'objectClass' 30 00 a0 02 30 05`,
+			ResultProtocolError, true, 0, "controls"},
 		{"control criticality of two octets", `30 11 02 01 05 42 00 a0 0a 30 08 04 02 '1.' 01 02 ff ff`, ResultProtocolError, true, 0, "boolean of 2"},
 	}
 	for _, tt := range tests {

@@ -206,6 +206,7 @@ func TestReadPacket(t *testing.T) {
 		{name: "long form", in: "30 84 00000003 020101", want: "30 84 00000003 020101"},
 		{name: "at limit", in: "30 03 020101", limit: 5, want: "30 03 020101"},
 		{name: "over limit", in: "30 04 02020101", limit: 5, wantErr: ErrTooLarge},
+		{name: "limit below header size", in: "30 84 00000003 020101", limit: 1, wantErr: ErrTooLarge},
 		{name: "gigabyte claim", in: "30 84 40000000 0201", wantErr: ErrTooLarge},
 		{name: "empty stream", in: "", wantErr: io.EOF},
 		{name: "truncated body", in: "30 05 0201", wantErr: io.ErrUnexpectedEOF},

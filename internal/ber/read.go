@@ -70,7 +70,7 @@ func ReadPacket(r *bufio.Reader, wantTag byte, limit int) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxPacket
 	}
-	if n > uint64(limit-h) {
+	if n > uint64(limit) || h+int(n) > limit {
 		return nil, fmt.Errorf("%w: element of %d bytes, limit %d", ErrTooLarge, n+uint64(h), limit)
 	}
 	total := h + int(n)
