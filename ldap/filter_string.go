@@ -21,6 +21,7 @@ type FilterSyntaxError struct {
 	Msg    string
 }
 
+// Error describes the problem and where it is.
 func (e *FilterSyntaxError) Error() string {
 	f := e.Filter
 	if len(f) > 80 {

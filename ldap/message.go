@@ -102,6 +102,7 @@ type ProtocolError struct {
 	Err   error
 }
 
+// Error names the result code, the request and the cause.
 func (e *ProtocolError) Error() string {
 	if e.OpTag == 0 {
 		return fmt.Sprintf("ldap %s: %v", e.Code, e.Err)
@@ -109,6 +110,7 @@ func (e *ProtocolError) Error() string {
 	return fmt.Sprintf("ldap %s in message %d (%s): %v", e.Code, e.MessageID, opName(e.OpTag), e.Err)
 }
 
+// Unwrap returns the underlying decoding error.
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // Response returns the message that answers the failed request, or nil

@@ -145,6 +145,7 @@ func Errorf(code ResultCode, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// Error returns "ldap: <resultCode>: <message>".
 func (e *Error) Error() string {
 	if e.Message == "" {
 		return "ldap: " + e.Code.String()

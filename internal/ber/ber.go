@@ -34,6 +34,7 @@ type SyntaxError struct {
 	Msg    string
 }
 
+// Error describes the problem and its offset.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("ber: %s at offset %d", e.Msg, e.Offset)
 }

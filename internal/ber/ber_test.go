@@ -277,3 +277,34 @@ func TestReadPacketGrowth(t *testing.T) {
 		t.Errorf("%v allocations to read 1 MiB", allocs)
 	}
 }
+
+func TestStringsAndCount(t *testing.T) {
+	pkt := h(t, "30 0a 04 02 6869 04 00 80 02 6f6b")
+	for _, shared := range []bool{false, true} {
+		d := NewDecoder(pkt, 0)
+		if shared {
+			d.WithStrings(string(pkt))
+		}
+		s, err := d.Enter(TagSequence)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := s.Count(); n != 3 {
+			t.Errorf("Count = %d, want 3", n)
+		}
+		a, err1 := s.String(TagOctetString)
+		b, err2 := s.String(TagOctetString)
+		_, c, err3 := s.Next()
+		if err1 != nil || err2 != nil || err3 != nil || a != "hi" || b != "" || s.StringOf(c) != "ok" {
+			t.Errorf("shared=%v: %q %q %q %v %v %v", shared, a, b, s.StringOf(c), err1, err2, err3)
+		}
+		if err := s.End(); err != nil {
+			t.Error(err)
+		}
+	}
+	// Count stops at malformed data instead of failing.
+	d := NewDecoder(h(t, "04 00 04 05 61"), 0)
+	if n := d.Count(); n != 1 {
+		t.Errorf("Count over malformed data = %d, want 1", n)
+	}
+}
