@@ -34,6 +34,10 @@ type wireServer struct {
 	entries []*SearchResultEntry
 	// twoPages makes paged searches take two pages.
 	twoPages bool
+	// refs, searchResult and bindResult change the canned answers.
+	refs         []string
+	searchResult LDAPResult
+	bindResult   LDAPResult
 	wg       sync.WaitGroup
 }
 
@@ -96,12 +100,15 @@ func (s *wireServer) serve(c net.Conn) {
 		switch op := m.Op.(type) {
 		case *BindRequest:
 			bound = op.Name
-			reply(&BindResponse{})
+			reply(&BindResponse{LDAPResult: s.bindResult})
 		case *UnbindRequest:
 			return
 		case *SearchRequest:
 			for _, e := range s.entries {
 				reply(e)
+			}
+			if len(s.refs) > 0 {
+				reply(&SearchResultReference{URIs: s.refs})
 			}
 			var cs []Control
 			if c := FindControl(m.Controls, OIDPagedResults); c != nil {
@@ -113,7 +120,7 @@ func (s *wireServer) serve(c net.Conn) {
 				}
 				cs = append(cs, next.Control(false))
 			}
-			reply(&SearchResultDone{}, cs...)
+			reply(&SearchResultDone{s.searchResult}, cs...)
 		case *ModifyRequest:
 			reply(&ModifyResponse{})
 		case *AddRequest:
@@ -357,6 +364,49 @@ func TestInteropLdapsearchOptions(t *testing.T) {
 			}
 			tt.check(t, ms[i], reqs[i])
 		})
+	}
+	s.checkNoErrors()
+}
+
+// Results other than success, references and referrals reach the client
+// as libldap understands them.
+func TestInteropResults(t *testing.T) {
+	s := newWireServer(t)
+	url := "ldap://" + s.addr
+	s.refs = []string{"ldap://other.example/ou=x,dc=x??sub"}
+	s.searchResult = LDAPResult{ResultCode: ResultNoSuchObject, MatchedDN: "dc=x", DiagnosticMessage: "no ou=missing below dc=x"}
+	out := runExit(t, 32, "", "ldapsearch", "-x", "-H", url, "-b", "ou=missing,dc=x")
+	for _, want := range []string{
+		"# search reference\nref: ldap://other.example/ou=x,dc=x??sub",
+		"result: 32 No such object",
+		"matchedDN: dc=x",
+		"text: no ou=missing below dc=x",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ldapsearch output lacks %q:\n%s", want, out)
+		}
+	}
+	s.refs = nil
+	s.searchResult = LDAPResult{ResultCode: ResultReferral, Referral: []string{"ldap://a.example/dc=x", "ldap://b.example/dc=x"}}
+	out = runExit(t, 10, "", "ldapsearch", "-x", "-H", url, "-b", "dc=x")
+	for _, want := range []string{"result: 10 Referral", "ref: ldap://a.example/dc=x", "ldap://b.example/dc=x"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ldapsearch output lacks %q:\n%s", want, out)
+		}
+	}
+
+	s.bindResult = LDAPResult{ResultCode: ResultInvalidCredentials, DiagnosticMessage: "password does not match"}
+	cmd := exec.Command(peer.Need(t, "ldapwhoami", "ldap-utils"), "-x", "-H", url, "-D", "uid=jane,dc=x", "-w", "wrong")
+	cmd.Env = []string{"LDAPNOINIT=1", "HOME=" + t.TempDir()}
+	b, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 49 {
+		t.Fatalf("ldapwhoami: %v\n%s", err, b)
+	}
+	for _, want := range []string{"Invalid credentials (49)", "additional info: password does not match"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("ldapwhoami output lacks %q:\n%s", want, b)
+		}
 	}
 	s.checkNoErrors()
 }
