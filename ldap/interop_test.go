@@ -38,7 +38,7 @@ type wireServer struct {
 	refs         []string
 	searchResult LDAPResult
 	bindResult   LDAPResult
-	wg       sync.WaitGroup
+	wg           sync.WaitGroup
 }
 
 func newWireServer(t *testing.T) *wireServer {
