@@ -180,5 +180,36 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		write("FuzzParseFilter", fmt.Sprintf("vector-%02d", i), v.in)
 		write("FuzzDecodeFilter", fmt.Sprintf("vector-%02d", i), bx(t, v.ber))
 	}
+	for i, u := range []string{
+		"ldap://ldap.example.com/cn=SSCA256,ou=CA,o=SSS,c=GB?certificateRevocationList;binary",
+		"ldaps://127.0.0.1:1636/dc=example,dc=com?cn,mail?sub?(uid=jane)",
+		"ldap://[::1]/o=University%20of%20Michigan,c=US",
+		"ldap:///??sub??bindname=cn=Manager%2cdc=example%2cdc=com",
+		"ldap://h/o=Q%3F?cn?one?(cn=a%3fb)?!x-crit",
+		"ldapi://%2Fvar%2Frun%2Fslapd%2Fldapi/",
+	} {
+		write("FuzzParseURL", fmt.Sprintf("url-%02d", i), u)
+	}
 	write("FuzzParseFilter", "nested", "(&(|(a=1)(!(b=*)))(c~=d)(e:dn:1.2.3:=f\\2a)(g=h*i*j))")
+}
+
+func FuzzParseURL(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseURL(s)
+		if err != nil {
+			return
+		}
+		str := u.String()
+		if len(str) > MaxURLLength {
+			return // escaping can grow a URL past the limit
+		}
+		again, err := ParseURL(str)
+		if err != nil {
+			t.Fatalf("String() %.200q of %.200q does not parse: %v", str, s, err)
+		}
+		if !reflect.DeepEqual(u, again) {
+			t.Fatalf("%.200q -> %.200q changed the URL:\n%+v\n%+v", s, str, u, again)
+		}
+		_ = u.Addr()
+	})
 }
