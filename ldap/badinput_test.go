@@ -41,7 +41,7 @@ func TestMessageSizeLimit(t *testing.T) {
 	}
 	_, err = ReadMessage(bufio.NewReader(bytes.NewReader(wire)), len(wire)-1)
 	var pe *ProtocolError
-	if !errors.As(err, &pe) || !pe.Fatal || !errors.Is(err, ber.ErrTooLarge) {
+	if !errors.As(err, &pe) || !pe.Fatal || !errors.Is(err, ErrMessageTooLarge) {
 		t.Fatalf("message over the limit: %v", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestDeepNesting(t *testing.T) {
 	for _, n := range []int{MaxDepth - 1, 100, 1000} {
 		_, err := DecodeMessage(searchWithFilter(t, nest(n)))
 		var pe *ProtocolError
-		if !errors.As(err, &pe) || !pe.Fatal || !errors.Is(err, ber.ErrTooDeep) {
+		if !errors.As(err, &pe) || !pe.Fatal || !errors.Is(err, ErrTooDeep) {
 			t.Errorf("%d nested nots: %v", n, err)
 		}
 	}

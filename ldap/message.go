@@ -18,6 +18,14 @@ const DefaultMaxMessageSize = 1 << 20
 // the wire.
 const MaxDepth = 32
 
+// ErrMessageTooLarge is wrapped by the *ProtocolError ReadMessage returns
+// for a message over the size limit, so servers can log it apart.
+var ErrMessageTooLarge = ber.ErrTooLarge
+
+// ErrTooDeep is wrapped by the *ProtocolError for a message nested deeper
+// than MaxDepth.
+var ErrTooDeep = ber.ErrTooDeep
+
 // MaxMessageID is maxInt of RFC 4511 §4.1.1.
 const MaxMessageID = 1<<31 - 1
 
@@ -107,7 +115,7 @@ func (e *ProtocolError) Error() string {
 	if e.OpTag == 0 {
 		return fmt.Sprintf("ldap %s: %v", e.Code, e.Err)
 	}
-	return fmt.Sprintf("ldap %s in message %d (%s): %v", e.Code, e.MessageID, opName(e.OpTag), e.Err)
+	return fmt.Sprintf("ldap %s in message %d (%s): %v", e.Code, e.MessageID, OpName(e.OpTag), e.Err)
 }
 
 // Unwrap returns the underlying decoding error.
@@ -153,7 +161,9 @@ func ResponseFor(reqTag byte, res LDAPResult) Op {
 	return nil
 }
 
-func opName(tag byte) string {
+// OpName returns the RFC 4511 name of the operation with application tag
+// tag ("SearchRequest"), for logs and errors.
+func OpName(tag byte) string {
 	switch tag {
 	case TagBindRequest:
 		return "BindRequest"
@@ -283,11 +293,11 @@ func DecodeMessage(packet []byte) (*Message, error) {
 	if m.Op, err = decodeOp(tag, content, &body, &env); err != nil {
 		var iv *invalid
 		if !errors.As(err, &iv) {
-			return nil, fail(fmt.Errorf("%s: %w", opName(tag), err))
+			return nil, fail(fmt.Errorf("%s: %w", OpName(tag), err))
 		}
 		// Answerable, but only if the rest of the message is
 		// well-formed too.
-		opErr = fmt.Errorf("%s: %w", opName(tag), err)
+		opErr = fmt.Errorf("%s: %w", OpName(tag), err)
 	}
 	if t, ok := env.PeekTag(); ok && t == tagControls {
 		if m.Controls, err = decodeControls(&env); err != nil {
@@ -416,7 +426,7 @@ func (m *Message) Append(dst []byte) ([]byte, error) {
 	env := e.Begin(ber.TagSequence)
 	e.Int(ber.TagInteger, int64(m.ID))
 	if err := encodeOp(e, m.Op); err != nil {
-		return dst, fmt.Errorf("ldap: encode %s: %w", opName(m.Op.Tag()), err)
+		return dst, fmt.Errorf("ldap: encode %s: %w", OpName(m.Op.Tag()), err)
 	}
 	if len(m.Controls) > 0 {
 		cs := e.Begin(tagControls)
