@@ -33,7 +33,8 @@ func (e *FilterSyntaxError) Error() string {
 // ParseFilter parses an RFC 4515 filter string such as
 // "(&(objectClass=person)(cn=J*n))" or "(cn:dn:caseExactMatch:=x)".
 // Like ldapsearch it also accepts a single item without the outer
-// parentheses ("uid=jane"). Values use RFC 4515 escapes (\2a for '*');
+// parentheses ("uid=jane") and blanks between the parts of and, or and
+// not ("(& (uid=a) (!(cn=b)) )"). Values use RFC 4515 escapes (\2a for '*');
 // RFC 4526 absolute true and false "(&)" and "(|)" are accepted.
 func ParseFilter(s string) (Filter, error) {
 	if len(s) > MaxFilterLength {
@@ -91,7 +92,7 @@ func (p *filterParser) filter(depth int) (Filter, error) {
 			f.Type = FilterOr
 		}
 		p.i++
-		for p.i < len(p.s) && p.s[p.i] == '(' {
+		for p.skipSpace() && p.i < len(p.s) && p.s[p.i] == '(' {
 			c, err := p.filter(depth + 1)
 			if err != nil {
 				return Filter{}, err
@@ -100,11 +101,13 @@ func (p *filterParser) filter(depth int) (Filter, error) {
 		}
 	case '!':
 		p.i++
+		p.skipSpace()
 		c, err := p.filter(depth + 1)
 		if err != nil {
 			return Filter{}, err
 		}
 		f = Filter{Type: FilterNot, Children: []Filter{c}}
+		p.skipSpace()
 	default:
 		end := strings.IndexByte(p.s[p.i:], ')')
 		if end < 0 {
@@ -121,6 +124,15 @@ func (p *filterParser) filter(depth int) (Filter, error) {
 	}
 	p.i++
 	return f, nil
+}
+
+// skipSpace skips the blanks libldap allows between the parts of an
+// and, or or not ("(& (a=1) (b=2) )"); it always returns true.
+func (p *filterParser) skipSpace() bool {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t' || p.s[p.i] == '\n') {
+		p.i++
+	}
+	return true
 }
 
 // item parses simple, present, substring and extensible items; s has no

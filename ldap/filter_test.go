@@ -43,6 +43,9 @@ var filterVectors = []struct {
 	{"or", "(|(a=1)(b=2))", Filter{Type: FilterOr, Children: []Filter{eq("a", "1"), eq("b", "2")}}, "",
 		`a1 10 a3 06 04 01 'a' 04 01 '1' a3 06 04 01 'b' 04 01 '2'`},
 	{"not", "(!(a=1))", Filter{Type: FilterNot, Children: []Filter{eq("a", "1")}}, "", `a2 08 a3 06 04 01 'a' 04 01 '1'`},
+	{"blanks between parts", "(& (a=1)\t(!\n(b=2)) )", Filter{Type: FilterAnd, Children: []Filter{eq("a", "1"),
+		{Type: FilterNot, Children: []Filter{eq("b", "2")}}}}, "(&(a=1)(!(b=2)))",
+		`a0 12 a3 06 04 01 'a' 04 01 '1' a2 08 a3 06 04 01 'b' 04 01 '2'`},
 	{"absolute true", "(&)", Filter{Type: FilterAnd}, "", `a0 00`},
 	{"absolute false", "(|)", Filter{Type: FilterOr}, "", `a1 00`},
 	{"escapes", `(cn=\2a\28x\29\5c)`, eq("cn", "*(x)\\"), "", `a3 0b 04 02 'cn' 04 05 2a 28 78 29 5c`},
@@ -120,6 +123,8 @@ func TestParseFilterErrors(t *testing.T) {
 		{"too deep", deep, "nested deeper"},
 		{"too long", "(cn=" + strings.Repeat("x", MaxFilterLength) + ")", "longer than"},
 		{"leading zero oid", "(01.2=x)", "attribute description"},
+		{"leading blank (libldap refuses it too)", " (uid=a)", "attribute description"},
+		{"blank inside an item", "(uid =a)", "attribute description"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

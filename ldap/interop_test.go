@@ -245,6 +245,7 @@ func TestInteropLdapsearchFilters(t *testing.T) {
 		"(certificateRevocationList;binary=*)",
 		"(2.5.4.3=x)",
 		"uid=bare",
+		"(& (uid=a) (!\t(cn=b)) )",
 	}
 	s := newWireServer(t)
 	s.entries = []*SearchResultEntry{{
