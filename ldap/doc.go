@@ -9,7 +9,8 @@
 //
 // Decoding never panics on any input and never allocates from a length the
 // peer claims: ReadMessage frames a message off a stream within a size
-// limit (1 MiB by default), DecodeMessage decodes it in place, so byte
+// limit (1 MiB by default), DecodeMessage decodes it in place (within
+// MaxDepth levels of nesting and MaxFilterElements filter items), so byte
 // values ([]byte fields) alias the message buffer and must be treated as
 // read-only; strings (DNs, OIDs, attribute descriptions) are copies. A
 // message that cannot be decoded yields a *ProtocolError carrying the
