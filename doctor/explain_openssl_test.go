@@ -177,8 +177,10 @@ func TestExplainOpenSSL(t *testing.T) {
 			},
 		},
 		{
+			// -ign_eof: the TLS 1.3 alert comes after the handshake, and
+			// s_client must still be reading to see it.
 			name: "client certificate required, TLS 1.3", server: cat(ecKey, []string{"-tls1_3", "-Verify", "1", "-CAfile", p.clientCAFile}),
-			sclient: []string{}, want: "client_certificate_required",
+			sclient: []string{"-ign_eof"}, want: "client_certificate_required",
 			check: func(t *testing.T, r *Report, e Explanation) {
 				if r.Alert == nil || r.Alert.Code != 116 {
 					t.Errorf("alert %+v", r.Alert)
@@ -207,9 +209,10 @@ func TestExplainOpenSSL(t *testing.T) {
 		},
 		{
 			// TLS 1.3 servers judge the client certificate after the
-			// handshake; s_client has exited by then, so no comparison.
+			// handshake: -ign_eof keeps s_client reading until the alert.
 			name: "client certificate without clientAuth, TLS 1.3", server: cat(ecKey, []string{"-tls1_3", "-Verify", "1", "-verify_return_error", "-CAfile", p.clientCAFile}),
-			opts: Options{Certificate: serverAsClient.tlsCert(p.inter)}, want: "client_certificate_rejected",
+			opts:    Options{Certificate: serverAsClient.tlsCert(p.inter)},
+			sclient: []string{"-ign_eof", "-cert", serverAsClient.certFile, "-key", serverAsClient.keyFile, "-cert_chain", p.inter.certFile}, want: "client_certificate_rejected",
 			check: func(t *testing.T, r *Report, e Explanation) {
 				if r.Alert == nil || r.Alert.Code != 43 || !strings.Contains(r.Alert.Stage, "after we sent our certificate") {
 					t.Errorf("alert %+v", r.Alert)
