@@ -265,7 +265,7 @@ type Session struct {
 	ResumeError string        `json:"resume_error,omitempty"`
 }
 
-// Timings of the probe's steps.
+// Timings of the probe's steps (in JSON, nanoseconds).
 type Timings struct {
 	Connect    time.Duration `json:"connect"`
 	StartTLS   time.Duration `json:"starttls,omitempty"`
