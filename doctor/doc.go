@@ -25,6 +25,9 @@
 // The enumerating scan (`pkid probe --scan`, its own ClientHello writer)
 // lives in scan*.go and clienthello*.go, written separately.
 //
-// The doctor imports lint, revocation and internal/tlsregistry; it must not
-// import ca, store, the servers or cmd.
+// LDAPFetcher (ldapfetch.go) fetches CRLs from ldap:// distribution points
+// (RFC 4516 URLs, RFC 4523 attributes) for package revocation.
+//
+// The doctor imports lint, revocation, ldap (messages only) and
+// internal/tlsregistry; it must not import ca, store, the servers or cmd.
 package doctor

@@ -82,7 +82,10 @@ func init() {
 					opts.KeyLogWriter = f
 				}
 				if !*noRev {
-					opts.Revocation = revocation.New(revocation.Config{})
+					lf := &doctor.LDAPFetcher{}
+					opts.Revocation = revocation.New(revocation.Config{
+						Fetchers: map[string]revocation.Fetcher{"ldap": lf, "ldaps": lf},
+					})
 				}
 				if *scan {
 					return probeScan(ctx, g, opts, *asJSON)
