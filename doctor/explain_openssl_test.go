@@ -92,6 +92,14 @@ func TestExplainOpenSSL(t *testing.T) {
 	at.IssuingCertificateURL = []string{aiaURL + "/inter.der"}
 	aiaLeaf := issue(t, dir, "aialeaf", at, newKey(t, "ec"), p.inter)
 
+	// A leaf whose caIssuers URL is a 404, and one valid only tomorrow.
+	bt := leafTemplate("localhost")
+	bt.IssuingCertificateURL = []string{aiaURL + "/missing.der"}
+	badAIALeaf := issue(t, dir, "badaia", bt, newKey(t, "ec"), p.inter)
+	ft := leafTemplate("localhost")
+	ft.NotBefore, ft.NotAfter = time.Now().Add(24*time.Hour), time.Now().Add(48*time.Hour)
+	future := issue(t, dir, "future", ft, newKey(t, "ec"), p.inter)
+
 	// An expired server certificate.
 	et := leafTemplate("localhost")
 	et.NotBefore, et.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
@@ -253,6 +261,21 @@ func TestExplainOpenSSL(t *testing.T) {
 				}
 				mustContain(t, "fix", e.Fix, "send the intermediate")
 				mustContain(t, "client would say", v.ClientWouldSay, "certificate signed by unknown authority")
+			},
+		},
+		{
+			name: "intermediate not sent, AIA fetch fails", server: []string{"-cert", badAIALeaf.certFile, "-key", badAIALeaf.keyFile},
+			want: "untrusted_chain",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "observed", e.Observed, "missing.der failed: HTTP 404")
+				mustContain(t, "fix", e.Fix, "full chain")
+			},
+		},
+		{
+			name: "server certificate not yet valid", server: []string{"-cert", future.certFile, "-key", future.keyFile, "-cert_chain", p.inter.certFile},
+			want: "not_yet_valid",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "observed", e.Observed, "CN=localhost,O=pkid test", "valid from")
 			},
 		},
 		{
