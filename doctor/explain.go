@@ -207,7 +207,9 @@ func suiteList(ss []Suite, n int) string {
 
 func explainNoShared(r *Report, add addFunc, obs string) {
 	if len(r.Offer.Suites) > 0 {
-		obs += fmt.Sprintf("; we offered %s with %d suites (%s)", strings.Join(r.Offer.Versions, ", "), len(r.Offer.Suites), suiteList(r.Offer.Suites, 8))
+		obs += fmt.Sprintf("; we offered %s with %d suites (%s), groups %s and signature algorithms %s",
+			strings.Join(r.Offer.Versions, ", "), len(r.Offer.Suites), suiteList(r.Offer.Suites, 8),
+			strings.Join(r.Offer.Groups, ", "), strings.Join(r.Offer.SigAlgs, ":"))
 	}
 	var broad, tls13 *Retry
 	for i := range r.Retries {

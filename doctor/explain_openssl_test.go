@@ -175,6 +175,22 @@ func TestExplainOpenSSL(t *testing.T) {
 			},
 		},
 		{
+			name: "no shared group: TLS 1.3 server with ffdhe2048 only", server: cat(ecKey, []string{"-tls1_3", "-groups", "ffdhe2048"}),
+			sclient: []string{"-groups", "X25519:P-256"}, want: "no_shared_cipher",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "observed", e.Observed, "x25519, secp256r1")
+				mustContain(t, "cause", e.Cause, "group")
+			},
+		},
+		{
+			name: "no shared signature algorithm: -sigalgs RSA+SHA1", server: cat(rsaKey, []string{"-tls1_2", "-sigalgs", "RSA+SHA1"}),
+			sclient: []string{"-sigalgs", "RSA+SHA256:ECDSA+SHA256"}, want: "no_shared_cipher",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "observed", e.Observed, "RSA+SHA256")
+				mustContain(t, "cause", e.Cause, "signature algorithm")
+			},
+		},
+		{
 			name: "client certificate required, TLS 1.2", server: cat(ecKey, []string{"-tls1_2", "-Verify", "1", "-CAfile", p.clientCAFile}),
 			sclient: []string{}, want: "client_certificate_required",
 			check: func(t *testing.T, r *Report, e Explanation) {
