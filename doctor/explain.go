@@ -206,9 +206,11 @@ func suiteList(ss []Suite, n int) string {
 }
 
 func explainNoShared(r *Report, add addFunc, obs string) {
+	offerGroups := ""
 	if len(r.Offer.Suites) > 0 {
-		obs += fmt.Sprintf("; we offered %s with %d suites (%s), groups %s and signature algorithms %s",
-			strings.Join(r.Offer.Versions, ", "), len(r.Offer.Suites), suiteList(r.Offer.Suites, 8),
+		obs += fmt.Sprintf("; we offered %s with %d suites (%s)",
+			strings.Join(r.Offer.Versions, ", "), len(r.Offer.Suites), suiteList(r.Offer.Suites, 6))
+		offerGroups = fmt.Sprintf(", groups %s and signature algorithms %s",
 			strings.Join(r.Offer.Groups, ", "), strings.Join(r.Offer.SigAlgs, ":"))
 	}
 	var broad, tls13 *Retry
@@ -235,7 +237,7 @@ func explainNoShared(r *Report, add addFunc, obs string) {
 			"the server's TLS 1.2 cipher list shares nothing with ours, or does not fit its "+tls13.ServerKey+" certificate",
 			"use TLS 1.3 (drop --tls1.2), or add ECDHE suites matching the certificate's key type to the server's TLS 1.2 list")
 	default:
-		add("no_shared_cipher", obs,
+		add("no_shared_cipher", obs+offerGroups,
 			"no cipher suite, group or signature algorithm in common; or the server's suites do not fit its certificate's key type (an EC certificate with only RSA key-exchange suites such as 0035 AES256-SHA fails this way, GSKit reason 434)",
 			"compare the server's cipher list with our offer (pkid probe --scan enumerates what it accepts) and make sure it holds suites for its certificate's key type")
 	}
