@@ -285,8 +285,6 @@ type Retry struct {
 	Suite     *Suite `json:"cipher_suite,omitempty"`
 	ServerKey string `json:"server_key,omitempty"` // key type of the server's certificate
 	Error     string `json:"error,omitempty"`
-
-	versionCode uint16
 }
 
 // Probe connects to opts.Addr, makes a TLS handshake and reports what it
