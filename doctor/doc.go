@@ -3,6 +3,14 @@
 // explains every failure in plain words (what was observed, the likely
 // cause, the fix).
 //
+// ExplainError explains an error from a TLS connection made elsewhere the
+// way Explain explains a Report. After a failed handshake Probe makes up to
+// two more (retry.go) — the broadest suite offer crypto/tls can make,
+// another protocol version — to learn what the server would accept.
+// LDAPFetcher (ldapfetch.go) fetches CRLs from ldap:// distribution points
+// (RFC 4516 URLs, RFC 4523 attributes) for package revocation, using
+// package ldap's messages.
+//
 // Probe (probe.go) makes one handshake with crypto/tls, verifying nothing
 // during the handshake so that it can report instead of abort, then verifies
 // the chain itself (crypto/x509, hostname included), checks revocation
@@ -14,20 +22,10 @@
 // (RFC 4511 §4.14, RFC 4513 §3), SMTP (RFC 3207), IMAP (RFC 3501 §6.2.1) and
 // PostgreSQL's SSLRequest.
 //
-// Explain (explain.go) turns a Report into Explanations (what was observed,
-// the likely cause, the fix); ExplainError does the same for an error from
-// a TLS connection made elsewhere. Alert names and codes come from
-// internal/tlsregistry (RFC 8446 §6, RFC 5246 §7.2). After a failed
-// handshake Probe makes up to two more (retry.go) — the broadest suite
-// offer crypto/tls can make, another protocol version — to learn what the
-// server would accept.
+// Explain (explain.go) turns a Report — or a bare error — into
+// Explanations. Alert names and codes come from internal/tlsregistry (RFC
+// 8446 §6, RFC 5246 §7.2).
 //
-// The enumerating scan (`pkid probe --scan`, its own ClientHello writer)
-// lives in scan*.go and clienthello*.go, written separately.
-//
-// LDAPFetcher (ldapfetch.go) fetches CRLs from ldap:// distribution points
-// (RFC 4516 URLs, RFC 4523 attributes) for package revocation.
-//
-// The doctor imports lint, revocation, ldap (messages only) and
-// internal/tlsregistry; it must not import ca, store, the servers or cmd.
+// The doctor imports lint, revocation and internal/tlsregistry; it must not
+// import ca, store, the servers or cmd.
 package doctor
