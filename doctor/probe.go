@@ -60,7 +60,7 @@ type Options struct {
 	NoRetry bool
 	// TicketWait bounds how long to wait after the handshake for TLS 1.3
 	// session tickets or a late alert (a server rejecting our certificate
-	// in TLS 1.3 says so only after the handshake); zero means 300 ms.
+	// in TLS 1.3 says so only after the handshake); zero means 500 ms.
 	TicketWait time.Duration
 }
 
@@ -544,7 +544,7 @@ func isRemoteAlert(err error) bool {
 func (p *prober) afterHandshake(ctx context.Context, a *attempt) error {
 	wait := p.opts.TicketWait
 	if wait <= 0 {
-		wait = 300 * time.Millisecond
+		wait = 500 * time.Millisecond
 	}
 	dl := time.Now().Add(wait)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
