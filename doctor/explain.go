@@ -135,6 +135,10 @@ func explainFailure(r *Report, add addFunc) {
 		explainAlert(r, add)
 		return
 	}
+	if errors.Is(err, errClosedAfterHandshake) {
+		explainClosedAfter(r, add)
+		return
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
@@ -158,6 +162,27 @@ func explainFailure(r *Report, add addFunc) {
 		add("handshake", "the TLS handshake failed: "+err.Error(),
 			"see the error; the server's log usually names the reason",
 			"compare the report's offer with the server's configuration")
+	}
+}
+
+// explainClosedAfter explains a server that hung up right after a TLS 1.3
+// handshake without an alert: usually its verdict on our certificate.
+func explainClosedAfter(r *Report, add addFunc) {
+	obs := "the server closed the connection right after the handshake, without an alert or a session ticket"
+	cc := r.ClientCertificate
+	switch {
+	case r.requested && !r.sentCert:
+		explainCertRequired(r, add, obs)
+	case r.sentCert && cc != nil:
+		cause := "the server rejected our certificate (" + cc.Certificate.Subject + ", issued by " + cc.Certificate.Issuer + ") without saying why"
+		if !cc.MatchesAcceptableCA {
+			cause += "; its issuer is not among the CAs the server accepts: " + caList(r)
+		}
+		add("client_certificate_rejected", obs, cause,
+			"check the server's log; use a certificate issued by one of the acceptable CAs, with clientAuth and digitalSignature")
+	default:
+		add("closed", obs, "the server dropped the connection after TLS was set up: an access rule, a connection limit, or a crash",
+			"check the server's log for this connection")
 	}
 }
 

@@ -60,7 +60,8 @@ type Options struct {
 	NoRetry bool
 	// TicketWait bounds how long to wait after the handshake for TLS 1.3
 	// session tickets or a late alert (a server rejecting our certificate
-	// in TLS 1.3 says so only after the handshake); zero means 500 ms.
+	// in TLS 1.3 says so only after the handshake); zero means 500 ms when
+	// the server asked for a client certificate, 150 ms otherwise.
 	TicketWait time.Duration
 }
 
@@ -539,12 +540,20 @@ func isRemoteAlert(err error) bool {
 	return ok
 }
 
+// errClosedAfterHandshake reports a server that hung up right after the
+// handshake, without an alert and without a session ticket.
+var errClosedAfterHandshake = errors.New("the server closed the connection right after the handshake, without an alert")
+
 // afterHandshake reads until a session ticket or an alert arrives, or
 // TicketWait passes.
 func (p *prober) afterHandshake(ctx context.Context, a *attempt) error {
 	wait := p.opts.TicketWait
-	if wait <= 0 {
-		wait = 500 * time.Millisecond
+	switch {
+	case wait > 0:
+	case a.cri != nil:
+		wait = 500 * time.Millisecond // the server may still judge our certificate
+	default:
+		wait = 150 * time.Millisecond // only tickets to wait for
 	}
 	dl := time.Now().Add(wait)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
@@ -569,13 +578,18 @@ func (p *prober) afterHandshake(ctx context.Context, a *attempt) error {
 			continue // application data (an LDAP notice, a banner): ignore
 		}
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, io.EOF) {
+		if errors.As(err, &ne) && ne.Timeout() {
 			return nil
 		}
 		if isRemoteAlert(err) {
 			return fmt.Errorf("TLS handshake with %s: the server rejected it after the handshake: %w", p.opts.Addr, err)
 		}
-		return nil
+		if a.cache.gotTicket() {
+			return nil // closed after giving us a ticket: fine
+		}
+		// Some servers (slapd with GnuTLS) check the client certificate
+		// after a TLS 1.3 handshake and hang up without an alert.
+		return fmt.Errorf("TLS handshake with %s: %w (%v)", p.opts.Addr, errClosedAfterHandshake, err)
 	}
 }
 
