@@ -21,10 +21,10 @@ type Explanation struct {
 	// ID names the kind of problem, stable for scripts and tests:
 	// no_shared_cipher, key_type_mismatch, client_certificate_required,
 	// client_certificate_rejected, client_key_type_mismatch, untrusted_chain,
-	// expired, not_yet_valid, hostname_mismatch, revoked,
-	// revocation_unreachable, ca_without_crlsign, missing_aki,
-	// protocol_version, not_tls, timeout, connection_refused, closed,
-	// starttls, alert, verification, handshake.
+	// expired, not_yet_valid, hostname_mismatch, verification, revoked,
+	// revocation_unreachable, revocation_unknown, ca_without_crlsign,
+	// missing_aki, protocol_version, not_tls, timeout, connection_refused,
+	// connection_failed, closed, starttls, alert, handshake.
 	ID string `json:"id"`
 	// Observed is what the probe saw.
 	Observed string `json:"observed"`
