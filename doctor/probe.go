@@ -93,8 +93,10 @@ type Report struct {
 	// Offer is what our ClientHello offered, read from the wire.
 	Offer Offer `json:"offer"`
 
-	// Chain is the server's certificates in the order sent.
+	// Chain is the server's certificates in the order sent (the first
+	// 16); ChainSent counts all of them.
 	Chain        []Certificate `json:"chain,omitempty"`
+	ChainSent    int           `json:"chain_sent"`
 	Verification Verification  `json:"verification"`
 	Revocation   *Revocation   `json:"revocation,omitempty"`
 	OCSPStaple   *Staple       `json:"ocsp_staple,omitempty"`
@@ -689,6 +691,7 @@ func (p *prober) connection(r *Report, cs tls.ConnectionState) {
 // chain summarises and lints the server's certificates.
 func (p *prober) chain(r *Report, cs tls.ConnectionState) {
 	certs := cs.PeerCertificates
+	r.ChainSent = len(certs)
 	if len(certs) > maxChain {
 		certs = certs[:maxChain]
 	}

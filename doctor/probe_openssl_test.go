@@ -166,3 +166,23 @@ func TestProbeCertificateRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeClientChainToAcceptableCA: the server names only the root; our
+// --cert holds only the leaf, and the chain built through --ca reaches it.
+func TestProbeClientChainToAcceptableCA(t *testing.T) {
+	p := newTestPKI(t)
+	addr := sServer(t, "-cert", p.server.certFile, "-key", p.server.keyFile, "-cert_chain", p.inter.certFile, "-tls1_2",
+		"-verify", "1", "-CAfile", p.root.certFile, "-verifyCAfile", p.clientCAFile)
+	pool := p.rootPool.Clone()
+	pool.AddCert(p.inter.cert) // the intermediate is known locally, not sent
+	r := probe(t, Options{Addr: addr, ServerName: "localhost", RootCAs: pool, Certificate: p.client.tlsCert()})
+	cc := r.ClientCertificate
+	if cc == nil || !cc.MatchesAcceptableCA || cc.MatchedCA != "CN=Test Root,O=pkid test" {
+		t.Errorf("client certificate %+v; acceptable %+v", cc, r.CertificateRequest)
+	}
+	// Without the chain the match cannot be made.
+	r = probe(t, Options{Addr: addr, ServerName: "localhost", RootCAs: p.rootPool, Certificate: p.foreignClientCertTLS})
+	if cc := r.ClientCertificate; cc == nil || cc.MatchesAcceptableCA {
+		t.Errorf("foreign client certificate matched: %+v", cc)
+	}
+}

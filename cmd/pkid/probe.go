@@ -182,7 +182,11 @@ func printReport(w io.Writer, r *doctor.Report) {
 	}
 
 	if len(r.Chain) > 0 {
-		sec("Chain (as sent by the server)")
+		title := "Chain (as sent by the server)"
+		if r.ChainSent > len(r.Chain) {
+			title = fmt.Sprintf("Chain (as sent by the server: %d certificates, the first %d shown)", r.ChainSent, len(r.Chain))
+		}
+		sec(title)
 		for i, c := range r.Chain {
 			fmt.Fprintf(w, "  %d subject: %s\n", i, c.Subject)
 			fmt.Fprintf(w, "    issuer:   %s\n", c.Issuer)
