@@ -67,13 +67,18 @@ median() { sort -g | awk -v n="$1" 'NR==int((n+1)/2)'; }
 timed() {
 	local log=$1 t
 	shift
-	t=$( { TIMEFORMAT='%3R %3U %3S'; time "$@" 2>"$log" >/dev/null; } 2>&1 )
+	if ! t=$( { TIMEFORMAT='%3R %3U %3S'; time "$@" 2>"$log" >/dev/null; } 2>&1 ); then
+		echo "failed: $*" >&2
+		tail -5 "$log" >&2
+		return 1
+	fi
 	awk '{printf "%.3f %.3f\n", $1, $2 + $3}' <<<"$t"
 }
 
 ossl_times=() ossl_cpu=()
 for r in $(seq "$RUNS"); do
-	read -r w c < <(timed "$WORK/openssl.log" "${pin[@]}" openssl ca -config "$ca/openssl.cnf" -gencrl -out "$WORK/openssl.pem")
+	t=$(timed "$WORK/openssl.log" "${pin[@]}" openssl ca -config "$ca/openssl.cnf" -gencrl -out "$WORK/openssl.pem")
+	read -r w c <<<"$t"
 	ossl_times+=("$w") ossl_cpu+=("$c")
 done
 openssl crl -in "$WORK/openssl.pem" -outform DER -out "$WORK/openssl.der"
@@ -81,13 +86,15 @@ openssl crl -in "$WORK/openssl.pem" -outform DER -out "$WORK/openssl.der"
 export PKID_DIR=$WORK/pkid-data
 unset PKID_PASSPHRASE PKID_STORE
 s0=$(now)
-"$WORK/pkid" import openssl --ca-cert "$ca/ca.pem" --ca-key "$ca/ca.key" --index "$ca/index.txt" --crlnumber "$ca/crlnumber" 2>"$WORK/import.log"
+"$WORK/pkid" import openssl --ca-cert "$ca/ca.pem" --ca-key "$ca/ca.key" --index "$ca/index.txt" --crlnumber "$ca/crlnumber" 2>"$WORK/import.log" ||
+	{ echo "pkid import failed:" >&2; cat "$WORK/import.log" >&2; exit 1; }
 s1=$(now)
 import_s=$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b-a}')
 
 pkid_times=() pkid_cpu=()
 for r in $(seq "$RUNS"); do
-	read -r w c < <(timed "$WORK/crl.log" "${pin[@]}" "$WORK/pkid" crl --der --out "$WORK/pkid.der")
+	t=$(timed "$WORK/crl.log" "${pin[@]}" "$WORK/pkid" crl --der --out "$WORK/pkid.der")
+	read -r w c <<<"$t"
 	pkid_times+=("$w") pkid_cpu+=("$c")
 done
 
