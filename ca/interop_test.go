@@ -2,6 +2,7 @@ package ca_test
 
 import (
 	"context"
+	"encoding/pem"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,9 @@ func runPeer(t *testing.T, timeout time.Duration, name string, args ...string) (
 }
 
 // TestOpenSSLAndGnuTLSVerify: a fresh leaf of every profile and key type
-// verifies with `openssl verify` and `certtool --verify-chain`.
+// verifies with `openssl verify -crl_check_all` against pkid's CRLs and
+// with `certtool --verify-chain`; a revoked one is rejected with
+// "certificate revoked".
 func TestOpenSSLAndGnuTLSVerify(t *testing.T) {
 	openssl := peer.Need(t, "openssl", "openssl")
 	certtool := peer.Need(t, "certtool", "gnutls-bin")
@@ -30,40 +33,75 @@ func TestOpenSSLAndGnuTLSVerify(t *testing.T) {
 		t.Run("ca-"+string(caKey), func(t *testing.T) {
 			c := pkitest.NewCA(t, pkitest.Options{KeyType: caKey, URL: "http://127.0.0.1:8080", LDAPURL: "ldap://127.0.0.1:1389"})
 			dir := t.TempDir()
+			type leaf struct {
+				name, profile string
+				iss           *ca.Issued
+				f             pkitest.Files
+			}
+			var leaves []leaf
 			for _, prof := range []string{"server", "client", "client-server", "ocsp-signing", "sub-ca"} {
 				for _, kt := range ca.KeyTypes {
 					if kt == ca.KeyRSA4096 && testing.Short() {
 						continue
 					}
 					name := prof + "-" + string(kt)
-					t.Run(name, func(t *testing.T) {
-						iss := c.Issue(t, ca.Request{Profile: prof, Subject: "CN=" + prof + ".example.org,O=Test", KeyType: kt})
-						f := pkitest.Write(t, dir, name, iss)
-						// sub-ca comes from the root, so only the root is needed.
-						args := []string{"verify", "-x509_strict", "-CAfile", c.RootFile}
-						if iss.CAID != "root" {
-							args = append(args, "-untrusted", c.IssuingFile)
-						}
-						switch prof {
-						case "server", "client-server":
-							args = append(args, "-purpose", "sslserver")
-						case "client":
-							args = append(args, "-purpose", "sslclient")
-						}
-						out, err := runPeer(t, 30*time.Second, openssl, append(args, f.Cert)...)
-						if err != nil || !strings.Contains(out, ": OK") {
-							t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
-						}
-						// certtool wants the whole chain in one file, root last.
-						out, err = runPeer(t, 30*time.Second, certtool, "--verify-chain", "--infile", f.Chain)
-						if err != nil || !strings.Contains(out, "Chain verification output: Verified") {
-							t.Fatalf("certtool --verify-chain: %v\n%s", err, out)
-						}
-					})
+					iss := c.Issue(t, ca.Request{Profile: prof, Subject: "CN=" + prof + ".example.org,O=Test", KeyType: kt})
+					leaves = append(leaves, leaf{name, prof, iss, pkitest.Write(t, dir, name, iss)})
 				}
+			}
+			revoked := pkitest.Write(t, dir, "revoked", c.Issue(t, ca.Request{Profile: "server", Subject: "CN=gone.example.org"}))
+			if _, err := c.Service.Revoke(context.Background(), revokedSerial(t, revoked.Cert), ca.ReasonKeyCompromise, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			crlFile := filepath.Join(dir, "crl.pem")
+			var crls []byte
+			for _, id := range []string{"root", "issuing"} {
+				crl, err := c.Service.CRL(context.Background(), id, false)
+				if err != nil {
+					t.Fatalf("CRL of %s: %v", id, err)
+				}
+				crls = append(crls, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl.DER})...)
+			}
+			writeFile(t, crlFile, crls)
+			verify := func(cert string, issuedByRoot bool, purpose string) (string, error) {
+				args := []string{"verify", "-x509_strict", "-crl_check_all", "-CRLfile", crlFile, "-CAfile", c.RootFile}
+				if !issuedByRoot {
+					args = append(args, "-untrusted", c.IssuingFile)
+				}
+				if purpose != "" {
+					args = append(args, "-purpose", purpose)
+				}
+				return runPeer(t, 30*time.Second, openssl, append(args, cert)...)
+			}
+			for _, l := range leaves {
+				t.Run(l.name, func(t *testing.T) {
+					purpose := map[string]string{"server": "sslserver", "client-server": "sslserver", "client": "sslclient"}[l.profile]
+					out, err := verify(l.f.Cert, l.iss.CAID == "root", purpose)
+					if err != nil || !strings.Contains(out, ": OK") {
+						t.Fatalf("openssl verify: %v\n%s", err, out)
+					}
+					// certtool wants the whole chain in one file, root last.
+					out, err = runPeer(t, 30*time.Second, certtool, "--verify-chain", "--infile", l.f.Chain)
+					if err != nil || !strings.Contains(out, "Chain verification output: Verified") {
+						t.Fatalf("certtool --verify-chain: %v\n%s", err, out)
+					}
+				})
+			}
+			out, err := verify(revoked.Cert, false, "sslserver")
+			if err == nil || !strings.Contains(out, "certificate revoked") {
+				t.Fatalf("openssl verify accepted a revoked certificate: %v\n%s", err, out)
 			}
 		})
 	}
+}
+
+func revokedSerial(t *testing.T, certFile string) string {
+	t.Helper()
+	c, err := ca.ParseCertificate(readFile(t, certFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca.FormatSerial(c.SerialNumber)
 }
 
 // TestOpenSSLReadsEncryptedKey: `openssl pkey` reads a CA key pkid

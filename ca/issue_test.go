@@ -13,6 +13,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -389,5 +390,54 @@ func TestConcurrentIssue(t *testing.T) {
 	out, err := c.Service.IssueBatch(context.Background(), []ca.Request{{Profile: "client", Subject: "CN=1"}, {Profile: "server", Subject: "CN=2.example"}})
 	if err != nil || len(out) != 2 {
 		t.Fatalf("batch: %v", err)
+	}
+}
+
+// TestLintRefusal: an error finding refuses issuance with its message and
+// stores nothing.
+func TestLintRefusal(t *testing.T) {
+	c := pkitest.NewCA(t, pkitest.Options{})
+	restore := ca.SetLintForTest(func(der []byte, issuer *x509.Certificate, now time.Time) error {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil || issuer == nil || !bytes.Equal(cert.AuthorityKeyId, issuer.SubjectKeyId) {
+			return fmt.Errorf("hook got a bad certificate or issuer: %v", err)
+		}
+		return errors.New("pkid_test_finding: the test says no. Fix: nothing.")
+	})
+	defer restore()
+	before := snapshot(t, c.Store)
+	_, err := c.Service.Issue(context.Background(), ca.Request{Profile: "client", Subject: "CN=a"})
+	if err == nil || !strings.Contains(err.Error(), "lint found errors: pkid_test_finding: the test says no") {
+		t.Fatalf("err = %v", err)
+	}
+	if snapshot(t, c.Store) != before {
+		t.Fatal("store changed")
+	}
+}
+
+// TestCAKeyTypes: a hierarchy of every key type issues certificates that
+// Go's verifier accepts, signed with the algorithm matching the key.
+func TestCAKeyTypes(t *testing.T) {
+	want := map[ca.KeyType]x509.SignatureAlgorithm{
+		ca.KeyECDSAP256: x509.ECDSAWithSHA256, ca.KeyECDSAP384: x509.ECDSAWithSHA384, ca.KeyECDSAP521: x509.ECDSAWithSHA512,
+		ca.KeyRSA2048: x509.SHA256WithRSA, ca.KeyRSA3072: x509.SHA256WithRSA, ca.KeyRSA4096: x509.SHA256WithRSA, ca.KeyEd25519: x509.PureEd25519,
+	}
+	for _, kt := range ca.KeyTypes {
+		if testing.Short() && (kt == ca.KeyRSA4096 || kt == ca.KeyRSA3072) {
+			continue
+		}
+		t.Run(string(kt), func(t *testing.T) {
+			c := pkitest.NewCA(t, pkitest.Options{KeyType: kt})
+			iss := c.Issue(t, ca.Request{Profile: "server", Subject: "CN=x.example.org"})
+			if iss.Certificate.SignatureAlgorithm != want[kt] {
+				t.Fatalf("signed with %v, want %v", iss.Certificate.SignatureAlgorithm, want[kt])
+			}
+			roots, inter := x509.NewCertPool(), x509.NewCertPool()
+			roots.AddCert(iss.Chain[1])
+			inter.AddCert(iss.Chain[0])
+			if _, err := iss.Certificate.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: "x.example.org"}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -83,7 +83,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad escape", `CN=a\qb`, `bad escape`},
 		{"lone backslash", `CN=a\`, "lone"},
 		{"unescaped quote", `CN=a"b`, `'"'`},
-		{"country length", "C=GBR", "C=GBR"},
+		{"country length", "C=GBR", "two capital letters"},
 		{"country lower", "C=gb", "C=gb"},
 		{"cn too long", "CN=" + strings.Repeat("a", 65), "more than the 64"},
 		{"email not ascii", "emailAddress=jörg@example.org", "IA5String"},

@@ -105,6 +105,9 @@ func checkValue(s string, atv pkix.AttributeTypeAndValue) error {
 			return errorf(s, part+"="+v, "control character %U in the value", r)
 		}
 	}
+	if a.name == "C" && (len(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z') {
+		return errorf(s, "C="+v, "the country must be an ISO 3166 code of two capital letters, like GB or US")
+	}
 	if n := utf8.RuneCountInString(v); a.ub > 0 && n > a.ub {
 		return errorf(s, part+"="+shorten(v), "%d characters, more than the %d RFC 5280 allows", n, a.ub)
 	}
@@ -119,9 +122,6 @@ func checkValue(s string, atv pkix.AttributeTypeAndValue) error {
 				return errorf(s, part+"="+v, "only ASCII is allowed (IA5String)")
 			}
 		}
-	}
-	if a.name == "C" && (len(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z') {
-		return errorf(s, "C="+v, "the country must be an ISO 3166 code of two capital letters, like GB or US")
 	}
 	return nil
 }

@@ -2,10 +2,14 @@ package lint
 
 import (
 	"bytes"
+	"crypto/x509"
+	stdpkix "crypto/x509/pkix"
+	stdasn1 "encoding/asn1"
 	"errors"
 	"fmt"
 	"github.com/zmap/zcrypto/encoding/asn1"
 	"github.com/zmap/zcrypto/rsa"
+	"math/big"
 	"net"
 	"strings"
 	"time"
@@ -37,6 +41,7 @@ const (
 	idNotYetValid                   = "pkid_not_yet_valid"
 	idValidityExceedsIssuer         = "pkid_validity_exceeds_issuer"
 	idECKeyEncipherment             = "pkid_ec_key_encipherment"
+	idTLSWithoutDigitalSignature    = "pkid_tls_without_digital_signature"
 )
 
 var (
@@ -52,10 +57,18 @@ func Certificate(der []byte, opts Options) []Finding {
 	if err != nil {
 		return []Finding{unparsableCertificate(der, err)}
 	}
-	obj := certificateObject(c)
-	fs := checkCertificate(c, obj, opts)
-	fs = append(fs, zlintCertificate(c, obj)...)
+	if opts.Issuer == nil && !bytes.Equal(c.RawIssuer, c.RawSubject) {
+		opts.Issuer = pickIssuer(opts.Issuers, c.RawIssuer)
+	}
+	// The object's name is only formatted when there is something to
+	// report: the clean certificate is the hot path.
+	fs := checkCertificate(c, opts)
+	fs = append(fs, zlintCertificate(c)...)
+	if len(fs) == 0 {
+		return nil
+	}
 	fs = dropDuplicates(fs)
+	setObject(fs, certificateObject(c.RawSubject, c.SerialNumber))
 	sortFindings(fs)
 	return fs
 }
@@ -93,16 +106,48 @@ func unparsableCertificate(der []byte, err error) Finding {
 	}
 }
 
-func certificateObject(c *zx509.Certificate) string {
-	subject := c.Subject.String()
+// certificateObject names a certificate by subject (formatted as
+// crypto/x509 does, RFC 4514 order) and serial (hex, as openssl prints it).
+func certificateObject(rawSubject []byte, serialNumber *big.Int) string {
+	subject := nameString(rawSubject)
 	if subject == "" {
 		subject = "(empty subject)"
 	}
 	serial := "?"
-	if c.SerialNumber != nil {
-		serial = strings.ToUpper(c.SerialNumber.Text(16))
+	if serialNumber != nil {
+		serial = strings.ToUpper(serialNumber.Text(16))
 	}
 	return "certificate " + subject + ", serial " + serial
+}
+
+// nameString formats a DER Name the way crypto/x509 does.
+func nameString(raw []byte) string {
+	var rdn stdpkix.RDNSequence
+	if _, err := stdasn1.Unmarshal(raw, &rdn); err != nil {
+		return ""
+	}
+	var n stdpkix.Name
+	n.FillFromRDNSequence(&rdn)
+	return n.String()
+}
+
+// setObject names the object on findings made before it was known.
+func setObject(fs []Finding, obj string) {
+	for i := range fs {
+		if fs[i].Object == "" {
+			fs[i].Object = obj
+		}
+	}
+}
+
+// pickIssuer returns the candidate whose subject is rawIssuer.
+func pickIssuer(candidates []*x509.Certificate, rawIssuer []byte) *x509.Certificate {
+	for _, c := range candidates {
+		if c != nil && bytes.Equal(c.RawSubject, rawIssuer) {
+			return c
+		}
+	}
+	return nil
 }
 
 func findExtension(exts []pkix.Extension, oid asn1.ObjectIdentifier) (pkix.Extension, bool) {
@@ -115,10 +160,10 @@ func findExtension(exts []pkix.Extension, oid asn1.ObjectIdentifier) (pkix.Exten
 }
 
 // checkCertificate runs pkid's own certificate checks.
-func checkCertificate(c *zx509.Certificate, obj string, opts Options) []Finding {
+func checkCertificate(c *zx509.Certificate, opts Options) []Finding {
 	var fs []Finding
 	add := func(sev Severity, id, msg, fix string) {
-		fs = append(fs, Finding{Severity: sev, ID: id, Source: "pkid", Object: obj, Message: msg, Fix: fix})
+		fs = append(fs, Finding{Severity: sev, ID: id, Source: "pkid", Message: msg, Fix: fix})
 	}
 
 	_, hasKU := findExtension(c.Extensions, oidExtKeyUsage)
@@ -207,7 +252,7 @@ func checkCertificate(c *zx509.Certificate, obj string, opts Options) []Finding 
 				add(Error, idServerWithoutServerAuth,
 					"The certificate is used by a TLS server but its extendedKeyUsage lacks serverAuth, so clients reject it (OpenSSL: \"unsupported certificate purpose\").",
 					"Reissue it with extendedKeyUsage serverAuth (pkid issue --profile server or client-server).")
-			case opts.Purpose == PurposeUnknown && !clientAuth && (hostSANs > 0 || cnHost):
+			case opts.Purpose == PurposeUnknown && !clientAuth && hostSANs > 0:
 				add(Warning, idServerWithoutServerAuth,
 					"The certificate names hosts but its extendedKeyUsage lacks serverAuth, so TLS clients reject it if a server presents it.",
 					"If it is meant for a TLS server, reissue it with extendedKeyUsage serverAuth (pkid issue --profile server).")
@@ -215,9 +260,16 @@ func checkCertificate(c *zx509.Certificate, obj string, opts Options) []Finding 
 		}
 		if opts.Purpose == PurposeClient && hasEKU && !clientAuth && !anyEKU {
 			add(Error, idClientWithoutClientAuth,
-				"The certificate is used as a TLS client certificate but its extendedKeyUsage lacks clientAuth, so servers reject it (alert 42 bad_certificate or 46 unsupported_certificate).",
+				"The certificate is used as a TLS client certificate but its extendedKeyUsage lacks clientAuth, so servers reject it (alert 42 bad_certificate or 43 unsupported_certificate).",
 				"Reissue it with extendedKeyUsage clientAuth (pkid issue --profile client or client-server).")
 		}
+	}
+
+	tlsUse := serverAuth || clientAuth || opts.Purpose != PurposeUnknown
+	if !isCA && hasKU && tlsUse && c.KeyUsage&zx509.KeyUsageDigitalSignature == 0 {
+		add(Error, idTLSWithoutDigitalSignature,
+			"The TLS certificate's keyUsage lacks digitalSignature, so its key may not sign the handshake: peers that enforce key usage (OpenSSL, GSKit, Java) abort with alert 42 bad_certificate or 43 unsupported_certificate, except for legacy RSA key exchange.",
+			"Reissue it with keyUsage digitalSignature (plus keyEncipherment for RSA keys); pkid's server and client profiles set it.")
 	}
 
 	// Keys and signatures.

@@ -47,6 +47,9 @@ func CRL(der []byte, opts Options) []Finding {
 			Fix:      "Check that the file holds a CRL (PEM \"X509 CRL\" block or DER) and regenerate it with pkid crl.",
 		}}
 	}
+	if opts.Issuer == nil {
+		opts.Issuer = pickIssuer(opts.Issuers, rl.RawIssuer)
+	}
 	obj := crlObject(rl)
 	fs := checkCRL(rl, version, obj, opts)
 	if zcrl, err := parseCRL(der); err == nil {
@@ -207,14 +210,20 @@ func parseV1CRL(der []byte) (rl *x509.RevocationList, err error) {
 	if len(rest) != 0 {
 		return nil, errors.New("trailing data after CRL")
 	}
-	rawIssuer, err := asn1.Marshal(cl.TBSCertList.Issuer)
-	if err != nil {
-		return nil, err
+	// The issuer as encoded, not re-marshalled: matching it against a CA's
+	// raw subject must be byte for byte.
+	tbs := cryptobyte.String(cl.TBSCertList.Raw)
+	var rawIssuer cryptobyte.String
+	if !tbs.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
+		(tbs.PeekASN1Tag(cbasn1.INTEGER) && !tbs.SkipASN1(cbasn1.INTEGER)) ||
+		!tbs.SkipASN1(cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1Element(&rawIssuer, cbasn1.SEQUENCE) {
+		return nil, errors.New("malformed CRL issuer")
 	}
 	rl = &x509.RevocationList{
 		Raw:                  der,
 		RawTBSRevocationList: cl.TBSCertList.Raw,
-		RawIssuer:            rawIssuer,
+		RawIssuer:            []byte(rawIssuer),
 		Signature:            cl.SignatureValue.RightAlign(),
 		SignatureAlgorithm:   sigAlgByOID[cl.SignatureAlgorithm.Algorithm.String()],
 		ThisUpdate:           cl.TBSCertList.ThisUpdate,

@@ -51,40 +51,36 @@ func File(data []byte, opts Options) ([]Finding, error) {
 }
 
 // Reports is File with the findings grouped per object, in file order, so
-// that clean objects are listed too. When opts.Issuer is nil, an object
-// whose issuer is another certificate in the same data (a chain file, or a
-// CA certificate next to its CRL) is linted with that certificate as
-// Options.Issuer.
+// that clean objects are listed too. When opts.Issuer is nil, the
+// certificates in data are added to opts.Issuers, so an object whose issuer
+// is in the same data (a chain file, a CA certificate next to its CRL) is
+// linted against it.
 func Reports(data []byte, opts Options) ([]Report, error) {
 	objs, err := split(data)
 	if err != nil {
 		return nil, err
 	}
-	// Certificates in the file, by raw subject, as possible issuers.
-	bySubject := map[string]*x509.Certificate{}
+	// The certificates in the data are candidate issuers of each other
+	// and of the CRLs.
 	if opts.Issuer == nil {
+		// Never append into the caller's backing array.
+		opts.Issuers = opts.Issuers[:len(opts.Issuers):len(opts.Issuers)]
 		for _, o := range objs {
 			if o.Kind != KindCertificate {
 				continue
 			}
 			if c, err := parseStd(o.DER); err == nil {
-				if _, dup := bySubject[string(c.RawSubject)]; !dup {
-					bySubject[string(c.RawSubject)] = c
-				}
+				opts.Issuers = append(opts.Issuers, c)
 			}
 		}
 	}
 	for i := range objs {
 		o := &objs[i]
-		oo := opts
-		if opts.Issuer == nil {
-			oo.Issuer = issuerInFile(o, bySubject)
-		}
 		switch o.Kind {
 		case KindCertificate:
-			o.Findings = Certificate(o.DER, oo)
+			o.Findings = Certificate(o.DER, opts)
 		case KindCRL:
-			o.Findings = CRL(o.DER, oo)
+			o.Findings = CRL(o.DER, opts)
 		}
 		o.Object = objectName(o)
 		if o.Findings == nil {
@@ -147,29 +143,6 @@ func parseStd(der []byte) (c *x509.Certificate, err error) {
 	return x509.ParseCertificate(der)
 }
 
-// issuerInFile returns the certificate in the file whose subject is o's
-// issuer, not o itself.
-func issuerInFile(o *Report, bySubject map[string]*x509.Certificate) *x509.Certificate {
-	if len(bySubject) == 0 {
-		return nil
-	}
-	switch o.Kind {
-	case KindCertificate:
-		c, err := parseStd(o.DER)
-		if err != nil || bytes.Equal(c.RawIssuer, c.RawSubject) {
-			return nil
-		}
-		return bySubject[string(c.RawIssuer)]
-	case KindCRL:
-		rl, err := parseAnyCRL(o.DER)
-		if err != nil {
-			return nil
-		}
-		return bySubject[string(rl.RawIssuer)]
-	}
-	return nil
-}
-
 func parseStdCRL(der []byte) (rl *x509.RevocationList, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -187,7 +160,7 @@ func objectName(o *Report) string {
 	switch o.Kind {
 	case KindCertificate:
 		if c, err := parseCertificate(o.DER); err == nil {
-			return certificateObject(c)
+			return certificateObject(c.RawSubject, c.SerialNumber)
 		}
 	case KindCRL:
 		if rl, err := parseAnyCRL(o.DER); err == nil {

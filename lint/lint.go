@@ -70,6 +70,10 @@ type Options struct {
 	// (validity nested in the issuer's, AKI matching the issuer's SKI, a CRL
 	// issuer holding cRLSign).
 	Issuer *x509.Certificate
+	// Issuers are candidate issuers (a chain as sent by a server, the other
+	// certificates on a command line). When Issuer is nil, the candidate
+	// whose subject is the linted object's issuer is used as Issuer.
+	Issuers []*x509.Certificate
 	// Purpose, when set, is how the certificate is about to be used (the
 	// doctor knows whether it saw a server or a client certificate). It
 	// turns "might not work" into "will not work" findings for that use.

@@ -22,6 +22,9 @@ const watchBatch = 1000
 // The channel is unbuffered: a slow receiver delays polling, never loses
 // changes. It is closed when ctx is done.
 //
+// If the store's revision falls below the last one delivered (a database
+// restored from a backup), Watch continues from the store's revision.
+//
 // Errors from the store (a locked or briefly unreadable database) are
 // retried at the next tick; callers that must notice an unusable store
 // should also check it themselves.
@@ -49,8 +52,13 @@ func Watch(ctx context.Context, st Store, after int64, interval time.Duration) <
 // deliver sends every change after after and returns the last revision sent.
 func deliver(ctx context.Context, st Store, after int64, ch chan<- []Change) int64 {
 	rev, err := st.Revision(ctx)
-	if err != nil || rev <= after {
+	if err != nil {
 		return after
+	}
+	if rev < after {
+		// The store went back in time (restored from a backup): follow it,
+		// or nothing would be delivered until it passed the old revision.
+		return rev
 	}
 	for after < rev {
 		changes, err := st.Changes(ctx, after, watchBatch)

@@ -119,3 +119,28 @@ func fmtHex(i int) string {
 	b := []byte{digits[i>>12&15], digits[i>>8&15], digits[i>>4&15], digits[i&15]}
 	return string(b)
 }
+
+// TestWatchRestoredStore: a store whose revision went back (restored from a
+// backup) is followed from its new revision rather than ignored.
+func TestWatchRestoredStore(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pkid.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ch := store.Watch(ctx, st, 1000, 10*time.Millisecond) // far beyond the store
+	time.Sleep(50 * time.Millisecond)
+	if err := st.CreateCA(t.Context(), &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-ch:
+		if len(got) != 1 || got[0].Kind != store.ChangeCA {
+			t.Errorf("Watch delivered %+v, want the CA change", got)
+		}
+	case <-time.After(time.Second):
+		t.Error("Watch ignored a change to a store whose revision is below the one it started from")
+	}
+}

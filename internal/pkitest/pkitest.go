@@ -1,6 +1,3 @@
-// Package pkitest holds test fixtures shared by pkid's packages: a fresh CA
-// in a temporary data directory, with its store, issuance service and the
-// files a peer program needs. Test code only.
 package pkitest
 
 import (

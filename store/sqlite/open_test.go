@@ -1,11 +1,14 @@
 package sqlite
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pkid/pkid/store"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -233,5 +236,41 @@ func TestMigrationUpgrade(t *testing.T) {
 	st.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'broken'`).Scan(&n)
 	if n != 0 {
 		t.Error("the failed migration left its table behind")
+	}
+}
+
+// TestDiskFull: a write that runs out of space fails with a message saying
+// so and leaves nothing behind.
+func TestDiskFull(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	ctx := t.Context()
+	if err := st.CreateCA(ctx, &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	// One connection, so the page limit below applies to every statement.
+	st.db.SetMaxOpenConns(1)
+	var pages int
+	if err := st.db.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+2)); err != nil {
+		t.Fatal(err)
+	}
+	rev, _ := st.Revision(ctx)
+	var certs []*store.Certificate
+	for i := 0; i < 200; i++ {
+		certs = append(certs, &store.Certificate{Serial: fmt.Sprintf("%04X", i+1), CAID: "ca", DER: make([]byte, 2000)})
+	}
+	err := st.AddCertificates(ctx, certs)
+	if err == nil || !strings.Contains(err.Error(), "is full") || !strings.Contains(err.Error(), st.Path()) {
+		t.Fatalf("AddCertificates on a full disk: %v; want an error naming %s and saying it is full", err, st.Path())
+	}
+	t.Log(err)
+	if got, _ := st.Revision(ctx); got != rev {
+		t.Errorf("failed AddCertificates moved the revision %d -> %d", rev, got)
+	}
+	if _, err := st.Certificate(ctx, "0001"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("failed AddCertificates stored 0001: %v", err)
 	}
 }

@@ -113,6 +113,10 @@ func hint(err error, path string) string {
 		return fmt.Sprintf(" (SQLite needs to create %s-wal and %s-shm: make %s writable by this user)", path, path, filepath.Dir(path))
 	case sqlite3.SQLITE_NOTADB:
 		return " (the file is not a pkid SQLite database)"
+	case sqlite3.SQLITE_FULL:
+		return fmt.Sprintf(" (the disk holding %s is full)", path)
+	case sqlite3.SQLITE_IOERR:
+		return fmt.Sprintf(" (I/O error on %s or the disk holding it)", path)
 	case sqlite3.SQLITE_BUSY:
 		return fmt.Sprintf(" (another process held the database locked for over %s)", busyTimeout)
 	}
@@ -140,6 +144,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback() // no-op after Commit; undoes everything on error or panic
 	if err := fn(tx); err != nil {
+		if h := hint(err, s.path); h != "" {
+			return fmt.Errorf("%w%s", err, h)
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {

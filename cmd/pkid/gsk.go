@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/pkid/pkid/gsk"
+	"github.com/pkid/pkid/internal/tlsregistry"
+)
+
+func init() {
+	register(&command{
+		name:    "gsk",
+		args:    "decode STRING...|- | encode NAME... | plan --cert FILE [--peer HOST:PORT]",
+		summary: "translate IBM GSKit / z/OS System SSL cipher, signature and key-share strings",
+		example: `pkid gsk decode GSK_V3_CIPHER_SPECS_EXPANDED=C02CC02BC030C02FC024C023130313011302
+pkid gsk decode - < ldap.envvars
+pkid gsk decode --kind group 00300029002500240023
+pkid gsk encode --kind cipher TLS_AES_128_GCM_SHA256 ECDHE-ECDSA-AES256-GCM-SHA384
+pkid gsk plan --cert server.pem
+(decode exits 1 after printing when a string has unknown codes, duplicates or other problems)`,
+		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			kind := fs.String("kind", "", "how to read a bare value or names: cipher (4-hex suites), cipher2 (2-hex GSK_V3_CIPHER_SPECS), sigalg, group (4-decimal ids)")
+			asJSON := fs.Bool("json", false, "print decode and plan results as JSON")
+			certFile := fs.String("cert", "", "plan: the System SSL endpoint's certificate (PEM or DER)")
+			peerAddr := fs.String("peer", "", "plan: HOST:PORT of the peer to scan (not yet available)")
+			role := fs.String("role", "both", "plan: server, client or both (which GSK_SERVER_/GSK_CLIENT_ variables to write)")
+			versions := fs.String("versions", "1.2,1.3", "plan: TLS versions to enable, comma-separated")
+			return func(ctx context.Context, args []string) error {
+				if len(args) == 0 {
+					return usagef("say decode, encode or plan")
+				}
+				k, err := gsk.ParseKind(*kind)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				switch args[0] {
+				case "decode":
+					return gskDecode(g, k, *asJSON, args[1:])
+				case "encode":
+					return gskEncode(g, k, args[1:])
+				case "plan":
+					if len(args) > 1 {
+						return usagef("plan takes no arguments, only --cert FILE")
+					}
+					return gskPlan(g, *certFile, *peerAddr, *role, *versions, *asJSON)
+				}
+				return usagef("unknown gsk subcommand %q: say decode, encode or plan", args[0])
+			}
+		},
+	})
+}
+
+func gskDecode(g *globals, kind gsk.Kind, asJSON bool, args []string) error {
+	if len(args) == 0 {
+		return usagef("decode needs strings to decode, or - to read them from stdin")
+	}
+	var parts []string
+	for _, a := range args {
+		if a != "-" {
+			parts = append(parts, a)
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(g.stdin, gsk.MaxInput+1))
+		if err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+		parts = append(parts, string(b))
+	}
+	rep, err := gsk.Decode(strings.Join(parts, "\n"), kind)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := rep.WriteText(g.stdout); err != nil {
+		return err
+	}
+	if n := rep.ProblemCount(); n > 0 {
+		if !asJSON {
+			fmt.Fprintf(g.stderr, "pkid gsk: %d problem(s) found\n", n)
+		}
+		return exitCode(1)
+	}
+	return nil
+}
+
+func gskEncode(g *globals, kind gsk.Kind, names []string) error {
+	if len(names) == 0 {
+		return usagef("encode needs names, e.g. TLS_AES_128_GCM_SHA256 ECDHE-ECDSA-AES256-GCM-SHA384")
+	}
+	// Names may come comma- or colon-separated, as OpenSSL lists them.
+	var split []string
+	for _, n := range names {
+		for _, f := range strings.FieldsFunc(n, func(r rune) bool { return r == ',' || r == ':' }) {
+			split = append(split, f)
+		}
+	}
+	if kind == gsk.KindAuto {
+		k, err := gsk.KindOf(split)
+		if err != nil {
+			return err
+		}
+		kind = k
+	}
+	v, err := gsk.Encode(kind, split)
+	if err != nil {
+		return err
+	}
+	if name := gsk.Variable(kind); name != "" {
+		fmt.Fprintf(g.stdout, "%s=%s\n", name, v)
+	} else {
+		fmt.Fprintln(g.stdout, v)
+	}
+	return nil
+}
+
+func gskPlan(g *globals, certFile, peerAddr, role, versions string, asJSON bool) error {
+	if peerAddr != "" {
+		return fmt.Errorf("--peer is not available yet: it needs the TLS doctor's scanner (pkid probe --scan); run plan without --peer for now")
+	}
+	if certFile == "" {
+		return usagef("plan needs --cert FILE, the System SSL endpoint's certificate")
+	}
+	cert, err := gskReadCertificate(certFile)
+	if err != nil {
+		return err
+	}
+	req, err := gsk.KeyTypeOf(cert)
+	if err != nil {
+		return err
+	}
+	switch role {
+	case "both", "":
+		req.Role = gsk.RoleBoth
+	case "server":
+		req.Role = gsk.RoleServer
+	case "client":
+		req.Role = gsk.RoleClient
+	default:
+		return usagef("--role %q: say server, client or both", role)
+	}
+	for _, v := range strings.Split(versions, ",") {
+		ver, ok := tlsregistry.VersionByName(strings.TrimSpace(v))
+		if !ok {
+			return usagef("--versions: %q is not a TLS version (say 1.2,1.3)", v)
+		}
+		req.Versions = append(req.Versions, ver)
+	}
+	p, err := gsk.Plan(req)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	}
+	desc := string(req.KeyType)
+	if req.Curve != "" {
+		desc += " " + req.Curve
+	}
+	fmt.Fprintf(g.stdout, "# System SSL environment for %q (%s key)\n", cert.Subject.String(), desc)
+	fmt.Fprint(g.stdout, p.String())
+	fmt.Fprintf(g.stdout, "# check it: pkid gsk decode - < FILE\n")
+	return nil
+}
+
+// gskReadCertificate reads the first certificate of a PEM file, or a DER file.
+func gskReadCertificate(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read certificate: %w", err)
+	}
+	der := b
+	for rest := b; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type == "CERTIFICATE" {
+			der = blk.Bytes
+			break
+		}
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse certificate %s: %w (want PEM or DER)", path, err)
+	}
+	return cert, nil
+}
