@@ -128,7 +128,7 @@ func addSingleResponse(b *cryptobyte.Builder, s single, thisUpdate, nextUpdate t
 		case Revoked:
 			b.AddASN1(tagRevoked, func(b *cryptobyte.Builder) { // [1] IMPLICIT RevokedInfo
 				b.AddASN1GeneralizedTime(s.status.RevokedAt.UTC().Truncate(time.Second))
-				if s.status.Reason > 0 && s.status.Reason <= 10 {
+				if r := s.status.Reason; r > 0 && r <= 10 && r != 7 && r != 8 { // 7 is unassigned; removeFromCRL (8) is for delta CRLs
 					b.AddASN1(tagExplicit0, func(b *cryptobyte.Builder) { b.AddASN1Enum(int64(s.status.Reason)) })
 				}
 			})
