@@ -317,19 +317,33 @@ func (r *Responder) answer(ctx context.Context, der []byte, req *Request) answer
 }
 
 // signOnDemand answers a request with a nonce or several CertIDs: one
-// signature over all SingleResponses.
+// signature over all SingleResponses. The signer slot is taken before the
+// status lookups, so a flood of such requests bounds store queries too.
 func (r *Responder) signOnDemand(ctx context.Context, req *Request, now time.Time) answer {
 	set := r.issuers.Load()
+	var cached *entry
+	if len(req.CertIDs) == 1 {
+		if e := r.cache.get(req.CertIDs[0].Raw); e != nil && now.Before(e.nextUpdate) {
+			cached = e
+		}
+	}
+	if !r.tryAcquire() {
+		if cached != nil {
+			return answer{der: cached.der, result: ResultNonceDropped, e: cached}
+		}
+		if err := r.acquire(ctx, r.cfg.SignWait); err != nil {
+			return r.failure(TryLater)
+		}
+	}
+	defer r.release()
 	singles := make([]single, len(req.CertIDs))
 	counts := make(map[*issuer]int)
-	var cached *entry
 	for i := range req.CertIDs {
 		c := &req.CertIDs[i]
 		singles[i] = single{certID: c.Raw, status: Status{Status: Unknown}}
 		if e := r.cache.get(c.Raw); e != nil && now.Before(e.nextUpdate) {
 			singles[i].status = e.status
 			counts[e.iss]++
-			cached = e
 			continue
 		}
 		iss := set.find(c)
@@ -353,17 +367,8 @@ func (r *Responder) signOnDemand(ctx context.Context, req *Request, now time.Tim
 	if signer == nil {
 		return r.failure(Unauthorized)
 	}
-	if !r.tryAcquire() {
-		if len(req.CertIDs) == 1 && cached != nil {
-			return answer{der: cached.der, result: ResultNonceDropped, e: cached}
-		}
-		if err := r.acquire(ctx, r.cfg.SignWait); err != nil {
-			return r.failure(TryLater)
-		}
-	}
 	thisUpdate, nextUpdate := r.validity(signer, now)
 	der, err := r.signTimed(signer, now, thisUpdate, nextUpdate, singles, req.NonceExtnValue)
-	r.release()
 	if err != nil {
 		r.log.Error("ocsp sign", "ca", signer.ID, "err", err)
 		return r.failure(InternalError)
@@ -438,18 +443,25 @@ func (r *Responder) fill(ctx context.Context, iss *issuer, c *CertID) (*entry, e
 		r.mu.Unlock()
 		close(f.done)
 	}()
-	f.e, f.err = r.signEntry(ctx, iss, key, c.SerialNumber(), nil, r.cfg.SignWait)
+	f.e, f.err = r.signEntry(ctx, iss, key, c.SerialNumber(), nil, 0, r.cfg.SignWait)
 	return f.e, f.err
 }
 
 // signEntry looks up the status (unless known is given), signs the
 // response for the CertID key and caches it unless an invalidation
-// happened meanwhile.
-func (r *Responder) signEntry(ctx context.Context, iss *issuer, key string, serial *big.Int, known *Status, wait time.Duration) (*entry, error) {
+// happened meanwhile (for a known status: since knownEpoch, when it was
+// read). It waits up to wait for a signer (0: until ctx ends).
+func (r *Responder) signEntry(ctx context.Context, iss *issuer, key string, serial *big.Int, known *Status, knownEpoch uint64, wait time.Duration) (*entry, error) {
+	// The slot is taken before the lookup: a flood of cache misses is
+	// bounded in store queries as well as in signatures.
+	if err := r.acquire(ctx, wait); err != nil {
+		return nil, err
+	}
+	defer r.release()
 	epoch := r.epoch.Load()
 	var st Status
 	if known != nil {
-		st = *known
+		st, epoch = *known, knownEpoch
 	} else {
 		var err error
 		if st, err = r.cfg.Lookup(ctx, iss.Issuer, serial); err != nil {
@@ -458,13 +470,9 @@ func (r *Responder) signEntry(ctx context.Context, iss *issuer, key string, seri
 		}
 	}
 	st.Serial = serial
-	if err := r.acquire(ctx, wait); err != nil {
-		return nil, err
-	}
 	now := r.cfg.Now()
 	thisUpdate, nextUpdate := r.validity(iss, now)
 	der, err := r.signTimed(iss, now, thisUpdate, nextUpdate, []single{{certID: []byte(key), status: st}}, nil)
-	r.release()
 	if err != nil {
 		r.log.Error("ocsp sign", "ca", iss.ID, "err", err)
 		return nil, &ResponseError{Status: InternalError, Reason: err.Error()}
@@ -496,7 +504,7 @@ func (r *Responder) refresh(ctx context.Context, e *entry) {
 		r.cache.remove(e.key)
 		return
 	}
-	if _, err := r.signEntry(ctx, iss, e.key, e.status.Serial, nil, 0); err != nil {
+	if _, err := r.signEntry(ctx, iss, e.key, e.status.Serial, nil, 0, 0); err != nil {
 		r.log.Warn("ocsp refresh", "ca", iss.ID, "serial", e.status.Serial.Text(16), "err", err)
 	}
 }
@@ -597,7 +605,7 @@ func (r *Responder) Refresh(ctx context.Context, issuerID string, serial *big.In
 		keys = []string{certIDKey(iss, crypto.SHA1, oidSHA1, serial, true)}
 	}
 	for _, k := range keys {
-		if _, err := r.signEntry(ctx, iss, k, serial, nil, 0); err != nil {
+		if _, err := r.signEntry(ctx, iss, k, serial, nil, 0, 0); err != nil {
 			return fmt.Errorf("ocsp: refresh CA %q serial %s: %w", issuerID, serial.Text(16), err)
 		}
 	}
@@ -605,17 +613,22 @@ func (r *Responder) Refresh(ctx context.Context, issuerID string, serial *big.In
 }
 
 // Prepare pre-signs the responses for the SHA-1 CertIDs (what browsers,
-// nginx, openssl and Go's x/crypto/ocsp send) of the given certificates of
-// one CA, using the statuses given instead of Lookup, so a server can warm
-// the cache from one store query. It stops when the cache is full:
-// further certificates are signed on their first request. A status
-// invalidated while Prepare runs is looked up again.
-func (r *Responder) Prepare(ctx context.Context, issuerID string, statuses []Status) error {
+// nginx, openssl and Go's x/crypto/ocsp send) of certificates of one CA.
+// load returns their statuses (one store query, instead of a Lookup per
+// certificate); Prepare calls it itself so that any Invalidate or Refresh
+// from then on is noticed: a status that may have changed after load read
+// it is looked up again rather than pre-signed stale. Prepare stops when
+// the cache is full; further certificates are signed on first request.
+func (r *Responder) Prepare(ctx context.Context, issuerID string, load func(context.Context) ([]Status, error)) error {
 	iss, err := r.issuer(issuerID)
 	if err != nil {
 		return err
 	}
 	epoch := r.epoch.Load()
+	statuses, err := load(ctx)
+	if err != nil {
+		return fmt.Errorf("ocsp: prepare CA %q: %w", issuerID, err)
+	}
 	for i := range statuses {
 		if r.cache.len() >= r.cfg.MaxCached {
 			return nil
@@ -632,7 +645,7 @@ func (r *Responder) Prepare(ctx context.Context, issuerID string, statuses []Sta
 			known = nil
 		}
 		key := certIDKey(iss, crypto.SHA1, oidSHA1, st.Serial, true)
-		if _, err := r.signEntry(ctx, iss, key, st.Serial, known, 0); err != nil {
+		if _, err := r.signEntry(ctx, iss, key, st.Serial, known, epoch, 0); err != nil {
 			return fmt.Errorf("ocsp: prepare CA %q serial %s: %w", issuerID, st.Serial.Text(16), err)
 		}
 	}

@@ -335,7 +335,7 @@ func TestPrepare(t *testing.T) {
 		sts = append(sts, st)
 		f.db.set(f.ca1.name, l.SerialNumber, st)
 	}
-	if err := f.r.Prepare(context.Background(), f.ca1.name, sts); err != nil {
+	if err := f.r.Prepare(context.Background(), f.ca1.name, func(context.Context) ([]Status, error) { return sts, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.r.Cached(); n != 20 {
@@ -349,8 +349,29 @@ func TestPrepare(t *testing.T) {
 	if parseFor(t, der, leaves[3], f.ca1).Status != xocsp.Revoked || f.metrics.signed.Load() != signs {
 		t.Error("prepared response not served from the cache")
 	}
-	if err := f.r.Prepare(context.Background(), "nope", sts); err == nil {
+	if err := f.r.Prepare(context.Background(), "nope", func(context.Context) ([]Status, error) { return sts, nil }); err == nil {
 		t.Error("Prepare for an unknown CA succeeded")
+	}
+}
+
+// TestPrepareRace: a revocation delivered while Prepare runs wins over the
+// status load read before it.
+func TestPrepareRace(t *testing.T) {
+	f := newFixture(t, "p256", nil)
+	leaf := f.ca1.leaf(t, "prepared then revoked")
+	stale := []Status{{Serial: leaf.SerialNumber, Status: Good}}
+	f.db.set(f.ca1.name, leaf.SerialNumber, Status{Status: Revoked, RevokedAt: testStart, Reason: 1})
+	err := f.r.Prepare(context.Background(), f.ca1.name, func(context.Context) ([]Status, error) {
+		// The store changed after this read; the change feed says so.
+		f.r.Invalidate(f.ca1.name, leaf.SerialNumber)
+		return stale, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := f.r.Respond(context.Background(), request(t, f.ca1, crypto.SHA1, leaf))
+	if parseFor(t, der, leaf, f.ca1).Status != xocsp.Revoked {
+		t.Error("Prepare cached a status invalidated while it ran")
 	}
 }
 

@@ -79,12 +79,15 @@ func run(addr, index, caFile, rsigner, rkey, prefix string, prepare bool) error 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if prepare {
-		var sts []ocsp.Status
-		for _, st := range db {
-			sts = append(sts, st)
-		}
 		t0 := time.Now()
-		if err := r.Prepare(ctx, "ca", sts); err != nil {
+		load := func(context.Context) ([]ocsp.Status, error) {
+			var sts []ocsp.Status
+			for _, st := range db {
+				sts = append(sts, st)
+			}
+			return sts, nil
+		}
+		if err := r.Prepare(ctx, "ca", load); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "ocspserver: pre-signed %d responses in %v\n", r.Cached(), time.Since(t0).Round(time.Millisecond))
