@@ -27,9 +27,10 @@
 //   - Signed requests (optionalSignature) are accepted and the signature is
 //     ignored: pkid's responses are public information.
 //   - A response is signed by one key, so a request whose CertIDs name
-//     several CAs is signed by the responder of the CA named most often;
-//     clients then reject the statuses of the other CAs' certificates, as
-//     RFC 6960 §4.2.2.2 requires. Ask about one CA per request.
+//     several CAs is signed by the responder of the CA named most often,
+//     which is not authorized for the others (RFC 6960 §4.2.2.2): openssl
+//     prints every status but reports a verify failure. Ask about one CA
+//     per request.
 //   - The revocationReason is omitted for reason unspecified (0), as RFC
 //     5280 §5.3.1 asks of CRL entries.
 //   - Pre-signed responses are made lazily on the first request for a
@@ -37,9 +38,12 @@
 //     Prepare, kept until half their validity has passed (then re-signed in
 //     the background), and bounded by Config.MaxCached with CLOCK (second
 //     chance) eviction: a million certificates never need a million
-//     responses in memory. Unknown serials are cached too.
-//   - Nonce requests and multi-certificate requests are signed on demand
-//     with at most Config.MaxSigners signatures at a time. When all signers
+//     responses in memory. Unknown serials are cached too. A status looked
+//     up before an Invalidate or Refresh is never cached after it.
+//   - Nonce requests, multi-certificate requests and cache misses are
+//     signed on demand with at most Config.MaxSigners status lookups plus
+//     signatures at a time (a flood of nonces or of random serials costs
+//     bounded CPU and bounded store queries). When all signers
 //     are busy, a single-certificate nonce request is answered with the
 //     pre-signed response without the nonce (a client such as openssl then
 //     warns "no nonce in response"); others wait up to Config.SignWait and
