@@ -249,6 +249,7 @@ func (s *issuerSet) find(c *CertID) *issuer {
 
 // Respond answers one DER OCSPRequest with a DER OCSPResponse and its
 // status. It never fails: errors become unsuccessful response statuses.
+// The response may be shared with the cache: do not modify it.
 func (r *Responder) Respond(ctx context.Context, request []byte) (response []byte, status ResponseStatus) {
 	req := r.reqs.Get().(*Request)
 	defer r.reqs.Put(req)

@@ -45,6 +45,7 @@ type ResponseError struct {
 	Reason string // what was wrong, for logs
 }
 
+// Error names the status and what was wrong.
 func (e *ResponseError) Error() string {
 	return "ocsp " + e.Status.String() + ": " + e.Reason
 }
