@@ -10,6 +10,7 @@ import (
 	"encoding/asn1"
 	"io"
 	"math/big"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -219,6 +220,12 @@ func TestRespondManyCertIDs(t *testing.T) {
 	}
 	if _, st := f.r.Respond(context.Background(), request(t, f.ca1, crypto.SHA256, certs...)); st != MalformedRequest {
 		t.Errorf("360 CertIDs: %v, want malformedRequest", st)
+	}
+	before := f.r.Cached()
+	w := httptest.NewRecorder()
+	f.r.ServeHTTP(w, httptest.NewRequest("POST", "/ocsp", bytes.NewReader(request(t, f.ca1, crypto.SHA256, certs...))))
+	if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), errorResponse(MalformedRequest)) || f.r.Cached() != before {
+		t.Errorf("360 CertIDs over HTTP: %d %x, cache %d -> %d", w.Code, w.Body.Bytes(), before, f.r.Cached())
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -37,9 +38,20 @@ func main() {
 	rkey := flag.String("rkey", "", "responder private key (PEM, PKCS#8 or SEC 1)")
 	prefix := flag.String("prefix", "/", "HTTP mount point")
 	prepare := flag.Bool("prepare", true, "pre-sign every certificate of the index at start")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the serving time to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ocspserver:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*addr, *index, *caFile, *rsigner, *rkey, *prefix, *prepare); err != nil {
 		fmt.Fprintln(os.Stderr, "ocspserver:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
