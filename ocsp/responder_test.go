@@ -624,3 +624,44 @@ func TestNewNeedsLookup(t *testing.T) {
 	}
 	_ = big.NewInt
 }
+
+// TestMissFloodBounded: requests for many distinct serials (each a cache
+// miss that needs a lookup and a signature) never run more than MaxSigners
+// lookups or signatures at once.
+func TestMissFloodBounded(t *testing.T) {
+	f := newFixture(t, "p256", nil)
+	slow := &slowSigner{Signer: f.ca1.responderKey, delay: 2 * time.Millisecond}
+	iss := f.ca1.issuer()
+	iss.Signer = slow
+	var cur, peak atomic.Int64
+	lookup := func(ctx context.Context, is *Issuer, serial *big.Int) (Status, error) {
+		n := cur.Add(1)
+		defer cur.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(time.Millisecond)
+		return Status{Status: Unknown}, nil
+	}
+	r, err := New(Config{Issuers: []*Issuer{iss}, Lookup: lookup, MaxSigners: 3, SignWait: 30 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var tryLater atomic.Int64
+	for i := range 150 {
+		req := buildRequest(reqSpec{certIDs: [][]byte{certIDOf(t, f.ca1, crypto.SHA1, big.NewInt(int64(1000+i)))}})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, st := r.Respond(context.Background(), req)
+			if st == TryLater {
+				tryLater.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if slow.peak.Load() > 3 || peak.Load() > 3 {
+		t.Errorf("peak %d signatures, %d lookups at once; bound is 3", slow.peak.Load(), peak.Load())
+	}
+	t.Logf("150 concurrent misses: %d tryLater, %d cached", tryLater.Load(), r.Cached())
+}
