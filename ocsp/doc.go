@@ -53,8 +53,8 @@
 //
 // The HTTP handler cannot bound how slowly a client sends its request
 // headers: use NewServer, whose *http.Server sets ReadHeaderTimeout and the
-// other timeouts. Mount the Responder outside http.ServeMux's path
-// cleaning (ServeMux redirects paths with "//", which base64 may contain).
+// other timeouts. Put the Responder in front of an http.ServeMux with
+// Mount: ServeMux redirects paths with "//", which base64 may contain.
 //
 // The package must not import pkid's ca or store packages: the server
 // adapts the store to Lookup, and issues responder certificates (see

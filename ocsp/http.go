@@ -270,3 +270,18 @@ func NewServer(h http.Handler) *http.Server {
 		MaxHeaderBytes:    MaxHeaderBytes,
 	}
 }
+
+// Mount returns a handler that sends requests under Prefix to the
+// Responder and all others to next. Use it in front of an http.ServeMux:
+// ServeMux cleans paths and would redirect a GET whose base64 request
+// contains "//", which the Responder must see as sent.
+func (r *Responder) Mount(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := req.URL.Path
+		if r.prefix == "" || p == r.prefix || strings.HasPrefix(p, r.prefix) && len(p) > len(r.prefix) && p[len(r.prefix)] == '/' {
+			r.ServeHTTP(w, req)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}

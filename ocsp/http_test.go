@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"encoding/base64"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -287,4 +288,45 @@ func TestServerSlowClient(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	parseFor(t, body, f.good, f.ca1)
+}
+
+// TestMount: behind Mount, a GET whose base64 holds "//" reaches the
+// responder; a bare ServeMux would redirect it to a cleaned, broken path.
+func TestMount(t *testing.T) {
+	f := newFixture(t, "p256", nil)
+	p, err := prepare(f.ca1.issuer(), testStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var der []byte
+	var b64 string
+	for i := range 20000 {
+		der = buildRequest(reqSpec{certIDs: [][]byte{[]byte(certIDKey(p, crypto.SHA1, oidSHA1, big.NewInt(int64(i)+1<<40), true))}})
+		if b64 = base64.StdEncoding.EncodeToString(der); strings.Contains(b64, "//") {
+			break
+		}
+	}
+	if !strings.Contains(b64, "//") {
+		t.Skip("no request with // in its base64 found")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ocsp/", f.r)
+	mux.HandleFunc("/crl/", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "crl") })
+	if w := do(t, mux, "GET", "/ocsp/"+b64, "", nil, nil); w.Code/100 != 3 {
+		t.Errorf("ServeMux alone: HTTP %d; if it no longer redirects, Mount is no longer needed", w.Code)
+	}
+	h := f.r.Mount(mux)
+	w := do(t, h, "GET", "/ocsp/"+b64, "", nil, nil)
+	if w.Code != 200 || ocspStatus(t, w.Body.Bytes()) != Successful {
+		t.Errorf("through Mount: HTTP %d", w.Code)
+	}
+	if w := do(t, h, "POST", "/ocsp", ContentTypeRequest, der, nil); w.Code != 200 {
+		t.Errorf("POST through Mount: HTTP %d", w.Code)
+	}
+	if w := do(t, h, "GET", "/crl/x", "", nil, nil); w.Body.String() != "crl" {
+		t.Errorf("other paths not passed on: %q", w.Body.String())
+	}
+	if w := do(t, h, "GET", "/ocspx", "", nil, nil); w.Code != 404 {
+		t.Errorf("/ocspx: HTTP %d", w.Code)
+	}
 }
