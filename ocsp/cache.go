@@ -53,13 +53,18 @@ func newEntry(key string, iss *issuer, st Status, der []byte, thisUpdate, nextUp
 }
 
 // cacheControlAt returns the RFC 5019 §6.2 Cache-Control value at now,
-// formatted at most once a second.
-func (e *entry) cacheControlAt(now time.Time) []string {
+// formatted at most once a second: max-age is the time to nextUpdate,
+// capped at maxAge when that is positive.
+func (e *entry) cacheControlAt(now time.Time, maxAge time.Duration) []string {
 	sec := now.Unix()
 	if cc := e.cacheControl.Load(); cc != nil && cc.unix == sec {
 		return cc.value
 	}
-	age := int64(e.nextUpdate.Sub(now) / time.Second)
+	left := e.nextUpdate.Sub(now)
+	if maxAge > 0 && left > maxAge {
+		left = maxAge
+	}
+	age := int64(left / time.Second)
 	if age < 0 {
 		age = 0
 	}

@@ -169,7 +169,7 @@ func (r *Responder) serveGet(w http.ResponseWriter, req *http.Request) {
 	case a.e != nil:
 		e := a.e
 		now := r.cfg.Now()
-		h["Cache-Control"] = e.cacheControlAt(now)
+		h["Cache-Control"] = e.cacheControlAt(now, r.cfg.MaxAge)
 		h["Etag"] = e.hdrETag
 		h["Last-Modified"] = e.hdrLastModified
 		h["Expires"] = e.hdrExpires
@@ -181,7 +181,11 @@ func (r *Responder) serveGet(w http.ResponseWriter, req *http.Request) {
 		h["Content-Length"] = e.hdrLength
 	case a.status == Successful && !a.nonce:
 		// Several CertIDs: cacheable, but signed for this request.
-		h["Cache-Control"] = []string{"max-age=" + strconv.FormatInt(int64(max(0, a.nextUpdate.Sub(r.cfg.Now())/time.Second)), 10) + ", public, no-transform, must-revalidate"}
+		left := a.nextUpdate.Sub(r.cfg.Now())
+		if r.cfg.MaxAge > 0 {
+			left = min(left, r.cfg.MaxAge)
+		}
+		h["Cache-Control"] = []string{"max-age=" + strconv.FormatInt(int64(max(0, left/time.Second)), 10) + ", public, no-transform, must-revalidate"}
 		h["Last-Modified"] = []string{a.thisUpdate.Format(http.TimeFormat)}
 		h["Expires"] = []string{a.nextUpdate.Format(http.TimeFormat)}
 		h["Content-Length"] = []string{strconv.Itoa(len(a.der))}

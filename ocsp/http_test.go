@@ -226,6 +226,15 @@ func fmtSscanf(cc string, age *int) (int, error) {
 	return 1, err
 }
 
+func TestHTTPMaxAge(t *testing.T) {
+	f := newFixture(t, "p256", func(c *Config) { c.MaxAge = time.Minute })
+	der := request(t, f.ca1, crypto.SHA1, f.good)
+	w := do(t, f.r, "GET", "/ocsp/"+url.PathEscape(base64.StdEncoding.EncodeToString(der)), "", nil, nil)
+	if cc := w.Header().Get("Cache-Control"); cc != "max-age=60, public, no-transform, must-revalidate" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+}
+
 func TestHTTPRootPrefix(t *testing.T) {
 	f := newFixture(t, "p256", func(c *Config) { c.Prefix = "/" })
 	der := request(t, f.ca1, crypto.SHA256, f.good)

@@ -43,6 +43,11 @@ type Config struct {
 	// shortened so that no response outlives its responder certificate.
 	// Pre-signed responses are re-signed when half of it has passed.
 	Validity time.Duration
+	// MaxAge caps the Cache-Control max-age of GET responses, which is
+	// otherwise the time left until nextUpdate (RFC 5019 §6.2). HTTP caches
+	// may serve a response that long after a revocation: set it (e.g. to a
+	// minute) where shared caches sit between clients and the responder.
+	MaxAge time.Duration
 	// MaxCached bounds the pre-signed responses in memory (DefaultMaxCached).
 	MaxCached int
 	// MaxCertIDs bounds the CertIDs in one request (DefaultMaxCertIDs);
