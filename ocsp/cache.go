@@ -3,6 +3,7 @@ package ocsp
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
@@ -43,13 +44,21 @@ func newEntry(key string, iss *issuer, st Status, der []byte, thisUpdate, nextUp
 	e := &entry{
 		key: key, iss: iss, status: st, der: der,
 		thisUpdate: thisUpdate, nextUpdate: nextUpdate,
-		refreshAt:       thisUpdate.Add(nextUpdate.Sub(thisUpdate) / 2),
+		refreshAt:       refreshTime(thisUpdate, nextUpdate),
 		hdrLength:       []string{strconv.Itoa(len(der))},
 		hdrETag:         []string{`"` + hex.EncodeToString(sum[:16]) + `"`},
 		hdrLastModified: []string{thisUpdate.UTC().Format(http.TimeFormat)},
 		hdrExpires:      []string{nextUpdate.UTC().Format(http.TimeFormat)},
 	}
 	return e
+}
+
+// refreshTime is when a pre-signed response is re-signed: after half its
+// validity, plus a random quarter, so that responses signed together (by
+// Prepare at start) are not all re-signed in the same second.
+func refreshTime(thisUpdate, nextUpdate time.Time) time.Time {
+	v := nextUpdate.Sub(thisUpdate)
+	return thisUpdate.Add(v/2 + time.Duration(rand.Int64N(int64(v/4)+1)))
 }
 
 // cacheControlAt returns the RFC 5019 §6.2 Cache-Control value at now,

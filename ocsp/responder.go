@@ -109,6 +109,9 @@ type Responder struct {
 	issuers atomic.Pointer[issuerSet]
 	cache   *cache
 	signers chan struct{}
+	// refreshers bounds the background re-signings that requests start,
+	// so that many responses due at once do not pile up goroutines.
+	refreshers chan struct{}
 	// epoch increases on every invalidation; a response whose status was
 	// looked up in an older epoch is served but not cached, so a
 	// revocation can never be overwritten by a slower, older lookup.
@@ -164,11 +167,12 @@ func New(cfg Config) (*Responder, error) {
 		cfg.Rand = rand.Reader
 	}
 	r := &Responder{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		cache:   newCache(cfg.MaxCached),
-		signers: make(chan struct{}, cfg.MaxSigners),
-		flights: make(map[string]*flight),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		cache:      newCache(cfg.MaxCached),
+		signers:    make(chan struct{}, cfg.MaxSigners),
+		refreshers: make(chan struct{}, cfg.MaxSigners),
+		flights:    make(map[string]*flight),
 	}
 	if r.log == nil {
 		r.log = slog.Default()
@@ -490,12 +494,21 @@ func (r *Responder) signEntry(ctx context.Context, iss *issuer, key string, seri
 	return e, nil
 }
 
-// refreshAsync re-signs e in the background, once at a time.
+// refreshAsync re-signs e in the background, once at a time, unless
+// MaxSigners background re-signings are under way already (then Run or a
+// later request does it: e stays valid until its nextUpdate).
 func (r *Responder) refreshAsync(e *entry) {
+	select {
+	case r.refreshers <- struct{}{}:
+	default:
+		return
+	}
 	if !e.refreshing.CompareAndSwap(false, true) {
+		<-r.refreshers
 		return
 	}
 	go func() {
+		defer func() { <-r.refreshers }()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		r.refresh(ctx, e)
@@ -515,7 +528,8 @@ func (r *Responder) refresh(ctx context.Context, e *entry) {
 	}
 }
 
-// Run re-signs pre-signed responses when half their validity has passed,
+// Run re-signs pre-signed responses when half their validity (plus a
+// random quarter, to spread the work) has passed,
 // so that requests for them never wait for a signature; requests also
 // trigger the re-signing, so Run only matters for responses nobody asked
 // for lately. It returns when ctx is done.

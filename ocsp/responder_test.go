@@ -421,7 +421,7 @@ func TestRefreshAhead(t *testing.T) {
 		t.Fatal("re-signed before half validity")
 	}
 
-	clk.advance(20 * time.Minute) // past half: served, and re-signed in the background
+	clk.advance(26 * time.Minute) // past 3/4: served, and re-signed in the background
 	der, _ = f.r.Respond(context.Background(), req)
 	if !parseFor(t, der, f.good, f.ca1).ThisUpdate.Equal(first.ThisUpdate) {
 		t.Fatal("the request waited for a re-signature")
@@ -433,7 +433,7 @@ func TestRefreshAhead(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no background refresh after half validity")
+			t.Fatal("no background refresh after 3/4 of the validity")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -453,14 +453,14 @@ func TestRunRefreshes(t *testing.T) {
 	req := request(t, f.ca1, crypto.SHA1, f.good)
 	f.r.Respond(context.Background(), req)
 	signs := f.metrics.signed.Load()
-	clk.advance(9 * time.Second)
+	clk.advance(13 * time.Second) // past 3/4 of the validity
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- f.r.Run(ctx) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for f.metrics.signed.Load() == signs {
 		if time.Now().After(deadline) {
-			t.Fatal("Run did not re-sign a response past half validity")
+			t.Fatal("Run did not re-sign a response past 3/4 of its validity")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
