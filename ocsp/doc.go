@@ -36,9 +36,9 @@
 //   - Pre-signed responses are made lazily on the first request for a
 //     (CA, serial, hash algorithm) and eagerly for the statuses passed to
 //     Prepare, kept until half their validity plus a random quarter has
-//     passed (then re-signed in the background), and bounded by Config.MaxCached with CLOCK (second
-//     chance) eviction: a million certificates never need a million
-//     responses in memory. Unknown serials are cached too. A status looked
+//     passed (then re-signed in the background), and bounded by
+//     Config.MaxCached with CLOCK (second chance) eviction: a million
+//     certificates never need a million responses in memory. Unknown serials are cached too. A status looked
 //     up before an Invalidate or Refresh is never cached after it.
 //   - Nonce requests, multi-certificate requests and cache misses are
 //     signed on demand with at most Config.MaxSigners status lookups plus
