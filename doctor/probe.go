@@ -522,6 +522,9 @@ func (p *prober) run(ctx context.Context, r *Report) error {
 	p.verify(ctx, r, cs)
 	r.Timings.Verify = time.Since(t0)
 	p.staple(r, cs)
+	if p.opts.Revocation != nil && !r.Verification.ChainOK {
+		r.Revocation = &Revocation{Error: "not checked: revocation is checked on a verified chain, and this one does not verify"}
+	}
 	if p.opts.Revocation != nil && r.Verification.ChainOK {
 		wg.Go(func() {
 			t0 := time.Now()

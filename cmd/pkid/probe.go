@@ -240,7 +240,9 @@ func printReport(w io.Writer, r *doctor.Report) {
 			kv("OCSP staple", "%s (this update %s, next %s) %s", s.Status, s.ThisUpdate.Format(time.DateTime), s.NextUpdate.Format(time.DateTime), s.Error)
 		}
 		if rv := r.Revocation; rv != nil {
-			if len(rv.Statuses) == 0 {
+			if len(rv.Statuses) == 0 && rv.Error != "" {
+				kv("checked", "%s", rv.Error)
+			} else if len(rv.Statuses) == 0 {
 				kv("checked", "nothing: the chain holds no certificate below the trust anchor")
 			}
 			for _, st := range rv.Statuses {
