@@ -76,6 +76,10 @@ type Config struct {
 	// ShutdownTimeout bounds how long Serve waits for requests in flight
 	// when its context ends (DefaultShutdownTimeout).
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// request headers (ocsp.ReadHeaderTimeout); the other HTTP timeouts
+	// are those of ocsp.NewServer.
+	ReadHeaderTimeout time.Duration
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }

@@ -144,6 +144,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.http = ocsp.NewServer(s.Handler())
+	if cfg.ReadHeaderTimeout > 0 {
+		s.http.ReadHeaderTimeout = cfg.ReadHeaderTimeout
+	}
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	ok = true
 	return s, nil
