@@ -313,4 +313,3 @@ func TestNginxClientCRL(t *testing.T) {
 		t.Errorf("nginx error.log does not say the certificate is revoked:\n%s", log)
 	}
 }
-
