@@ -2,10 +2,16 @@ package server_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	xocsp "golang.org/x/crypto/ocsp"
 
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/store/sqlite"
@@ -51,4 +57,33 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(q(1), "max-ms")
 	b.Logf("%d revocations: p50 %v ms, p99 %v ms, max %v ms", len(delays), q(0.5), q(0.99), q(1))
+}
+
+// BenchmarkOCSPHandler is the cost of one pre-signed OCSP answer through
+// the server's whole HTTP handler (routing, metrics) without the network,
+// beside the responder alone, for a ratio.
+func BenchmarkOCSPHandler(b *testing.B) {
+	f := start(b, "")
+	leaf := &x509.Certificate{SerialNumber: f.issuer.SerialNumber, RawIssuer: f.issuer.RawSubject}
+	der, err := xocsp.CreateRequest(leaf, f.issuer, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := "/ocsp/" + base64.StdEncoding.EncodeToString(der)
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{{"server", f.srv.Handler()}, {"responder", f.srv.OCSPResponder()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", path, nil)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				w := httptest.NewRecorder()
+				bc.h.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatalf("HTTP %d", w.Code)
+				}
+			}
+		})
+	}
 }
