@@ -73,6 +73,10 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 						return err
 					}
 				}
+				// Refuse before anything is created.
+				if err := server.CheckListenAddr(*httpAddr, *listenAny); err != nil {
+					return err
+				}
 				st, err := g.openStore(ctx, true)
 				if err != nil {
 					return err
