@@ -65,13 +65,13 @@ func (s *Server) setRoutes() {
 // (each also as PEM, with .pem for the extension), HealthPath and
 // MetricsPath.
 func (s *Server) Handler() http.Handler {
-	metricsHandler := s.metrics.count("metrics", s.metrics.handler())
-	health := s.metrics.count("healthz", http.HandlerFunc(s.serveHealth))
-	ocspHandler := s.metrics.count("ocsp", s.resp)
-	other := s.metrics.count("other", http.HandlerFunc(s.serveNotFound))
+	metricsHandler := s.metrics.count("metrics", s.log, s.metrics.handler())
+	health := s.metrics.count("healthz", s.log, http.HandlerFunc(s.serveHealth))
+	ocspHandler := s.metrics.count("ocsp", s.log, s.resp)
+	other := s.metrics.count("other", s.log, http.HandlerFunc(s.serveNotFound))
 	published := map[string]http.Handler{
-		"ca":  s.metrics.count("ca", http.HandlerFunc(s.servePublished)),
-		"crl": s.metrics.count("crl", http.HandlerFunc(s.servePublished)),
+		"ca":  s.metrics.count("ca", s.log, http.HandlerFunc(s.servePublished)),
+		"crl": s.metrics.count("crl", s.log, http.HandlerFunc(s.servePublished)),
 	}
 	prefix := urlPath(ca.OCSPURL(s.boot.URL))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

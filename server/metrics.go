@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -123,13 +124,26 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// count wraps h so every request is counted under endpoint.
-func (m *metrics) count(endpoint string, h http.Handler) http.Handler {
+// count wraps h so every request is counted under endpoint and, when log
+// is enabled for debug, logged (one line per request).
+func (m *metrics) count(endpoint string, log *slog.Logger, h http.Handler) http.Handler {
 	ok := m.requests.WithLabelValues(endpoint, "200") // the hot path skips the label lookup
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		debug := log.Enabled(r.Context(), slog.LevelDebug)
+		var began time.Time
+		if debug {
+			began = time.Now()
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		if sw.code == 0 || sw.code == http.StatusOK {
+		if sw.code == 0 {
+			sw.code = http.StatusOK
+		}
+		if debug {
+			log.Debug("http", "endpoint", endpoint, "method", r.Method, "path", r.URL.Path, "code", sw.code,
+				"remote", r.RemoteAddr, "duration", time.Since(began))
+		}
+		if sw.code == http.StatusOK {
 			ok.Inc()
 			return
 		}
