@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +87,46 @@ func BenchmarkOCSPHandler(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRevocationPropagationProcess is BenchmarkRevocationPropagation
+// with `pkid revoke` run as a separate OS process for each revocation.
+// The delay is measured from the process's exit (the revocation is
+// committed by then) to OCSP and the CRL both saying revoked; the
+// server's own pkid_revocation_propagation_seconds (commit → served) is
+// logged beside it.
+func BenchmarkRevocationPropagationProcess(b *testing.B) {
+	pkid := pkidBinary(b)
+	f := start(b, "")
+	reqs := make([]ca.Request, b.N)
+	for i := range reqs {
+		reqs[i] = ca.Request{Profile: "client", Subject: "CN=bench"}
+	}
+	issued, err := f.srv.Service().IssueBatch(context.Background(), reqs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	delays := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for _, iss := range issued {
+		if out, err := run(b, pkid, "revoke", "--dir", f.dir, iss.Serial, "--reason", "keyCompromise"); err != nil {
+			b.Fatalf("pkid revoke: %v\n%s", err, out)
+		}
+		delays = append(delays, f.waitRevoked(iss.Certificate.SerialNumber, time.Now(), 10*time.Second))
+	}
+	b.StopTimer()
+	slices.Sort(delays)
+	q := func(p float64) float64 { return float64(delays[int(p*float64(len(delays)-1))].Milliseconds()) }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(q(1), "max-ms")
+	_, metrics := f.get("/metrics")
+	var hist []string
+	for _, l := range strings.Split(string(metrics), "\n") {
+		if rest, ok := strings.CutPrefix(l, "pkid_revocation_propagation_seconds_bucket{le=\""); ok {
+			hist = append(hist, strings.Replace(rest, `"} `, ":", 1))
+		}
+	}
+	b.Logf("%d revocations by separate processes: after exit p50 %v ms, p99 %v ms, max %v ms; server histogram (commit → served, cumulative) %s",
+		len(delays), q(0.5), q(0.99), q(1), strings.Join(hist, " "))
 }
