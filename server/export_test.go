@@ -10,3 +10,6 @@ func (s *Server) CheckResponders(ctx context.Context) { s.checkResponders(ctx) }
 
 // OCSPResponder is the responder alone, for benchmarks.
 func (s *Server) OCSPResponder() http.Handler { return s.resp }
+
+// RefreshDueCRLs runs the once-a-minute nextUpdate check now.
+func (s *Server) RefreshDueCRLs(ctx context.Context) { s.refreshDueCRLs(ctx) }
