@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -141,8 +142,41 @@ func (s *Server) servePublished(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", p.modified, bytes.NewReader(body))
 }
 
+// serveIndex lists what the server publishes, for a person with a
+// browser or curl.
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "use GET or HEAD", http.StatusMethodNotAllowed)
+		return
+	}
+	base := s.boot.URL
+	if base == "" {
+		base = s.URL()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "pkid serves:\n  OCSP (RFC 6960): POST %s, GET %s/<base64 request>\n", ca.OCSPURL(base), ca.OCSPURL(base))
+	for _, c := range s.caList() {
+		fmt.Fprintf(&b, "  CA %s (%s): certificate %s (PEM %s)\n", c.id, c.rec().Subject, ca.CAIssuersURL(base, c.id), pemPath(ca.CAIssuersURL(base, c.id)))
+		if c.signs {
+			fmt.Fprintf(&b, "    CRL %s (PEM %s)\n", ca.CRLURL(base, c.id), pemPath(ca.CRLURL(base, c.id)))
+			if c.rec().DeltaCRL {
+				fmt.Fprintf(&b, "    delta CRL %s\n", ca.CRLDeltaURL(base, c.id))
+			}
+		}
+	}
+	fmt.Fprintf(&b, "  health %s%s, metrics %s%s\n", base, HealthPath, base, MetricsPath)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	io.WriteString(w, b.String())
+}
+
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	if p == "/" {
+		s.serveIndex(w, r)
+		return
+	}
 	if strings.HasPrefix(p, urlPath(ca.CRLURL(s.boot.URL, ""))) || strings.HasPrefix(p, urlPath(ca.CAIssuersURL(s.boot.URL, ""))) ||
 		strings.HasPrefix(p, "/crl/") || strings.HasPrefix(p, "/ca/") {
 		var ids []string

@@ -159,6 +159,13 @@ func TestEndpoints(t *testing.T) {
 		}},
 		{"no delta CRLs", "GET", "/crl/issuing-delta.crl", 404, "", nil},
 		{"unknown path", "GET", "/nothing", 404, "", nil},
+		{"index", "GET", "/", 200, "text/plain", func(t *testing.T, b []byte) {
+			for _, want := range []string{f.url + "/ocsp", f.url + "/crl/issuing.crl", f.url + "/ca/root.der", "/healthz"} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("index lacks %s:\n%s", want, b)
+				}
+			}
+		}},
 		{"POST CRL", "POST", crlPath, 405, "", nil},
 		{"DELETE CA", "DELETE", issPath, 405, "", nil},
 		{"PUT OCSP", "PUT", "/ocsp", 405, "", nil},
