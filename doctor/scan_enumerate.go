@@ -1,0 +1,436 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/pkid/pkid/internal/tlsregistry"
+)
+
+// Code-point lists offered by the scanner, computed once from the registry.
+var (
+	suitesByVersion = map[tlsregistry.Version][]uint16{}
+	allGroups       []uint16 // every group, for version and suite probes
+	groups13        []uint16 // groups TLS 1.3 allows, probed one by one
+	groups12        []uint16 // elliptic curves probed one by one in TLS 1.0–1.2
+	sigSchemes13    []uint16
+	sigSchemes12    []uint16
+	allSigSchemes   []uint16
+)
+
+func init() {
+	for _, s := range tlsregistry.Suites() {
+		if s.Signalling || s.Code == 0x0000 {
+			continue
+		}
+		for _, v := range scanVersions[1:] {
+			if s.MinVersion <= v && v <= s.MaxVersion {
+				suitesByVersion[v] = append(suitesByVersion[v], s.Code)
+			}
+		}
+	}
+	for _, g := range tlsregistry.Groups() {
+		if g.ID >= 0xFF00 {
+			continue
+		}
+		allGroups = append(allGroups, g.ID)
+		if g.TLS13 {
+			groups13 = append(groups13, g.ID)
+		}
+		if g.Kind == "EC" && (g.ID <= 30) {
+			groups12 = append(groups12, g.ID)
+		}
+	}
+	for _, s := range tlsregistry.SignatureSchemes() {
+		allSigSchemes = append(allSigSchemes, s.Code)
+		if s.TLS13 {
+			sigSchemes13 = append(sigSchemes13, s.Code)
+		}
+		if s.TLS12 {
+			sigSchemes12 = append(sigSchemes12, s.Code)
+		}
+	}
+}
+
+// hello builds a ClientHello for version v offering suites, with every
+// group and signature scheme unless mod narrows them.
+func (s *scanner) hello(v tlsregistry.Version, suites []uint16, mod func(*clientHello)) []byte {
+	h := &clientHello{
+		version:       uint16(v),
+		suites:        suites,
+		serverName:    s.opts.ServerName,
+		groups:        allGroups,
+		pointFormats:  true,
+		sigSchemes:    allSigSchemes,
+		renegInfo:     true,
+		statusRequest: true,
+		sessionTicket: true,
+	}
+	_, _ = io.ReadFull(s.opts.Rand, h.random[:])
+	switch v {
+	case tlsregistry.SSL30:
+		h.recordVersion = 0x0300
+	case tlsregistry.TLS13:
+		h.version = uint16(tlsregistry.TLS12)
+		h.versions = []uint16{uint16(tlsregistry.TLS13)}
+		h.renegInfo = false
+		h.pskModes = true
+		h.withKeyShare = true
+		// A compatibility-mode session id (RFC 8446 §D.4) keeps middleboxes
+		// and some servers happy.
+		h.sessionID = make([]byte, 32)
+		_, _ = io.ReadFull(s.opts.Rand, h.sessionID)
+		if ks, ok := newKeyShare(0x001D, s.opts.Rand); ok {
+			h.keyShares = []keyShare{ks}
+		}
+	}
+	if mod != nil {
+		mod(h)
+	}
+	return h.marshal()
+}
+
+// accepted reports whether f is a ServerHello (or HelloRetryRequest) for v.
+func accepted(f *serverFlight, v tlsregistry.Version) bool {
+	return f != nil && f.hello != nil && f.hello.version == uint16(v)
+}
+
+// scanVersions tries each version once with everything offered.
+func (s *scanner) scanVersions(ctx context.Context, rep *ScanReport) ([]tlsregistry.Version, error) {
+	type outcome struct {
+		f   *serverFlight
+		err error
+	}
+	results := make([]outcome, len(scanVersions))
+	var wg sync.WaitGroup
+	for i, v := range scanVersions {
+		wg.Go(func() {
+			var msg []byte
+			if v == tlsregistry.SSL20 {
+				var challenge [16]byte
+				_, _ = io.ReadFull(s.opts.Rand, challenge[:])
+				msg = sslv2ClientHello(challenge)
+			} else {
+				msg = s.hello(v, suitesByVersion[v], nil)
+			}
+			f, err := s.probe(ctx, msg, needHello)
+			results[i] = outcome{f, err}
+		})
+	}
+	wg.Wait()
+
+	var supported []tlsregistry.Version
+	var dialErr, notTLS, other error
+	answered := false
+	for i, v := range scanVersions {
+		f, err := results[i].f, results[i].err
+		pr := ProtocolResult{Version: v, Name: v.String()}
+		switch {
+		case v == tlsregistry.SSL20 && f != nil && f.sslv2:
+			pr.Supported = f.sslv2Ciphers > 0
+			pr.Detail = fmt.Sprintf("SERVER-HELLO with %d cipher kinds", f.sslv2Ciphers)
+		case v == tlsregistry.SSL20:
+			// Modern servers answer an SSL 2.0 hello with garbage or an alert;
+			// that is a refusal, not a fault.
+			pr.Detail = "no SSL 2.0 SERVER-HELLO"
+			if err == nil && f != nil && f.alert != nil {
+				answered = true
+			}
+			if err != nil && !errors.Is(err, errNotTLS) && !refused(f, err) {
+				var de *dialError
+				if errors.As(err, &de) {
+					dialErr = err
+				}
+			}
+		case accepted(f, v):
+			pr.Supported = true
+			answered = true
+		case f != nil && f.hello != nil:
+			answered = true
+			pr.Detail = "the server answered with " + tlsregistry.Version(f.hello.version).String()
+		case f != nil && f.alert != nil:
+			answered = true
+			pr.Detail = "alert " + f.alert.Name
+		case errors.Is(err, errClosed):
+			pr.Detail = err.Error()
+		case err != nil:
+			pr.Detail = err.Error()
+			var de *dialError
+			switch {
+			case errors.As(err, &de):
+				dialErr = err
+			case errors.Is(err, errNotTLS):
+				notTLS = err
+			default:
+				other = err
+				s.problem("%s probe: %v", v, err)
+			}
+		}
+		if pr.Supported {
+			pr.Verdict, pr.Reason = v.Verdict()
+			supported = append(supported, v)
+		}
+		rep.Protocols = append(rep.Protocols, pr)
+	}
+	if len(supported) == 0 && !answered {
+		switch {
+		case notTLS != nil:
+			return nil, fmt.Errorf("scan %s: %w", s.opts.Addr, notTLS)
+		case dialErr != nil:
+			return nil, fmt.Errorf("scan: %w", dialErr)
+		case other != nil:
+			return nil, fmt.Errorf("scan %s: %w", s.opts.Addr, other)
+		default:
+			return nil, fmt.Errorf("scan %s: %w to any ClientHello; is this a TLS port?", s.opts.Addr, errClosed)
+		}
+	}
+	return supported, nil
+}
+
+// scanSuites finds every suite v accepts by offering all, removing the one
+// the server picks and repeating until it refuses. When the server imposes
+// its own order, the picks come out in that order; a last probe with the
+// accepted suites reversed tells whether it does.
+func (s *scanner) scanSuites(ctx context.Context, v tlsregistry.Version) *SuiteList {
+	remaining := slices.Clone(suitesByVersion[v])
+	var picked []uint16
+	for len(remaining) > 0 && ctx.Err() == nil {
+		f, err := s.probe(ctx, s.hello(v, remaining, nil), needHello)
+		if !accepted(f, v) {
+			if !refused(f, err) {
+				s.problem("%s suites: %v", v, orUnknown(err))
+			}
+			break
+		}
+		c := f.hello.cipher
+		i := slices.Index(remaining, c)
+		if i < 0 {
+			s.problem("%s suites: the server chose %04X, which was not offered", v, c)
+			break
+		}
+		picked = append(picked, c)
+		remaining = slices.Delete(remaining, i, i+1)
+	}
+	l := &SuiteList{Version: v, Name: v.String()}
+	if len(picked) > 1 {
+		rev := slices.Clone(picked)
+		slices.Reverse(rev)
+		f, err := s.probe(ctx, s.hello(v, rev, nil), needHello)
+		switch {
+		case accepted(f, v):
+			l.ServerOrder = f.hello.cipher == picked[0]
+		default:
+			s.problem("%s cipher order: %v", v, orUnknown(err))
+		}
+	}
+	if !l.ServerOrder {
+		slices.Sort(picked)
+	}
+	for _, c := range picked {
+		l.Suites = append(l.Suites, suiteResult(c))
+	}
+	return l
+}
+
+func suiteResult(c uint16) SuiteResult {
+	st, ok := tlsregistry.SuiteByCode(c)
+	if !ok {
+		return SuiteResult{Code: c, Hex: fmt.Sprintf("%04X", c), IANA: "unknown", Verdict: tlsregistry.VerdictNone, Reason: "not in the IANA registry"}
+	}
+	return SuiteResult{Code: c, Hex: st.Hex(), IANA: st.Name, OpenSSL: st.OpenSSL, Verdict: st.Verdict, Reason: st.Reason}
+}
+
+func orUnknown(err error) error {
+	if err == nil {
+		return errors.New("unexpected answer")
+	}
+	return err
+}
+
+// forEach runs probe for every id in parallel (bounded by the scanner's
+// semaphore) and returns the ids for which it reported true, in order.
+func forEach(ids []uint16, probe func(id uint16) bool) []uint16 {
+	ok := make([]bool, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() { ok[i] = probe(id) })
+	}
+	wg.Wait()
+	var out []uint16
+	for i, id := range ids {
+		if ok[i] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// scanGroups13 offers one group at a time with an empty key_share: a
+// server that supports the group answers with a HelloRetryRequest naming
+// it (RFC 8446 §4.1.4), so no key needs to be computed for any group.
+func (s *scanner) scanGroups13(ctx context.Context) []uint16 {
+	return forEach(groups13, func(g uint16) bool {
+		msg := s.hello(tlsregistry.TLS13, suitesByVersion[tlsregistry.TLS13], func(h *clientHello) {
+			h.groups = []uint16{g}
+			h.keyShares = nil
+		})
+		f, err := s.probe(ctx, msg, needHello)
+		if accepted(f, tlsregistry.TLS13) {
+			return f.hello.group == g
+		}
+		if !refused(f, err) {
+			s.problem("TLS 1.3 group %04X: %v", g, orUnknown(err))
+		}
+		return false
+	})
+}
+
+// scanGroups12 offers the accepted ECDHE suites with one curve at a time
+// and reads the curve from ServerKeyExchange (RFC 8422 §5.4).
+func (s *scanner) scanGroups12(ctx context.Context, v tlsregistry.Version, l *SuiteList) []uint16 {
+	ecdhe := suitesWithKX(l, "ECDHE")
+	if len(ecdhe) == 0 {
+		return nil
+	}
+	return forEach(groups12, func(g uint16) bool {
+		msg := s.hello(v, ecdhe, func(h *clientHello) { h.groups = []uint16{g} })
+		f, err := s.probe(ctx, msg, needKeyExchange)
+		if accepted(f, v) && f.keyExchange != nil {
+			return f.keyExchange.group == g
+		}
+		if !accepted(f, v) && !refused(f, err) {
+			s.problem("%s group %04X: %v", v, g, orUnknown(err))
+		}
+		return false
+	})
+}
+
+func suitesWithKX(l *SuiteList, kx ...string) []uint16 {
+	var out []uint16
+	for _, r := range l.Suites {
+		if st, ok := tlsregistry.SuiteByCode(r.Code); ok && slices.Contains(kx, st.KeyExchange) {
+			out = append(out, r.Code)
+		}
+	}
+	return out
+}
+
+// scanSignatures12 offers one signature scheme at a time with the accepted
+// (EC)DHE suites; TLS 1.2 ServerKeyExchange names the scheme in the clear
+// (RFC 5246 §7.4.3).
+func (s *scanner) scanSignatures12(ctx context.Context, l *SuiteList) []SignatureResult {
+	suites := suitesWithKX(l, "ECDHE", "DHE")
+	if len(suites) == 0 {
+		return nil
+	}
+	ok := forEach(sigSchemes12, func(sc uint16) bool {
+		msg := s.hello(tlsregistry.TLS12, suites, func(h *clientHello) { h.sigSchemes = []uint16{sc} })
+		f, _ := s.probe(ctx, msg, needKeyExchange)
+		return accepted(f, tlsregistry.TLS12) && f.keyExchange != nil && f.keyExchange.hasScheme && f.keyExchange.sigScheme == sc
+	})
+	return sigResults(tlsregistry.TLS12, ok)
+}
+
+// scanSignatures13 offers one scheme at a time. TLS 1.3 encrypts
+// CertificateVerify, but a server with no usable scheme refuses before its
+// ServerHello, so a ServerHello means the scheme is usable. The key share
+// must be one the server takes, or a HelloRetryRequest would come first.
+func (s *scanner) scanSignatures13(ctx context.Context, groups []uint16) []SignatureResult {
+	var share keyShare
+	found := false
+	for _, g := range groups {
+		if share, found = newKeyShare(g, s.opts.Rand); found {
+			break
+		}
+	}
+	if !found {
+		if len(groups) > 0 {
+			s.problem("TLS 1.3 signature schemes: the server takes none of x25519, P-256, P-384, P-521, so no key share could be sent")
+		}
+		return nil
+	}
+	ok := forEach(sigSchemes13, func(sc uint16) bool {
+		msg := s.hello(tlsregistry.TLS13, suitesByVersion[tlsregistry.TLS13], func(h *clientHello) {
+			h.sigSchemes = []uint16{sc}
+			h.groups = []uint16{share.group}
+			h.keyShares = []keyShare{share}
+		})
+		f, _ := s.probe(ctx, msg, needHello)
+		return accepted(f, tlsregistry.TLS13) && !f.hello.retry
+	})
+	return sigResults(tlsregistry.TLS13, ok)
+}
+
+func sigResults(v tlsregistry.Version, codes []uint16) []SignatureResult {
+	var out []SignatureResult
+	for _, c := range codes {
+		sc, _ := tlsregistry.SignatureSchemeByCode(c)
+		out = append(out, SignatureResult{Version: v, Name: v.String(), Scheme: c, Hex: sc.Hex(), IANA: sc.Name, Verdict: sc.Verdict, Reason: sc.Reason})
+	}
+	return out
+}
+
+// scanFeatures reads one full first flight of version v, offering DEFLATE
+// compression, status_request, session_ticket and renegotiation_info.
+func (s *scanner) scanFeatures(ctx context.Context, v tlsregistry.Version) []Feature {
+	msg := s.hello(v, suitesByVersion[v], func(h *clientHello) { h.compression = []uint8{1, 0} })
+	f, err := s.probe(ctx, msg, needFlight)
+	if !accepted(f, v) {
+		s.problem("%s features: %v", v, orUnknown(err))
+		return nil
+	}
+	h := f.hello
+	var out []Feature
+	if h.renegInfo {
+		out = append(out, Feature{"secure renegotiation", true, tlsregistry.Fine, "renegotiation_info echoed (RFC 5746)"})
+	} else {
+		out = append(out, Feature{"secure renegotiation", false, tlsregistry.Weak, "no renegotiation_info: renegotiation is open to the RFC 5746 splicing attack (CVE-2009-3555)"})
+	}
+	if h.compression != 0 {
+		out = append(out, Feature{"compression", true, tlsregistry.Insecure, "TLS compression leaks secrets (CRIME, CVE-2012-4929); disable it"})
+	} else {
+		out = append(out, Feature{"compression", false, tlsregistry.Fine, "DEFLATE offered and refused"})
+	}
+	switch {
+	case h.statusRequest && f.certStatus:
+		out = append(out, Feature{"OCSP stapling", true, tlsregistry.Fine, "CertificateStatus sent in " + v.String()})
+	case h.statusRequest:
+		out = append(out, Feature{"OCSP stapling", false, tlsregistry.VerdictNone, "status_request acknowledged but no CertificateStatus sent (no response to staple)"})
+	default:
+		out = append(out, Feature{"OCSP stapling", false, tlsregistry.VerdictNone, "no staple: clients must fetch OCSP or CRLs themselves"})
+	}
+	if h.sessionTicket {
+		out = append(out, Feature{"session tickets", true, tlsregistry.VerdictNone, "session_ticket echoed in " + v.String() + " (RFC 5077)"})
+	} else {
+		out = append(out, Feature{"session tickets", false, tlsregistry.VerdictNone, "no session_ticket in " + v.String() + "; TLS 1.3 tickets are encrypted and not checked"})
+	}
+	return out
+}
+
+// scanFallback sends TLS_FALLBACK_SCSV (RFC 7507) with a version below the
+// highest supported one; a protected server answers inappropriate_fallback.
+func (s *scanner) scanFallback(ctx context.Context, supported []tlsregistry.Version) *Feature {
+	var lower tlsregistry.Version
+	for _, v := range supported[:len(supported)-1] {
+		if v >= tlsregistry.SSL30 {
+			lower = v
+		}
+	}
+	if lower == 0 {
+		return nil
+	}
+	msg := s.hello(lower, append(slices.Clone(suitesByVersion[lower]), 0x5600), nil)
+	f, err := s.probe(ctx, msg, needHello)
+	switch {
+	case f != nil && f.alert != nil && f.alert.Code == 86:
+		return &Feature{"fallback protection", true, tlsregistry.Fine, "TLS_FALLBACK_SCSV answered with inappropriate_fallback (RFC 7507)"}
+	case accepted(f, lower):
+		return &Feature{"fallback protection", false, tlsregistry.Weak, "TLS_FALLBACK_SCSV ignored: a downgraded " + lower.String() + " handshake is accepted"}
+	}
+	s.problem("fallback protection: %v", orUnknown(err))
+	return nil
+}
