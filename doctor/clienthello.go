@@ -9,10 +9,10 @@ import (
 
 // TLS record content types (RFC 8446 §5.1, RFC 5246 §6.2.1).
 const (
-	recordChangeCipherSpec = 20
-	recordAlert            = 21
-	recordHandshake        = 22
-	recordApplicationData  = 23
+	contentChangeCipherSpec = 20
+	contentAlert            = 21
+	contentHandshake        = 22
+	contentApplicationData  = 23
 )
 
 // Handshake message types (RFC 8446 §4, RFC 5246 §7.4, RFC 6066 §8).
@@ -28,16 +28,16 @@ const (
 
 // Extension code points (IANA "TLS ExtensionType Values").
 const (
-	extServerName          = 0x0000
-	extStatusRequest       = 0x0005
-	extSupportedGroups     = 0x000A
-	extECPointFormats      = 0x000B
-	extSignatureAlgorithms = 0x000D
-	extSessionTicket       = 0x0023
-	extSupportedVersions   = 0x002B
-	extPSKModes            = 0x002D
-	extKeyShare            = 0x0033
-	extRenegotiationInfo   = 0xFF01
+	extIDServerName          = 0x0000
+	extIDStatusRequest       = 0x0005
+	extIDSupportedGroups     = 0x000A
+	extIDECPointFormats      = 0x000B
+	extIDSignatureAlgorithms = 0x000D
+	extIDSessionTicket       = 0x0023
+	extIDSupportedVersions   = 0x002B
+	extIDPSKModes            = 0x002D
+	extIDKeyShare            = 0x0033
+	extIDRenegotiationInfo   = 0xFF01
 )
 
 // keyShare is one KeyShareEntry (RFC 8446 §4.2.8).
@@ -114,39 +114,39 @@ func (h *clientHello) extensions() []byte {
 	if h.serverName != "" {
 		// RFC 6066 §3: ServerNameList of one host_name.
 		name := appendVec([]byte{0}, 2, []byte(h.serverName))
-		e = appendExt(e, extServerName, appendVec(nil, 2, name))
+		e = appendExt(e, extIDServerName, appendVec(nil, 2, name))
 	}
 	if len(h.groups) > 0 {
-		e = appendExt(e, extSupportedGroups, appendVec(nil, 2, u16List(h.groups)))
+		e = appendExt(e, extIDSupportedGroups, appendVec(nil, 2, u16List(h.groups)))
 	}
 	if h.pointFormats {
-		e = appendExt(e, extECPointFormats, []byte{1, 0})
+		e = appendExt(e, extIDECPointFormats, []byte{1, 0})
 	}
 	if len(h.sigSchemes) > 0 {
-		e = appendExt(e, extSignatureAlgorithms, appendVec(nil, 2, u16List(h.sigSchemes)))
+		e = appendExt(e, extIDSignatureAlgorithms, appendVec(nil, 2, u16List(h.sigSchemes)))
 	}
 	if h.statusRequest {
 		// RFC 6066 §8: ocsp, empty responder_id_list, empty extensions.
-		e = appendExt(e, extStatusRequest, []byte{1, 0, 0, 0, 0})
+		e = appendExt(e, extIDStatusRequest, []byte{1, 0, 0, 0, 0})
 	}
 	if h.sessionTicket {
-		e = appendExt(e, extSessionTicket, nil)
+		e = appendExt(e, extIDSessionTicket, nil)
 	}
 	if len(h.versions) > 0 {
-		e = appendExt(e, extSupportedVersions, appendVec(nil, 1, u16List(h.versions)))
+		e = appendExt(e, extIDSupportedVersions, appendVec(nil, 1, u16List(h.versions)))
 	}
 	if h.pskModes {
-		e = appendExt(e, extPSKModes, []byte{1, 1}) // psk_dhe_ke
+		e = appendExt(e, extIDPSKModes, []byte{1, 1}) // psk_dhe_ke
 	}
 	if h.withKeyShare || len(h.keyShares) > 0 {
 		var ks []byte
 		for _, k := range h.keyShares {
 			ks = appendVec(appendU16(ks, k.group), 2, k.data)
 		}
-		e = appendExt(e, extKeyShare, appendVec(nil, 2, ks))
+		e = appendExt(e, extIDKeyShare, appendVec(nil, 2, ks))
 	}
 	if h.renegInfo {
-		e = appendExt(e, extRenegotiationInfo, []byte{0})
+		e = appendExt(e, extIDRenegotiationInfo, []byte{0})
 	}
 	return e
 }
@@ -174,7 +174,7 @@ func (h *clientHello) marshal() []byte {
 	var out []byte
 	for len(msg) > 0 {
 		n := min(len(msg), 1<<14) // RFC 8446 §5.1: fragments of at most 2^14 bytes
-		out = append(out, recordHandshake)
+		out = append(out, contentHandshake)
 		out = appendU16(out, rv)
 		out = appendVec(out, 2, msg[:n])
 		msg = msg[n:]

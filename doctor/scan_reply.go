@@ -151,7 +151,7 @@ func parseServerFlight(b []byte) (*serverFlight, error) {
 	}
 	var hs []byte // handshake messages, reassembled across records
 	for len(b) > 0 {
-		if b[0] < recordChangeCipherSpec || b[0] > recordApplicationData {
+		if b[0] < contentChangeCipherSpec || b[0] > contentApplicationData {
 			return f, fmt.Errorf("%w: %s", errNotTLS, describeNonTLS(b))
 		}
 		if len(b) < 5 {
@@ -172,7 +172,7 @@ func parseServerFlight(b []byte) (*serverFlight, error) {
 		typ, body := b[0], b[5:5+n]
 		b = b[5+n:]
 		switch typ {
-		case recordAlert:
+		case contentAlert:
 			if len(body) < 2 {
 				return f, fmt.Errorf("alert record of %d bytes", len(body))
 			}
@@ -183,7 +183,7 @@ func parseServerFlight(b []byte) (*serverFlight, error) {
 				}
 				f.alert, f.alertLevel = &a, body[0]
 			}
-		case recordHandshake:
+		case contentHandshake:
 			if f.encrypted {
 				continue
 			}
@@ -191,7 +191,7 @@ func parseServerFlight(b []byte) (*serverFlight, error) {
 			if len(hs) > maxFlight {
 				return f, fmt.Errorf("handshake flight exceeds %d bytes", maxFlight)
 			}
-		case recordChangeCipherSpec, recordApplicationData:
+		case contentChangeCipherSpec, contentApplicationData:
 			// TLS 1.3 encrypts everything after ServerHello; the compatibility
 			// ChangeCipherSpec (RFC 8446 §D.4) comes first.
 			if f.hello != nil {
@@ -291,15 +291,15 @@ func parseServerHello(b []byte) (*serverHello, error) {
 		}
 		sh.extensions = append(sh.extensions, typ)
 		switch typ {
-		case extSupportedVersions:
+		case extIDSupportedVersions:
 			sh.version = data.u16()
-		case extKeyShare:
+		case extIDKeyShare:
 			sh.group, sh.hasKeyShare = data.u16(), true
-		case extRenegotiationInfo:
+		case extIDRenegotiationInfo:
 			sh.renegInfo = true
-		case extStatusRequest:
+		case extIDStatusRequest:
 			sh.statusRequest = true
-		case extSessionTicket:
+		case extIDSessionTicket:
 			sh.sessionTicket = true
 		}
 		if data.bad {

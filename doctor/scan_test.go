@@ -1,0 +1,234 @@
+package doctor
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkid/pkid/internal/tlsregistry"
+)
+
+// serve accepts connections on a loopback listener until the test ends and
+// hands each to handle.
+func serve(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// readHello reads what the client sent first, so replies follow a request
+// as they would on a real server.
+func readHello(c net.Conn) {
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 4096)
+	_, _ = c.Read(buf)
+}
+
+// TestScanBadServers proves that servers which are not TLS, misbehave or
+// stall give one clear error within the timeouts.
+func TestScanBadServers(t *testing.T) {
+	closed := freeAddr(t)
+	cases := []struct {
+		name    string
+		addr    func(t *testing.T) string
+		wantErr string
+	}{
+		{"closed port", func(t *testing.T) string { return closed }, "connection refused"},
+		{"garbage", func(t *testing.T) string {
+			return serve(t, func(c net.Conn) {
+				readHello(c)
+				_, _ = c.Write([]byte("\x00\xffgarbage that is no protocol at all\x01\x02"))
+			})
+		}, "not TLS"},
+		{"http", func(t *testing.T) string {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: time.Second}
+			go func() { _ = srv.Serve(l) }()
+			t.Cleanup(func() { srv.Close() })
+			return l.Addr().String()
+		}, "speaks HTTP"},
+		{"smtp banner", func(t *testing.T) string {
+			return serve(t, func(c net.Conn) {
+				_, _ = c.Write([]byte("220 mail.example ESMTP\r\n"))
+				readHello(c)
+			})
+		}, "SMTP"},
+		{"stalls", func(t *testing.T) string {
+			return serve(t, func(c net.Conn) {
+				readHello(c)
+				time.Sleep(3 * time.Second)
+			})
+		}, "sent nothing"},
+		{"stalls mid-record", func(t *testing.T) string {
+			return serve(t, func(c net.Conn) {
+				readHello(c)
+				_, _ = c.Write([]byte{22, 3, 3, 0, 90, 2, 0, 0})
+				time.Sleep(3 * time.Second)
+			})
+		}, "stalled after 8 bytes"},
+		{"resets", func(t *testing.T) string {
+			return serve(t, func(c net.Conn) {
+				readHello(c)
+				_ = c.(*net.TCPConn).SetLinger(0)
+			})
+		}, "closed the connection"},
+		{"closes", func(t *testing.T) string {
+			return serve(t, func(c net.Conn) { readHello(c) })
+		}, "closed the connection"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			addr := tc.addr(t)
+			start := time.Now()
+			rep, err := scanFor(t, addr, func(o *ScanOptions) { o.Timeout = 300 * time.Millisecond; o.Deadline = 10 * time.Second })
+			if err == nil {
+				t.Fatalf("Scan succeeded against a bad server:\n%s", reportText(rep))
+			}
+			t.Logf("error: %v", err)
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %q, want it to mention %q", err, tc.wantErr)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("scan took %s; the 300ms connection timeout should bound it", d)
+			}
+		})
+	}
+}
+
+// TestScanDeadline proves the whole-scan deadline stops a scan of a server
+// that answers the version probes but stalls afterwards.
+func TestScanDeadline(t *testing.T) {
+	_, _, cert, key := testKey(t, t.TempDir(), "ec")
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key}}, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
+	var n int
+	var mu = make(chan struct{}, 1)
+	mu <- struct{}{}
+	addr := serve(t, func(c net.Conn) {
+		<-mu
+		n++
+		first := n <= 6
+		mu <- struct{}{}
+		if !first {
+			time.Sleep(5 * time.Second)
+			return
+		}
+		_ = tls.Server(c, cfg).Handshake()
+	})
+	start := time.Now()
+	rep, err := scanFor(t, addr, func(o *ScanOptions) { o.Timeout = 2 * time.Second; o.Deadline = 700 * time.Millisecond })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("scan took %s, want it stopped by the 700ms deadline", d)
+	}
+	if len(rep.Problems) == 0 || !strings.Contains(strings.Join(rep.Problems, "\n"), "deadline") {
+		t.Errorf("problems %q, want the deadline named", rep.Problems)
+	}
+}
+
+// TestScanGoServer scans crypto/tls servers, whose configuration says
+// exactly what must be found, including the X25519MLKEM768 hybrid.
+func TestScanGoServer(t *testing.T) {
+	_, _, ecCert, ecKey := testKey(t, t.TempDir(), "ec")
+	pair := tls.Certificate{Certificate: [][]byte{ecCert.Raw}, PrivateKey: ecKey}
+	start := func(cfg *tls.Config) string {
+		return serve(t, func(c net.Conn) {
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_ = tls.Server(c, cfg).Handshake()
+		})
+	}
+	t.Run("tls12", func(t *testing.T) {
+		addr := start(&tls.Config{
+			Certificates: []tls.Certificate{pair},
+			MinVersion:   tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+			CipherSuites:     []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256},
+			CurvePreferences: []tls.CurveID{tls.CurveP384, tls.X25519},
+		})
+		rep := mustScan(t, addr)
+		v := rep.view()
+		if want := []tlsregistry.Version{tlsregistry.TLS12}; !slices.Equal(v.Versions, want) {
+			t.Errorf("versions %v, want %v", v.Versions, want)
+		}
+		if want := []uint16{0xC02B, 0xCCA9}; !slices.Equal(v.Suites[tlsregistry.TLS12], want) {
+			t.Errorf("suites %04X, want %04X (the RSA suite cannot work with an EC key)", v.Suites[tlsregistry.TLS12], want)
+		}
+		if want := []uint16{0x0018, 0x001D}; !slices.Equal(v.Groups[tlsregistry.TLS12], want) {
+			t.Errorf("groups %04X, want %04X", v.Groups[tlsregistry.TLS12], want)
+		}
+		if got := sigCodes(rep, tlsregistry.TLS12); !slices.Contains(got, 0x0403) {
+			t.Errorf("signature schemes %04X lack ecdsa_secp256r1_sha256", got)
+		}
+	})
+	t.Run("tls13-mlkem", func(t *testing.T) {
+		addr := start(&tls.Config{
+			Certificates:     []tls.Certificate{pair},
+			MinVersion:       tls.VersionTLS13,
+			CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.CurveP256},
+		})
+		rep := mustScan(t, addr)
+		v := rep.view()
+		if want := []uint16{0x0017, 0x11EC}; !slices.Equal(v.Groups[tlsregistry.TLS13], want) {
+			t.Errorf("groups %04X, want %04X", v.Groups[tlsregistry.TLS13], want)
+		}
+		if want := []uint16{0x1301, 0x1302, 0x1303}; !slices.Equal(v.Suites[tlsregistry.TLS13], want) {
+			t.Errorf("suites %04X, want %04X", v.Suites[tlsregistry.TLS13], want)
+		}
+		if got := sigCodes(rep, tlsregistry.TLS13); !slices.Equal(got, []uint16{0x0403}) {
+			t.Errorf("signature schemes %04X, want [0403]", got)
+		}
+	})
+}
+
+// TestScanReportJSON checks the JSON field names the CLI's --json exposes.
+func TestScanReportJSON(t *testing.T) {
+	rep := &ScanReport{
+		Target:       "127.0.0.1:1",
+		Protocols:    []ProtocolResult{{Version: tlsregistry.TLS12, Name: "TLS 1.2", Supported: true, Verdict: tlsregistry.Fine}},
+		CipherSuites: []SuiteList{{Version: tlsregistry.TLS12, Name: "TLS 1.2", Suites: []SuiteResult{suiteResult(0xC02B)}}},
+	}
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"iana":"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"`, `"openssl":"ECDHE-ECDSA-AES128-GCM-SHA256"`, `"hex":"C02B"`, `"verdict":"fine"`, `"version":"TLS 1.2"`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, js)
+		}
+	}
+}
+
+// TestScanNoAddress checks the usage errors.
+func TestScanNoAddress(t *testing.T) {
+	for _, addr := range []string{"", "no-port"} {
+		if _, err := Scan(context.Background(), ScanOptions{Addr: addr}); err == nil || !strings.Contains(err.Error(), "HOST:PORT") {
+			t.Errorf("Scan(%q) error %v, want one asking for HOST:PORT", addr, err)
+		}
+	}
+}
