@@ -242,7 +242,10 @@ func (s *scanner) probe(ctx context.Context, hello []byte, done func(*serverFlig
 	s.conns.Add(1)
 	conn, err := s.opts.Dial(cctx, "tcp", s.opts.Addr)
 	if err != nil {
-		return nil, &dialError{fmt.Errorf("connect %s: %w", s.opts.Addr, err)}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, &dialError{fmt.Errorf("cannot connect to %s: %w; is the server running and the port right?", s.opts.Addr, syscall.ECONNREFUSED)}
+		}
+		return nil, &dialError{fmt.Errorf("cannot connect to %s: %w", s.opts.Addr, err)}
 	}
 	defer conn.Close()
 	deadline, _ := cctx.Deadline()

@@ -124,7 +124,7 @@ func (s *scanner) scanVersions(ctx context.Context, rep *ScanReport) ([]tlsregis
 	wg.Wait()
 
 	var supported []tlsregistry.Version
-	var dialErr, notTLS, other error
+	var dialErr, notTLS, other, closed error
 	answered := false
 	for i, v := range scanVersions {
 		f, err := results[i].f, results[i].err
@@ -157,6 +157,7 @@ func (s *scanner) scanVersions(ctx context.Context, rep *ScanReport) ([]tlsregis
 			pr.Detail = "alert " + f.alert.Name
 		case errors.Is(err, errClosed):
 			pr.Detail = err.Error()
+			closed = err
 		case err != nil:
 			pr.Detail = err.Error()
 			var de *dialError
@@ -184,8 +185,10 @@ func (s *scanner) scanVersions(ctx context.Context, rep *ScanReport) ([]tlsregis
 			return nil, fmt.Errorf("scan: %w", dialErr)
 		case other != nil:
 			return nil, fmt.Errorf("scan %s: %w", s.opts.Addr, other)
+		case closed != nil:
+			return nil, fmt.Errorf("scan %s: %w, to every ClientHello; is this a TLS port?", s.opts.Addr, closed)
 		default:
-			return nil, fmt.Errorf("scan %s: %w to any ClientHello; is this a TLS port?", s.opts.Addr, errClosed)
+			return nil, fmt.Errorf("scan %s: no TLS answer to any ClientHello; is this a TLS port?", s.opts.Addr)
 		}
 	}
 	return supported, nil

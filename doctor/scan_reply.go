@@ -194,7 +194,7 @@ func parseServerFlight(b []byte) (*serverFlight, error) {
 		case contentChangeCipherSpec, contentApplicationData:
 			// TLS 1.3 encrypts everything after ServerHello; the compatibility
 			// ChangeCipherSpec (RFC 8446 §D.4) comes first.
-			if f.hello != nil {
+			if len(hs) > 0 {
 				f.encrypted = true
 			}
 		}
