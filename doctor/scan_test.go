@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -230,5 +232,49 @@ func TestScanNoAddress(t *testing.T) {
 		if _, err := Scan(context.Background(), ScanOptions{Addr: addr}); err == nil || !strings.Contains(err.Error(), "HOST:PORT") {
 			t.Errorf("Scan(%q) error %v, want one asking for HOST:PORT", addr, err)
 		}
+	}
+}
+
+// TestScanTarget scans PKID_SCAN_ADDR when it is set and prints the report
+// and the wall time; bench/scan-compare.sh drives it beside sslscan.
+func TestScanTarget(t *testing.T) {
+	addr := os.Getenv("PKID_SCAN_ADDR")
+	if addr == "" {
+		t.Skip("set PKID_SCAN_ADDR=HOST:PORT to scan a server")
+	}
+	start := time.Now()
+	rep, err := Scan(context.Background(), ScanOptions{Addr: addr})
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("PKID_SCAN_JSON") != "" {
+		_ = json.NewEncoder(os.Stdout).Encode(rep)
+	} else {
+		_ = rep.WriteText(os.Stdout)
+	}
+	fmt.Printf("pkid-scan-seconds %.6f\n", elapsed.Seconds())
+	if path := os.Getenv("PKID_SSLSCAN_OUTPUT"); path != "" {
+		out, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := parseSSLScan(t, string(out)), rep.view()
+		if want.String() != got.String() {
+			t.Fatalf("pkid and sslscan differ:\npkid:\n%s\nsslscan:\n%s", got, want)
+		}
+	}
+}
+
+// BenchmarkScan measures a full scan of a loopback openssl s_server; run
+// bench/scan-compare.sh for the ratio against sslscan.
+func BenchmarkScan(b *testing.B) {
+	addr := startOpenSSL(b, "ec")
+	for b.Loop() {
+		rep, err := Scan(context.Background(), ScanOptions{Addr: addr})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(rep.Connections), "conns/op")
 	}
 }

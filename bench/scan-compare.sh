@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Compare a full pkid scan (doctor.Scan) with `sslscan --no-colour` on the
+# same loopback `openssl s_server`, in the same run. Both are timed as whole
+# processes (start-up included), RUNS times each, and the medians compared.
+# Before timing, the scan's accepted suites, versions and groups are checked
+# against sslscan's on that server (doctor/scan_test.go TestScanTarget with
+# PKID_SSLSCAN_OUTPUT); the script fails if they differ.
+#
+# Env: RUNS (3), KEY (ec | rsa), SERVER_FLAGS (extra s_server flags, e.g.
+# "-min_protocol TLSv1 -cipher ALL:@SECLEVEL=0" for a server with ~90 suites).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+for p in openssl sslscan go; do
+	command -v "$p" >/dev/null || { echo "$p missing (apt-get install $p)" >&2; exit 1; }
+done
+RUNS=${RUNS:-3}
+KEY=${KEY:-ec}
+read -r -a EXTRA <<<"${SERVER_FLAGS:-}"
+
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+	if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+case "$KEY" in
+ec) openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=localhost -days 1 2>/dev/null ;;
+rsa) openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=localhost -days 1 2>/dev/null ;;
+*) echo "KEY must be ec or rsa" >&2; exit 2 ;;
+esac
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ADDR=127.0.0.1:$PORT
+openssl s_server -accept "$ADDR" -cert "$WORK/cert.pem" -key "$WORK/key.pem" -www -quiet ${EXTRA[@]+"${EXTRA[@]}"} >"$WORK/server.log" 2>&1 </dev/null &
+SERVER_PID=$!
+for _ in $(seq 100); do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+	sleep 0.05
+done
+
+go test -c -o "$WORK/doctor.test" ./doctor
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Same findings first: sslscan's output, then the scan checked against it.
+sslscan --no-colour "$ADDR" >"$WORK/sslscan.txt"
+PKID_SCAN_ADDR=$ADDR PKID_SSLSCAN_OUTPUT=$WORK/sslscan.txt "$WORK/doctor.test" -test.run '^TestScanTarget$' >"$WORK/pkid.txt" || {
+	cat "$WORK/pkid.txt" >&2
+	echo "pkid and sslscan disagree on $ADDR" >&2
+	exit 1
+}
+
+for _ in $(seq "$RUNS"); do
+	t0=$(now); sslscan --no-colour "$ADDR" >/dev/null; t1=$(now)
+	echo "$t1 - $t0" | bc -l >>"$WORK/sslscan.times"
+	t0=$(now); PKID_SCAN_ADDR=$ADDR "$WORK/doctor.test" -test.run '^TestScanTarget$' >/dev/null; t1=$(now)
+	echo "$t1 - $t0" | bc -l >>"$WORK/pkid.times"
+done
+S=$(median <"$WORK/sslscan.times")
+P=$(median <"$WORK/pkid.times")
+CONNS=$(grep -o '[0-9]* connections' "$WORK/pkid.txt" | head -1)
+printf 'server: openssl s_server (%s key%s) on %s\n' "$KEY" "${SERVER_FLAGS:+, $SERVER_FLAGS}" "$ADDR"
+printf 'findings: identical versions, suites and groups (%s accepted suite lines in sslscan)\n' "$(grep -cE '^(Preferred|Accepted)' "$WORK/sslscan.txt")"
+printf 'sslscan --no-colour   median %.3fs over %d runs\n' "$S" "$RUNS"
+printf 'pkid scan             median %.3fs over %d runs (%s)\n' "$P" "$RUNS" "$CONNS"
+printf 'ratio sslscan/pkid    %.1fx\n' "$(echo "$S / $P" | bc -l)"
