@@ -28,10 +28,10 @@ import (
 	"github.com/pkid/pkid/internal/tlsregistry"
 )
 
-// testKey makes a self-signed certificate for localhost and 127.0.0.1 with
+// scanKey makes a self-signed certificate for localhost and 127.0.0.1 with
 // an EC P-256 ("ec") or RSA-2048 ("rsa") key, writes both as PEM into dir
 // and returns the paths and the parsed pair.
-func testKey(t testing.TB, dir, kind string) (certPath, keyPath string, cert *x509.Certificate, key crypto.Signer) {
+func scanKey(t testing.TB, dir, kind string) (certPath, keyPath string, cert *x509.Certificate, key crypto.Signer) {
 	t.Helper()
 	var err error
 	switch kind {
@@ -75,8 +75,8 @@ func testKey(t testing.TB, dir, kind string) (certPath, keyPath string, cert *x5
 	return certPath, keyPath, cert, key
 }
 
-// freeAddr returns a loopback address with a port nobody listens on.
-func freeAddr(t testing.TB) string {
+// scanFreeAddr returns a loopback address with a port nobody listens on.
+func scanFreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -87,30 +87,30 @@ func freeAddr(t testing.TB) string {
 	return addr
 }
 
-// syncBuffer collects a peer's output from several goroutines.
-type syncBuffer struct {
+// scanOutput collects a peer's output from several goroutines.
+type scanOutput struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *scanOutput) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *scanOutput) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-// startPeer runs a server program until the test ends and waits until
+// scanPeer runs a server program until the test ends and waits until
 // addr accepts connections.
-func startPeer(t testing.TB, addr string, prog string, args ...string) {
+func scanPeer(t testing.TB, addr string, prog string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(prog, args...)
-	out := &syncBuffer{}
+	out := &scanOutput{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", prog, err)
@@ -138,15 +138,15 @@ func startPeer(t testing.TB, addr string, prog string, args ...string) {
 	}
 }
 
-// startOpenSSL runs `openssl s_server` with the given key kind and flags.
-func startOpenSSL(t testing.TB, kind string, flags ...string) string {
+// scanOpenSSL runs `openssl s_server` with the given key kind and flags.
+func scanOpenSSL(t testing.TB, kind string, flags ...string) string {
 	t.Helper()
 	openssl := peer.Need(t, "openssl", "openssl")
 	dir := t.TempDir()
-	cert, key, _, _ := testKey(t, dir, kind)
-	addr := freeAddr(t)
+	cert, key, _, _ := scanKey(t, dir, kind)
+	addr := scanFreeAddr(t)
 	args := append([]string{"s_server", "-accept", addr, "-cert", cert, "-key", key, "-www", "-quiet"}, flags...)
-	startPeer(t, addr, openssl, args...)
+	scanPeer(t, addr, openssl, args...)
 	return addr
 }
 
@@ -296,4 +296,4 @@ func reportText(r *ScanReport) string {
 	return b.String()
 }
 
-func splitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }
+func scanSplitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }

@@ -57,7 +57,7 @@ func sigCodes(rep *ScanReport, v tlsregistry.Version) []uint16 {
 	return out
 }
 
-func feature(rep *ScanReport, name string) (Feature, bool) {
+func scanFeature(rep *ScanReport, name string) (Feature, bool) {
 	for _, f := range rep.Features {
 		if f.Name == name {
 			return f, true
@@ -83,13 +83,13 @@ func TestScanOpenSSL(t *testing.T) {
 				if got := sigCodes(rep, tls13); !slices.Equal(got, []uint16{0x0403}) {
 					t.Errorf("TLS 1.3 signature schemes %04X, want [0403] (a P-256 key signs only with ecdsa_secp256r1_sha256)", got)
 				}
-				if f, _ := feature(rep, "secure renegotiation"); !f.Supported || f.Verdict != tlsregistry.Fine {
+				if f, _ := scanFeature(rep, "secure renegotiation"); !f.Supported || f.Verdict != tlsregistry.Fine {
 					t.Errorf("secure renegotiation %+v, want supported and fine", f)
 				}
-				if f, _ := feature(rep, "fallback protection"); !f.Supported {
+				if f, _ := scanFeature(rep, "fallback protection"); !f.Supported {
 					t.Errorf("fallback protection %+v, want supported", f)
 				}
-				if f, _ := feature(rep, "compression"); f.Supported {
+				if f, _ := scanFeature(rep, "compression"); f.Supported {
 					t.Errorf("compression %+v, want refused", f)
 				}
 			},
@@ -120,7 +120,7 @@ func TestScanOpenSSL(t *testing.T) {
 				if _, order := suiteCodes(rep, tls12); order {
 					t.Error("server order reported for a server without -serverpref")
 				}
-				if f, ok := feature(rep, "server cipher order (TLS 1.2)"); !ok || f.Verdict != tlsregistry.Weak {
+				if f, ok := scanFeature(rep, "server cipher order (TLS 1.2)"); !ok || f.Verdict != tlsregistry.Weak {
 					t.Errorf("cipher order finding %+v, want weak (client order with a CBC suite)", f)
 				}
 			},
@@ -202,7 +202,7 @@ func TestScanOpenSSL(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			addr := startOpenSSL(t, tc.key, tc.flags...)
+			addr := scanOpenSSL(t, tc.key, tc.flags...)
 			rep := mustScan(t, addr)
 			tc.check(t, rep)
 			compareWithSSLScan(t, addr, rep)
@@ -215,11 +215,11 @@ func TestScanGnuTLS(t *testing.T) {
 	t.Parallel()
 	serv := peer.Need(t, "gnutls-serv", "gnutls-bin")
 	dir := t.TempDir()
-	cert, key, _, _ := testKey(t, dir, "ec")
-	addr := freeAddr(t)
-	_, port, _ := splitHostPort(addr)
+	cert, key, _, _ := scanKey(t, dir, "ec")
+	addr := scanFreeAddr(t)
+	_, port, _ := scanSplitHostPort(addr)
 	// gnutls-serv has no bind option; the scan and sslscan use loopback only.
-	startPeer(t, addr, serv, "-q", "-a", "-p", port, "--x509certfile", cert, "--x509keyfile", key,
+	scanPeer(t, addr, serv, "-q", "-a", "-p", port, "--x509certfile", cert, "--x509keyfile", key,
 		"--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+CHACHA20-POLY1305:-GROUP-ALL:+GROUP-SECP256R1:+GROUP-X25519")
 	rep := mustScan(t, addr)
 	v := rep.view()
@@ -237,8 +237,8 @@ func TestScanNginx(t *testing.T) {
 	t.Parallel()
 	nginx := peer.Need(t, "nginx", "nginx")
 	dir := t.TempDir()
-	cert, key, _, _ := testKey(t, dir, "ec")
-	addr := freeAddr(t)
+	cert, key, _, _ := scanKey(t, dir, "ec")
+	addr := scanFreeAddr(t)
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
 worker_processes 1;
@@ -268,7 +268,7 @@ http {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startPeer(t, addr, nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
+	scanPeer(t, addr, nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
 	rep := mustScan(t, addr)
 	got, order := suiteCodes(rep, tlsregistry.TLS12)
 	if want := []uint16{0xC02C, 0xC009, 0xCCA9}; !slices.Equal(got, want) || !order {

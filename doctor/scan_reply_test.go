@@ -131,7 +131,7 @@ func TestParseCapturedFlights(t *testing.T) {
 		t.Run(fc.name, func(t *testing.T) {
 			path := filepath.Join("testdata", "flights", fc.name+".bin")
 			if *updateFlights {
-				addr := startOpenSSL(t, fc.key, fc.flags...)
+				addr := scanOpenSSL(t, fc.key, fc.flags...)
 				s := &scanner{opts: ScanOptions{Rand: rand.Reader}}
 				raw := captureFlight(t, addr, fc.hello(s))
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

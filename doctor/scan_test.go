@@ -18,7 +18,7 @@ import (
 
 // serve accepts connections on a loopback listener until the test ends and
 // hands each to handle.
-func serve(t *testing.T, handle func(net.Conn)) string {
+func scanServe(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,9 +40,9 @@ func serve(t *testing.T, handle func(net.Conn)) string {
 	return l.Addr().String()
 }
 
-// readHello reads what the client sent first, so replies follow a request
+// scanReadHello reads what the client sent first, so replies follow a request
 // as they would on a real server.
-func readHello(c net.Conn) {
+func scanReadHello(c net.Conn) {
 	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	buf := make([]byte, 4096)
 	_, _ = c.Read(buf)
@@ -51,7 +51,7 @@ func readHello(c net.Conn) {
 // TestScanBadServers proves that servers which are not TLS, misbehave or
 // stall give one clear error within the timeouts.
 func TestScanBadServers(t *testing.T) {
-	closed := freeAddr(t)
+	closed := scanFreeAddr(t)
 	cases := []struct {
 		name    string
 		addr    func(t *testing.T) string
@@ -59,8 +59,8 @@ func TestScanBadServers(t *testing.T) {
 	}{
 		{"closed port", func(t *testing.T) string { return closed }, "connection refused"},
 		{"garbage", func(t *testing.T) string {
-			return serve(t, func(c net.Conn) {
-				readHello(c)
+			return scanServe(t, func(c net.Conn) {
+				scanReadHello(c)
 				_, _ = c.Write([]byte("\x00\xffgarbage that is no protocol at all\x01\x02"))
 			})
 		}, "not TLS"},
@@ -75,32 +75,32 @@ func TestScanBadServers(t *testing.T) {
 			return l.Addr().String()
 		}, "speaks HTTP"},
 		{"smtp banner", func(t *testing.T) string {
-			return serve(t, func(c net.Conn) {
+			return scanServe(t, func(c net.Conn) {
 				_, _ = c.Write([]byte("220 mail.example ESMTP\r\n"))
-				readHello(c)
+				scanReadHello(c)
 			})
 		}, "SMTP"},
 		{"stalls", func(t *testing.T) string {
-			return serve(t, func(c net.Conn) {
-				readHello(c)
+			return scanServe(t, func(c net.Conn) {
+				scanReadHello(c)
 				time.Sleep(3 * time.Second)
 			})
 		}, "sent nothing"},
 		{"stalls mid-record", func(t *testing.T) string {
-			return serve(t, func(c net.Conn) {
-				readHello(c)
+			return scanServe(t, func(c net.Conn) {
+				scanReadHello(c)
 				_, _ = c.Write([]byte{22, 3, 3, 0, 90, 2, 0, 0})
 				time.Sleep(3 * time.Second)
 			})
 		}, "stalled after 8 bytes"},
 		{"resets", func(t *testing.T) string {
-			return serve(t, func(c net.Conn) {
-				readHello(c)
+			return scanServe(t, func(c net.Conn) {
+				scanReadHello(c)
 				_ = c.(*net.TCPConn).SetLinger(0)
 			})
 		}, "closed the connection"},
 		{"closes", func(t *testing.T) string {
-			return serve(t, func(c net.Conn) { readHello(c) })
+			return scanServe(t, func(c net.Conn) { scanReadHello(c) })
 		}, "closed the connection"},
 	}
 	for _, tc := range cases {
@@ -126,12 +126,12 @@ func TestScanBadServers(t *testing.T) {
 // TestScanDeadline proves the whole-scan deadline stops a scan of a server
 // that answers the version probes but stalls afterwards.
 func TestScanDeadline(t *testing.T) {
-	_, _, cert, key := testKey(t, t.TempDir(), "ec")
+	_, _, cert, key := scanKey(t, t.TempDir(), "ec")
 	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key}}, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
 	var n int
 	var mu = make(chan struct{}, 1)
 	mu <- struct{}{}
-	addr := serve(t, func(c net.Conn) {
+	addr := scanServe(t, func(c net.Conn) {
 		<-mu
 		n++
 		first := n <= 6
@@ -158,10 +158,10 @@ func TestScanDeadline(t *testing.T) {
 // TestScanGoServer scans crypto/tls servers, whose configuration says
 // exactly what must be found, including the X25519MLKEM768 hybrid.
 func TestScanGoServer(t *testing.T) {
-	_, _, ecCert, ecKey := testKey(t, t.TempDir(), "ec")
+	_, _, ecCert, ecKey := scanKey(t, t.TempDir(), "ec")
 	pair := tls.Certificate{Certificate: [][]byte{ecCert.Raw}, PrivateKey: ecKey}
 	start := func(cfg *tls.Config) string {
-		return serve(t, func(c net.Conn) {
+		return scanServe(t, func(c net.Conn) {
 			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 			_ = tls.Server(c, cfg).Handshake()
 		})
@@ -269,7 +269,7 @@ func TestScanTarget(t *testing.T) {
 // BenchmarkScan measures a full scan of a loopback openssl s_server; run
 // bench/scan-compare.sh for the ratio against sslscan.
 func BenchmarkScan(b *testing.B) {
-	addr := startOpenSSL(b, "ec")
+	addr := scanOpenSSL(b, "ec")
 	for b.Loop() {
 		rep, err := Scan(context.Background(), ScanOptions{Addr: addr})
 		if err != nil {
