@@ -364,7 +364,9 @@ func (s *scanner) run(ctx context.Context, rep *ScanReport) error {
 	// Round three: groups and signatures of the legacy versions need the
 	// accepted suites; TLS 1.3 signatures need a group the server takes.
 	var sigs []SignatureResult
-	if l := lists[legacyTop]; l != nil && legacyTop >= tlsregistry.TLS10 {
+	var dhe *Feature
+	if l := lists[legacyTop]; l != nil && legacyTop >= tlsregistry.SSL30 {
+		wg.Go(func() { dhe = s.scanDHE(ctx, legacyTop, l) })
 		wg.Go(func() {
 			g := s.scanGroups12(ctx, legacyTop, l)
 			mu.Lock()
@@ -410,6 +412,9 @@ func (s *scanner) run(ctx context.Context, rep *ScanReport) error {
 	rep.Features = features
 	if fallback != nil {
 		rep.Features = append(rep.Features, *fallback)
+	}
+	if dhe != nil {
+		rep.Features = append(rep.Features, *dhe)
 	}
 	for _, v := range scanVersions {
 		if l := lists[v]; l != nil && len(l.Suites) > 1 {

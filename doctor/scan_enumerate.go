@@ -437,3 +437,29 @@ func (s *scanner) scanFallback(ctx context.Context, supported []tlsregistry.Vers
 	s.problem("fallback protection: %v", orUnknown(err))
 	return nil
 }
+
+// scanDHE reads the finite-field group size the server uses with its DHE
+// suites (RFC 5246 §7.4.3 ServerDHParams); below 2048 bits is Logjam
+// territory.
+func (s *scanner) scanDHE(ctx context.Context, v tlsregistry.Version, l *SuiteList) *Feature {
+	dhe := suitesWithKX(l, "DHE")
+	if len(dhe) == 0 {
+		return nil
+	}
+	f, err := s.probe(ctx, s.hello(v, dhe, nil), needKeyExchange)
+	if !accepted(f, v) || f.keyExchange == nil || f.keyExchange.dhBits == 0 {
+		s.problem("%s DHE parameters: %v", v, orUnknown(err))
+		return nil
+	}
+	bits := f.keyExchange.dhBits
+	out := &Feature{Name: fmt.Sprintf("DHE parameters (%d bits)", bits), Supported: true}
+	switch {
+	case bits < 1024:
+		out.Verdict, out.Reason = tlsregistry.Insecure, "DH group below 1024 bits can be broken (Logjam, CVE-2015-4000)"
+	case bits < 2048:
+		out.Verdict, out.Reason = tlsregistry.Weak, "DH group below 2048 bits (Logjam); use 2048 bits or more, or ECDHE only"
+	default:
+		out.Verdict, out.Reason = tlsregistry.Fine, "DH group of 2048 bits or more"
+	}
+	return out
+}

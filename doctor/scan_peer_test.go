@@ -3,10 +3,14 @@ package doctor
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/pkid/pkid/internal/peer"
 	"github.com/pkid/pkid/internal/tlsregistry"
@@ -74,6 +78,8 @@ func TestScanOpenSSL(t *testing.T) {
 		name  string
 		key   string
 		flags []string
+		// setup returns more flags, for files the server needs.
+		setup func(t *testing.T) []string
 		check func(t *testing.T, rep *ScanReport)
 	}{
 		{
@@ -196,13 +202,37 @@ func TestScanOpenSSL(t *testing.T) {
 						t.Errorf("TLS 1.0 verdict %s, want weak", p.Verdict)
 					}
 				}
+				if f, ok := scanFeature(rep, "DHE parameters (2048 bits)"); !ok || f.Verdict != tlsregistry.Fine {
+					t.Errorf("DHE finding %+v, want 2048 bits and fine; features %+v", f, rep.Features)
+				}
+			},
+		},
+		{
+			name:  "dhe-1024",
+			key:   "rsa",
+			flags: []string{"-cipher", "DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0", "-no_tls1_3"},
+			setup: func(t *testing.T) []string {
+				path := filepath.Join(t.TempDir(), "dh1024.pem")
+				if out, err := exec.Command(peer.Need(t, "openssl", "openssl"), "dhparam", "-out", path, "1024").CombinedOutput(); err != nil {
+					t.Fatalf("openssl dhparam: %v\n%s", err, out)
+				}
+				return []string{"-dhparam", path}
+			},
+			check: func(t *testing.T, rep *ScanReport) {
+				if f, ok := scanFeature(rep, "DHE parameters (1024 bits)"); !ok || f.Verdict != tlsregistry.Weak {
+					t.Errorf("DHE finding %+v, want 1024 bits and weak; features %+v", f, rep.Features)
+				}
 			},
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			addr := scanOpenSSL(t, tc.key, tc.flags...)
+			flags := tc.flags
+			if tc.setup != nil {
+				flags = append(slices.Clone(flags), tc.setup(t)...)
+			}
+			addr := scanOpenSSL(t, tc.key, flags...)
 			rep := mustScan(t, addr)
 			tc.check(t, rep)
 			compareWithSSLScan(t, addr, rep)
@@ -275,4 +305,30 @@ http {
 		t.Errorf("TLS 1.2 suites %04X server order %v, want %04X in server order", got, order, want)
 	}
 	compareWithSSLScan(t, addr, rep)
+}
+
+// TestScanStapling gives s_server an OCSP response to staple and checks
+// that the scan sees the CertificateStatus message.
+func TestScanStapling(t *testing.T) {
+	t.Parallel()
+	openssl := peer.Need(t, "openssl", "openssl")
+	dir := t.TempDir()
+	certPath, keyPath, cert, key := scanKey(t, dir, "ec")
+	resp, err := ocsp.CreateResponse(cert, cert, ocsp.Response{
+		Status: ocsp.Good, SerialNumber: cert.SerialNumber,
+		ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staple := filepath.Join(dir, "staple.der")
+	if err := os.WriteFile(staple, resp, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := scanFreeAddr(t)
+	scanPeer(t, addr, openssl, "s_server", "-accept", addr, "-cert", certPath, "-key", keyPath, "-www", "-quiet", "-status_file", staple)
+	rep := mustScan(t, addr)
+	if f, ok := scanFeature(rep, "OCSP stapling"); !ok || !f.Supported || f.Verdict != tlsregistry.Fine {
+		t.Errorf("stapling finding %+v, want supported and fine", f)
+	}
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/pkid/pkid/internal/tlsregistry"
 )
 
-// serve accepts connections on a loopback listener until the test ends and
+// scanServe accepts connections on a loopback listener until the test ends and
 // hands each to handle.
 func scanServe(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
