@@ -181,7 +181,7 @@ func Scan(ctx context.Context, opts ScanOptions) (*ScanReport, error) {
 	rep.Connections = int(s.conns.Load())
 	rep.Elapsed = time.Since(start)
 	rep.Problems = s.problems
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || rep.Elapsed >= opts.Deadline {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("the scan hit its %s deadline; later findings are missing", opts.Deadline))
 	}
 	return rep, nil
@@ -275,8 +275,8 @@ func (s *scanner) probe(ctx context.Context, hello []byte, done func(*serverFlig
 		}
 		if rerr != nil {
 			f, _ := parseServerFlight(buf)
-			if ctx.Err() != nil {
-				return f, ctx.Err()
+			if d, ok := ctx.Deadline(); ctx.Err() != nil || (ok && !time.Now().Before(d)) {
+				return f, context.DeadlineExceeded
 			}
 			return f, classifyIOError(rerr, buf)
 		}
