@@ -33,8 +33,12 @@ type ScanOptions struct {
 	// Deadline bounds the whole scan (default 2m). The context passed to
 	// Scan may end it sooner.
 	Deadline time.Duration
-	// Dial opens connections; nil uses net.Dialer. A STARTTLS dialer plugs
-	// in here: it must return a connection ready for the ClientHello.
+	// StartTLS is the plaintext protocol each connection is upgraded from
+	// before the ClientHello: "ldap", "smtp", "imap", "postgres", or "" for
+	// TLS from the first byte (as in Options.StartTLS).
+	StartTLS string
+	// Dial opens connections; nil uses net.Dialer. It must return a
+	// connection ready for STARTTLS or the ClientHello.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Rand supplies ClientHello randoms and key shares; nil means
 	// crypto/rand.
@@ -252,6 +256,11 @@ func (s *scanner) probe(ctx context.Context, hello []byte, done func(*serverFlig
 	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(cctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	if s.opts.StartTLS != "" {
+		if err := startTLS(conn, s.opts.StartTLS); err != nil {
+			return nil, &dialError{fmt.Errorf("%s STARTTLS on %s: %w", s.opts.StartTLS, s.opts.Addr, err)}
+		}
+	}
 
 	if _, err := conn.Write(hello); err != nil {
 		return nil, classifyIOError(err, nil)

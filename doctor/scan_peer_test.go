@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -330,5 +331,51 @@ func TestScanStapling(t *testing.T) {
 	rep := mustScan(t, addr)
 	if f, ok := scanFeature(rep, "OCSP stapling"); !ok || !f.Supported || f.Verdict != tlsregistry.Fine {
 		t.Errorf("stapling finding %+v, want supported and fine", f)
+	}
+}
+
+// TestScanStartTLSSlapd scans OpenLDAP's slapd through LDAP StartTLS and
+// compares with `sslscan --starttls-ldap`. Debian's slapd links GnuTLS, so
+// TLSCipherSuite is a GnuTLS priority string.
+func TestScanStartTLSSlapd(t *testing.T) {
+	t.Parallel()
+	slapd := peer.Need(t, "slapd", "slapd")
+	dir := t.TempDir()
+	cert, key, _, _ := scanKey(t, dir, "rsa")
+	conf := filepath.Join(dir, "slapd.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, `include /etc/ldap/schema/core.schema
+pidfile %[1]s/slapd.pid
+argsfile %[1]s/slapd.args
+TLSCertificateFile %[2]s
+TLSCertificateKeyFile %[3]s
+TLSCipherSuite NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-CBC:-KX-ALL:+ECDHE-RSA
+`, dir, cert, key), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := scanFreeAddr(t)
+	scanPeer(t, addr, slapd, "-f", conf, "-h", "ldap://"+addr+"/", "-d", "0")
+	rep := mustScan(t, addr, func(o *ScanOptions) { o.StartTLS = "ldap" })
+	if got := rep.view().Suites[tlsregistry.TLS12]; !slices.Equal(got, []uint16{0xC013, 0xC030}) {
+		t.Errorf("TLS 1.2 suites %04X, want [C013 C030]", got)
+	}
+	// sslscan 2.0.7 cannot do LDAP StartTLS with slapd ("failed with unknown
+	// error"), so openssl s_client -starttls ldap confirms each finding.
+	openssl := peer.Need(t, "openssl", "openssl")
+	sClient := func(args ...string) bool {
+		cmd := exec.Command(openssl, append([]string{"s_client", "-connect", addr, "-starttls", "ldap"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		return err == nil && strings.Contains(string(out), "Cipher is ")
+	}
+	for _, code := range []uint16{0xC013, 0xC030} {
+		st, _ := tlsregistry.SuiteByCode(code)
+		if !sClient("-tls1_2", "-cipher", st.OpenSSL) {
+			t.Errorf("s_client -starttls ldap could not use %s, which the scan found accepted", st.OpenSSL)
+		}
+	}
+	if sClient("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256") {
+		t.Error("s_client -starttls ldap used ECDHE-RSA-AES128-GCM-SHA256, which the scan found refused")
+	}
+	if sClient("-tls1_3") {
+		t.Error("s_client -starttls ldap negotiated TLS 1.3, which the scan found refused")
 	}
 }
