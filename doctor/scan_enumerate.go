@@ -194,49 +194,98 @@ func (s *scanner) scanVersions(ctx context.Context, rep *ScanReport) ([]tlsregis
 	return supported, nil
 }
 
-// scanSuites finds every suite v accepts by offering all, removing the one
-// the server picks and repeating until it refuses. When the server imposes
-// its own order, the picks come out in that order; a last probe with the
-// accepted suites reversed tells whether it does.
+// suiteChains is how many elimination chains run side by side per version.
+const suiteChains = 4
+
+// scanSuites finds every suite v accepts and the server's order. Finding
+// the set uses the standard elimination: offer a list, remove the suite the
+// server picks, repeat until it refuses; the candidates are dealt into
+// suiteChains lists eliminated in parallel, so the sequential chain is a
+// quarter as long. Two probes with the accepted suites in opposite orders
+// then tell whether the server honours the client's order; if it imposes
+// its own, one more elimination over the accepted suites yields it.
 func (s *scanner) scanSuites(ctx context.Context, v tlsregistry.Version) *SuiteList {
-	remaining := slices.Clone(suitesByVersion[v])
-	var picked []uint16
-	for len(remaining) > 0 && ctx.Err() == nil {
-		f, err := s.probe(ctx, s.hello(v, remaining, nil), needHello)
-		if !accepted(f, v) {
-			if !refused(f, err) {
-				s.problem("%s suites: %v", v, orUnknown(err))
-			}
-			break
-		}
-		c := f.hello.cipher
-		i := slices.Index(remaining, c)
-		if i < 0 {
-			s.problem("%s suites: the server chose %04X, which was not offered", v, c)
-			break
-		}
-		picked = append(picked, c)
-		remaining = slices.Delete(remaining, i, i+1)
+	all := suitesByVersion[v]
+	chains := make([][]uint16, suiteChains)
+	for i, c := range all {
+		chains[i%suiteChains] = append(chains[i%suiteChains], c)
 	}
+	found := make([][]uint16, suiteChains)
+	var wg sync.WaitGroup
+	for i, chain := range chains {
+		wg.Go(func() { found[i], _ = s.eliminate(ctx, v, chain, false) })
+	}
+	wg.Wait()
+	picked := slices.Concat(found...)
+	slices.Sort(picked)
+
 	l := &SuiteList{Version: v, Name: v.String()}
 	if len(picked) > 1 {
 		rev := slices.Clone(picked)
 		slices.Reverse(rev)
-		f, err := s.probe(ctx, s.hello(v, rev, nil), needHello)
+		var fwdPick, revPick uint16
+		var fwdErr, revErr error
+		wg.Go(func() { fwdPick, fwdErr = s.pickSuite(ctx, v, picked) })
+		wg.Go(func() { revPick, revErr = s.pickSuite(ctx, v, rev) })
+		wg.Wait()
 		switch {
-		case accepted(f, v):
-			l.ServerOrder = f.hello.cipher == picked[0]
+		case fwdErr != nil || revErr != nil:
+			s.problem("%s cipher order: %v", v, errors.Join(fwdErr, revErr))
+		case fwdPick == picked[0] && revPick == rev[0]:
+			// The client's first choice wins both times: client order.
 		default:
-			s.problem("%s cipher order: %v", v, orUnknown(err))
+			if order, ok := s.eliminate(ctx, v, picked, true); ok {
+				picked, l.ServerOrder = order, true
+			}
 		}
-	}
-	if !l.ServerOrder {
-		slices.Sort(picked)
 	}
 	for _, c := range picked {
 		l.Suites = append(l.Suites, suiteResult(c))
 	}
 	return l
+}
+
+// eliminate offers list, removes the suite the server picks and repeats.
+// With known set, list holds only accepted suites and every probe must be
+// answered; ok is false when that fails. The picks come in the server's
+// order of preference when it has one.
+func (s *scanner) eliminate(ctx context.Context, v tlsregistry.Version, list []uint16, known bool) (picked []uint16, ok bool) {
+	remaining := slices.Clone(list)
+	for len(remaining) > 0 && ctx.Err() == nil {
+		if known && len(remaining) == 1 {
+			return append(picked, remaining[0]), true
+		}
+		c, err := s.pickSuite(ctx, v, remaining)
+		if err != nil {
+			if known || !errors.Is(err, errRefused) {
+				s.problem("%s suites: %v", v, err)
+			}
+			return picked, false
+		}
+		picked = append(picked, c)
+		remaining = slices.DeleteFunc(remaining, func(x uint16) bool { return x == c })
+	}
+	return picked, !known || ctx.Err() == nil
+}
+
+// errRefused is a server refusing every offered suite.
+var errRefused = errors.New("the server refused every offered suite")
+
+// pickSuite offers suites in version v and returns the one the server
+// picks.
+func (s *scanner) pickSuite(ctx context.Context, v tlsregistry.Version, suites []uint16) (uint16, error) {
+	f, err := s.probe(ctx, s.hello(v, suites, nil), needHello)
+	switch {
+	case accepted(f, v):
+		c := f.hello.cipher
+		if !slices.Contains(suites, c) {
+			return 0, fmt.Errorf("the server chose %04X, which was not offered", c)
+		}
+		return c, nil
+	case refused(f, err):
+		return 0, errRefused
+	}
+	return 0, orUnknown(err)
 }
 
 func suiteResult(c uint16) SuiteResult {
@@ -326,7 +375,12 @@ func suitesWithKX(l *SuiteList, kx ...string) []uint16 {
 // (EC)DHE suites; TLS 1.2 ServerKeyExchange names the scheme in the clear
 // (RFC 5246 §7.4.3).
 func (s *scanner) scanSignatures12(ctx context.Context, l *SuiteList) []SignatureResult {
-	suites := suitesWithKX(l, "ECDHE", "DHE")
+	// ECDHE first: with x25519 it costs the server far less than DHE, and
+	// either kind carries the signature scheme.
+	suites := suitesWithKX(l, "ECDHE")
+	if len(suites) == 0 {
+		suites = suitesWithKX(l, "DHE")
+	}
 	if len(suites) == 0 {
 		return nil
 	}
