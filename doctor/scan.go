@@ -272,10 +272,12 @@ func (s *scanner) probe(ctx context.Context, hello []byte, done func(*serverFlig
 		buf = append(buf, tmp[:n]...)
 		if n > 0 {
 			f, perr := parseServerFlight(buf)
-			if perr != nil {
+			// A few bytes are not enough to tell HTTP or SMTP from a torn
+			// record; wait for more unless the connection ended.
+			if perr != nil && (rerr != nil || len(buf) >= 8 || !errors.Is(perr, errNotTLS)) {
 				return f, perr
 			}
-			if f.alert != nil || done(f) {
+			if perr == nil && (f.alert != nil || done(f)) {
 				return f, nil
 			}
 			if len(buf) > maxFlight+1<<14 {

@@ -74,6 +74,14 @@ func TestScanBadServers(t *testing.T) {
 			t.Cleanup(func() { srv.Close() })
 			return l.Addr().String()
 		}, "speaks HTTP"},
+		{"http in pieces", func(t *testing.T) string {
+			return scanServe(t, func(c net.Conn) {
+				scanReadHello(c)
+				_, _ = c.Write([]byte("HT"))
+				time.Sleep(50 * time.Millisecond)
+				_, _ = c.Write([]byte("TP/1.1 400 Bad Request\r\n\r\n"))
+			})
+		}, "speaks HTTP"},
 		{"smtp banner", func(t *testing.T) string {
 			return scanServe(t, func(c net.Conn) {
 				_, _ = c.Write([]byte("220 mail.example ESMTP\r\n"))
