@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,5 +286,49 @@ func BenchmarkScan(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(rep.Connections), "conns/op")
+	}
+}
+
+// countingConn tracks how many connections are open at once.
+type countingConn struct {
+	net.Conn
+	open *atomic.Int64
+	once sync.Once
+}
+
+func (c *countingConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
+}
+
+// TestScanConcurrencyBound checks that no more than Concurrency
+// connections are ever open.
+func TestScanConcurrencyBound(t *testing.T) {
+	_, _, cert, key := scanKey(t, t.TempDir(), "ec")
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key}}}
+	addr := scanServe(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		_ = tls.Server(c, cfg).Handshake()
+	})
+	var open, peak atomic.Int64
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		n := open.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		return &countingConn{Conn: c, open: &open}, nil
+	}
+	rep := mustScan(t, addr, func(o *ScanOptions) { o.Concurrency = 3; o.Dial = dial })
+	if p := peak.Load(); p > 3 || p < 2 {
+		t.Errorf("peak of %d connections open at once, want 2 or 3 with Concurrency 3", p)
+	}
+	if open.Load() != 0 {
+		t.Errorf("%d connections left open", open.Load())
+	}
+	if rep.Connections < 20 {
+		t.Errorf("only %d connections made", rep.Connections)
 	}
 }
