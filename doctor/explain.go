@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -49,8 +50,10 @@ func ExplainError(err error) []Explanation {
 	if code, ok := remoteAlert(err); ok {
 		r.Alert = &Alert{Code: code, Name: alertName(code), Stage: "during the handshake"}
 	}
-	var ce x509CertError
-	if errors.As(err, &ce.unknown) || errors.As(err, &ce.invalid) || errors.As(err, &ce.host) {
+	var ua x509.UnknownAuthorityError
+	var inv x509.CertificateInvalidError
+	var he x509.HostnameError
+	if errors.As(err, &ua) || errors.As(err, &inv) || errors.As(err, &he) {
 		r.verifyErr = err
 		r.err = nil
 	}
@@ -312,12 +315,12 @@ func explainClientRejected(r *Report, add addFunc, obs string) {
 		add("client_key_type_mismatch", obs+fmt.Sprintf("; the server's CertificateRequest allows certificate types %s, the negotiated suite is %s", strings.Join(types, ", "), suiteName(r)),
 			"our certificate has an EC key but the server accepts only RSA (or DSA) client certificates with this configuration; z/OS System SSL says \"Client certificate key type 13 not allowed\" (reason 434) and sends alert 80",
 			"use an RSA client certificate, or enable ECDHE-ECDSA suites and ECDSA signature algorithms on the server")
-	case len(lintMsgs) > 0:
-		add("client_certificate_rejected", obs, "our certificate has problems strict stacks refuse: "+strings.Join(lintMsgs, "; "),
-			strings.Join(lintFixes, " "))
 	case !cc.MatchesAcceptableCA:
 		add("client_certificate_rejected", obs, "our certificate's issuer is not among the CAs the server accepts: "+caList(r),
 			"use a certificate issued by one of those CAs")
+	case len(lintMsgs) > 0:
+		add("client_certificate_rejected", obs, "our certificate has problems strict stacks refuse: "+strings.Join(lintMsgs, "; "),
+			strings.Join(lintFixes, " "))
 	default:
 		meaning := "the server rejected our certificate"
 		if al, ok := tlsregistry.AlertByCode(r.Alert.Code); ok {
@@ -347,13 +350,6 @@ func explainClientKeyType(r *Report, add addFunc, obs string) {
 		"use a client certificate whose key type the server accepts, or enable that key type's signature algorithms on the server")
 }
 
-// x509CertError groups the crypto/x509 error types ExplainError recognises.
-type x509CertError struct {
-	unknown x509UnknownAuthority
-	invalid x509Invalid
-	host    x509Hostname
-}
-
 func explainVerification(r *Report, add addFunc) {
 	v := &r.Verification
 	if r.verifyErr == nil || len(r.Chain) == 0 && v.Hostname == "" {
@@ -372,7 +368,7 @@ func explainVerification(r *Report, add addFunc) {
 			"the certificate was issued with a future start date, or this machine's (or the CA's) clock is wrong",
 			"check the clocks (NTP), or reissue the certificate")
 	}
-	var ua x509UnknownAuthority
+	var ua x509.UnknownAuthorityError
 	if errors.As(r.verifyErr, &ua) {
 		obs := "the chain does not lead to a trusted root"
 		if v.MissingIssuer != "" {
@@ -403,12 +399,19 @@ func explainVerification(r *Report, add addFunc) {
 	}
 	if !v.HostnameOK && len(r.Chain) > 0 {
 		sans := strings.Join(r.Chain[0].SANs, ", ")
-		if sans == "" {
-			sans = "none (the certificate has no subjectAltName; the subject CN is ignored by modern clients)"
+		san := "DNS:" + v.Hostname
+		if net.ParseIP(v.Hostname) != nil {
+			san = "IP:" + v.Hostname
 		}
-		add("hostname_mismatch", "the certificate does not cover the name "+v.Hostname+"; its SANs are "+sans,
-			"we connected under a name the certificate was not issued for, or the server presents the wrong certificate (SNI)",
-			"connect with a name among the SANs (--servername), or reissue the certificate with --san DNS:"+v.Hostname)
+		if sans == "" {
+			add("hostname_mismatch", "the certificate does not cover the name "+v.Hostname+": it has no subjectAltName, only the subject "+r.Chain[0].Subject,
+				"modern clients (Go, Chrome, OpenSSL with hostname checks, Java) ignore the subject CN and match names only against subjectAltName (RFC 6125)",
+				"reissue the certificate with --san "+san)
+		} else {
+			add("hostname_mismatch", "the certificate does not cover the name "+v.Hostname+"; its SANs are "+sans,
+				"we connected under a name the certificate was not issued for, or the server presents the wrong certificate (SNI)",
+				"connect with a name among the SANs (--servername), or reissue the certificate with --san "+san)
+		}
 	}
 }
 
@@ -416,16 +419,16 @@ func explainVerification(r *Report, add addFunc) {
 // (ExplainError).
 func explainBareVerifyError(r *Report, add addFunc) {
 	err := r.verifyErr
-	var ua x509UnknownAuthority
-	var inv x509Invalid
-	var he x509Hostname
+	var ua x509.UnknownAuthorityError
+	var inv x509.CertificateInvalidError
+	var he x509.HostnameError
 	switch {
 	case errors.As(err, &ua):
 		add("untrusted_chain", err.Error(), "the chain does not lead to a trusted root: the issuing CA is not trusted or an intermediate is missing",
 			"send the full chain from the server and trust the root (--ca)")
 	case errors.As(err, &he):
 		add("hostname_mismatch", err.Error(), "the certificate was not issued for this name", "connect with a name the certificate covers, or reissue it with that SAN")
-	case errors.As(err, &inv) && inv.Reason == x509Expired:
+	case errors.As(err, &inv) && inv.Reason == x509.Expired:
 		add("expired", err.Error(), "a certificate is outside its validity period", "renew it, or check the clock")
 	default:
 		add("verification", err.Error(), "the chain does not verify", "see the error")

@@ -79,6 +79,12 @@ func TestExplainOpenSSL(t *testing.T) {
 	ct.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	noAKIClient := issue(t, dir, "noaki", ct, newKey(t, "ec"), &interNoSKI)
 
+	// A client certificate whose key usage does not allow signing.
+	kt := leafTemplate("bad key usage")
+	kt.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	kt.KeyUsage = x509.KeyUsageKeyEncipherment
+	badKU := issue(t, dir, "badku", kt, newKey(t, "ec"), p.inter)
+
 	// The server's leaf alone, with an AIA caIssuers URL serving the
 	// intermediate.
 	aiaURL := serveBytes(t, map[string][]byte{"/inter.der": p.inter.cert.Raw})
@@ -217,6 +223,14 @@ func TestExplainOpenSSL(t *testing.T) {
 			sclient: []string{"-cert", noAKIClient.certFile, "-key", noAKIClient.keyFile, "-cert_chain", p.inter.certFile}, want: "client_certificate_rejected",
 			check: func(t *testing.T, r *Report, e Explanation) {
 				mustContain(t, "cause", e.Cause, "authority key identifier")
+			},
+		},
+		{
+			name: "client certificate with an unacceptable key usage", server: cat(ecKey, []string{"-tls1_2", "-Verify", "1", "-verify_return_error", "-CAfile", p.clientCAFile}),
+			opts:    Options{Certificate: badKU.tlsCert(p.inter)},
+			sclient: []string{"-cert", badKU.certFile, "-key", badKU.keyFile, "-cert_chain", p.inter.certFile}, want: "client_certificate_rejected",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "cause", e.Cause, "keyEncipherment")
 			},
 		},
 		{

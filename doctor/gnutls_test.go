@@ -91,4 +91,20 @@ func TestProbeGnuTLS(t *testing.T) {
 			t.Errorf("with --cert: %v %+v", r.err, r.Problems)
 		}
 	})
+	t.Run("client certificate from an unknown CA", func(t *testing.T) {
+		addr := startPeer(t, serv, "listening", "--port", "{port}", "--x509certfile", p.chainFile, "--x509keyfile", p.server.keyFile,
+			"--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2", "--require-client-cert", "--verify-client-cert", "--x509cafile", p.clientCAFile)
+		r := probe(t, Options{Addr: addr, ServerName: "localhost", RootCAs: p.rootPool, Certificate: p.foreignClientCertTLS})
+		e := findProblem(t, r, "client_certificate_rejected")
+		mustContain(t, "cause", e.Cause, "CN=Test Issuing CA,O=pkid test")
+		out := gnutlsCLI(t, addr, "--x509cafile", p.root.certFile, "--x509certfile", p.foreignClient.certFile, "--x509keyfile", p.foreignClient.keyFile)
+		m := reGnutlsAlert.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("gnutls-cli received no alert:\n%s", out)
+		}
+		if n, _ := strconv.Atoi(m[1]); r.Alert == nil || int(r.Alert.Code) != n {
+			t.Errorf("alert: probe %+v, gnutls-cli %s", r.Alert, m[1])
+		}
+		t.Logf("alert %+v: %s", r.Alert, e.Cause)
+	})
 }

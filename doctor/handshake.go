@@ -323,6 +323,9 @@ var certificateTypeNames = map[uint8]string{
 
 // identifyPlaintext names what a non-TLS peer sent first.
 func identifyPlaintext(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
 	p := func(s string) bool { return bytes.HasPrefix(b, []byte(s)) }
 	switch {
 	case p("HTTP/"):

@@ -513,19 +513,26 @@ func (p *prober) run(ctx context.Context, r *Report) error {
 	a.conn.Close()
 	r.HandshakeOK = r.err == nil
 	p.connection(r, cs)
+	// Linting the chain, checking revocation and resuming are independent
+	// and each costs a few milliseconds: run them side by side.
+	var wg sync.WaitGroup
+	wg.Go(func() { p.chain(r, cs) })
 	t0 := time.Now()
 	p.verify(ctx, r, cs)
 	r.Timings.Verify = time.Since(t0)
 	p.staple(r, cs)
 	if p.opts.Revocation != nil && r.Verification.ChainOK {
-		t0 := time.Now()
-		p.revocation(ctx, r, cs)
-		r.Timings.Revocation = time.Since(t0)
+		wg.Go(func() {
+			t0 := time.Now()
+			p.revocation(ctx, r, cs)
+			r.Timings.Revocation = time.Since(t0)
+		})
 	}
 	r.Session.TicketReceived = a.cache.gotTicket()
 	if r.HandshakeOK && r.Session.TicketReceived && !p.opts.NoResume {
 		p.resume(ctx, r, a.cache)
 	}
+	wg.Wait()
 	return r.err
 }
 
@@ -550,9 +557,8 @@ func (p *prober) afterHandshake(ctx context.Context, a *attempt) error {
 	go func() {
 		select {
 		case <-a.cache.ticket:
-			// Give a following alert (some servers send a ticket and then
-			// reject) a moment, then stop reading.
-			time.Sleep(5 * time.Millisecond)
+			// A server that rejects our certificate sends its alert
+			// instead of tickets, so a ticket ends the wait.
 			a.conn.SetReadDeadline(time.Unix(1, 0))
 		case <-done:
 		}
@@ -666,6 +672,10 @@ func (p *prober) connection(r *Report, cs tls.ConnectionState) {
 		r.Group = groupName(uint16(cs.CurveID))
 	}
 	r.ALPN = cs.NegotiatedProtocol
+}
+
+// chain summarises and lints the server's certificates.
+func (p *prober) chain(r *Report, cs tls.ConnectionState) {
 	certs := cs.PeerCertificates
 	if len(certs) > maxChain {
 		certs = certs[:maxChain]

@@ -115,11 +115,20 @@ func TestProbeMatchesSClient(t *testing.T) {
 // s_client's, and that our --cert is matched to the CA names.
 func TestProbeCertificateRequest(t *testing.T) {
 	p := newTestPKI(t)
-	for _, v := range []string{"-tls1_2", "-tls1_3"} {
-		t.Run(v, func(t *testing.T) {
-			addr := sServer(t, "-cert", p.server.certFile, "-key", p.server.keyFile, "-cert_chain", p.inter.certFile, v,
-				"-verify", "1", "-CAfile", p.clientCAFile,
-				"-client_sigalgs", "ECDSA+SHA256:RSA-PSS+SHA256:RSA+SHA256:ed25519")
+	for _, tc := range []struct{ v, sigalgs string }{
+		{"-tls1_2", "ECDSA+SHA256:RSA-PSS+SHA256:RSA+SHA256:ed25519"},
+		{"-tls1_3", "ECDSA+SHA256:RSA-PSS+SHA256:RSA+SHA256:ed25519"},
+		{"-tls1_2", ""}, // OpenSSL's default list, with algorithms crypto/tls lacks
+		{"-tls1_3", ""},
+	} {
+		v := tc.v
+		t.Run(v+"-"+tc.sigalgs, func(t *testing.T) {
+			args := []string{"-cert", p.server.certFile, "-key", p.server.keyFile, "-cert_chain", p.inter.certFile, v,
+				"-verify", "1", "-CAfile", p.clientCAFile}
+			if tc.sigalgs != "" {
+				args = append(args, "-client_sigalgs", tc.sigalgs)
+			}
+			addr := sServer(t, args...)
 			r := probe(t, Options{Addr: addr, ServerName: "localhost", RootCAs: p.rootPool, Certificate: p.clientCert})
 			if r.err != nil {
 				t.Fatalf("probe: %v %+v", r.err, r.Problems)

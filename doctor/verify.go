@@ -233,7 +233,8 @@ func (p *prober) revocation(ctx context.Context, r *Report, cs tls.ConnectionSta
 }
 
 // certificateRequest fills what the server asked of a client certificate:
-// certificate types from the wire (TLS 1.2), the rest from crypto/tls.
+// read from the wire in TLS 1.2, from crypto/tls's callback in TLS 1.3
+// (where the request is encrypted).
 func (p *prober) certificateRequest(r *Report, a *attempt) {
 	if a.cri == nil && a.rawCertReq == nil {
 		return
@@ -251,7 +252,9 @@ func (p *prober) certificateRequest(r *Report, a *attempt) {
 		}
 		cas, algs = a.rawCertReq.CAs, a.rawCertReq.SigAlgs
 	}
-	if a.cri != nil {
+	// In TLS 1.2 the wire is the truth: crypto/tls filters the signature
+	// algorithms it hands the callback down to those it implements.
+	if a.cri != nil && a.rawCertReq == nil {
 		cas = a.cri.AcceptableCAs
 		algs = nil
 		for _, s := range a.cri.SignatureSchemes {

@@ -41,6 +41,7 @@ const (
 	idNotYetValid                   = "pkid_not_yet_valid"
 	idValidityExceedsIssuer         = "pkid_validity_exceeds_issuer"
 	idECKeyEncipherment             = "pkid_ec_key_encipherment"
+	idTLSWithoutDigitalSignature    = "pkid_tls_without_digital_signature"
 )
 
 var (
@@ -259,9 +260,16 @@ func checkCertificate(c *zx509.Certificate, opts Options) []Finding {
 		}
 		if opts.Purpose == PurposeClient && hasEKU && !clientAuth && !anyEKU {
 			add(Error, idClientWithoutClientAuth,
-				"The certificate is used as a TLS client certificate but its extendedKeyUsage lacks clientAuth, so servers reject it (alert 42 bad_certificate or 46 unsupported_certificate).",
+				"The certificate is used as a TLS client certificate but its extendedKeyUsage lacks clientAuth, so servers reject it (alert 42 bad_certificate or 43 unsupported_certificate).",
 				"Reissue it with extendedKeyUsage clientAuth (pkid issue --profile client or client-server).")
 		}
+	}
+
+	tlsUse := serverAuth || clientAuth || opts.Purpose != PurposeUnknown
+	if !isCA && hasKU && tlsUse && c.KeyUsage&zx509.KeyUsageDigitalSignature == 0 {
+		add(Error, idTLSWithoutDigitalSignature,
+			"The TLS certificate's keyUsage lacks digitalSignature, so its key may not sign the handshake: peers that enforce key usage (OpenSSL, GSKit, Java) abort with alert 42 bad_certificate or 43 unsupported_certificate, except for legacy RSA key exchange.",
+			"Reissue it with keyUsage digitalSignature (plus keyEncipherment for RSA keys); pkid's server and client profiles set it.")
 	}
 
 	// Keys and signatures.

@@ -63,6 +63,8 @@ func Reports(data []byte, opts Options) ([]Report, error) {
 	// The certificates in the data are candidate issuers of each other
 	// and of the CRLs.
 	if opts.Issuer == nil {
+		// Never append into the caller's backing array.
+		opts.Issuers = opts.Issuers[:len(opts.Issuers):len(opts.Issuers)]
 		for _, o := range objs {
 			if o.Kind != KindCertificate {
 				continue

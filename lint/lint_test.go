@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -247,6 +248,20 @@ func TestCertificateTraps(t *testing.T) {
 			wants: []want{{idClientWithoutClientAuth, Error}},
 		},
 		{
+			name: "server without digitalSignature",
+			build: leafWith(func(c *x509.Certificate) {
+				c.KeyUsage = x509.KeyUsageKeyAgreement
+			}, "p256"),
+			wants: []want{{idTLSWithoutDigitalSignature, Error}},
+		},
+		{
+			name: "RSA server with keyEncipherment only",
+			build: leafWith(func(c *x509.Certificate) {
+				c.KeyUsage = x509.KeyUsageKeyEncipherment
+			}, "rsa2048"),
+			wants: []want{{idTLSWithoutDigitalSignature, Error}},
+		},
+		{
 			name:  "RSA 1024",
 			build: leafWith(func(*x509.Certificate) {}, "rsa1024"),
 			wants: []want{{idWeakRSAKey, Error}},
@@ -356,5 +371,36 @@ func TestCertificateTraps(t *testing.T) {
 				t.Errorf("HasErrors = false for [%s]", findingIDs(fs))
 			}
 		})
+	}
+}
+
+// TestCertificateConcurrent lints from many goroutines at once, as the CA's
+// issuance service does; run with -race.
+func TestCertificateConcurrent(t *testing.T) {
+	ca := newCA(t)
+	key := newKey(t, "p256")
+	leaf := sign(t, serverTemplate(t, key), key, ca)
+	root := sign(t, caTemplate(t, "Another Root"), newKey(t, "p256"), nil)
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func() {
+			var err error
+			for j := 0; j < 20; j++ {
+				o := testOpts()
+				o.Issuer = ca.cert
+				if fs := Certificate(leaf.der, o); HasErrors(fs) {
+					err = fmt.Errorf("clean leaf: %s", findingIDs(fs))
+				}
+				if fs := Certificate(root.der, testOpts()); HasErrors(fs) {
+					err = fmt.Errorf("clean CA: %s", findingIDs(fs))
+				}
+			}
+			done <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

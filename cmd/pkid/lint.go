@@ -16,9 +16,9 @@ import (
 func init() {
 	register(&command{
 		name:    "lint",
-		args:    "FILE... [--issuer CA.pem] [--purpose server|client] [--json]",
+		args:    "FILE...|- [--issuer CA.pem] [--purpose server|client] [--json]",
 		summary: "check certificates and CRLs for the mistakes that break TLS stacks",
-		example: "pkid lint server.pem ca.pem crl.pem\npkid lint --json chain.pem",
+		example: "pkid lint server.pem ca.pem crl.pem\npkid lint --json chain.pem\nopenssl s_client -connect host:443 -showcerts </dev/null | pkid lint -",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			asJSON := fs.Bool("json", false, "print a JSON array with one entry per certificate or CRL")
 			issuerFile := fs.String("issuer", "", "certificate of the CA that issued the linted objects (PEM or DER); enables issuer checks")
@@ -41,11 +41,14 @@ func init() {
 					}
 					opts.Issuer = c
 				}
-				return runLint(g.stdout, g.stderr, args, opts, *asJSON)
+				return runLint(g.stdin, g.stdout, g.stderr, args, opts, *asJSON)
 			}
 		},
 	})
 }
+
+// maxLintInput bounds what `pkid lint -` reads from standard input.
+const maxLintInput = 64 << 20
 
 // lintEntry is one object in `pkid lint --json` output; a file that could
 // not be linted is one entry with Error set.
@@ -57,7 +60,10 @@ type lintEntry struct {
 	Error    string         `json:"error,omitempty"`
 }
 
-func runLint(stdout, stderr io.Writer, files []string, opts lint.Options, asJSON bool) error {
+// runLint lints the named files ("-" is standard input) and prints one
+// report per object; it ends with exitCode 1 when any finding is an error
+// and 2 when a file could not be read or held no certificate or CRL.
+func runLint(stdin io.Reader, stdout, stderr io.Writer, files []string, opts lint.Options, asJSON bool) error {
 	var (
 		entries    []lintEntry
 		unreadable bool
@@ -66,7 +72,11 @@ func runLint(stdout, stderr io.Writer, files []string, opts lint.Options, asJSON
 	contents := make([][]byte, len(files))
 	readErrs := make([]error, len(files))
 	for i, name := range files {
-		contents[i], readErrs[i] = os.ReadFile(name)
+		if name == "-" {
+			contents[i], readErrs[i] = io.ReadAll(io.LimitReader(stdin, maxLintInput))
+		} else {
+			contents[i], readErrs[i] = os.ReadFile(name)
+		}
 		if opts.Issuer == nil && readErrs[i] == nil {
 			// Every certificate named on the command line may be the
 			// issuer of another object: `pkid lint ca.pem crl.pem` checks

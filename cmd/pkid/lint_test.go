@@ -82,6 +82,7 @@ func TestLintCommand(t *testing.T) {
 	cases := []struct {
 		name      string
 		args      []string
+		stdin     string
 		code      int
 		stdout    []string
 		stderr    []string
@@ -126,13 +127,20 @@ func TestLintCommand(t *testing.T) {
 			stdout: []string{"pkid_client_without_clientauth"},
 		},
 		{name: "bad purpose", args: []string{"--purpose", "both", p("leaf.pem")}, code: 2, stderr: []string{"--purpose"}},
+		{
+			name:   "standard input",
+			args:   []string{"-"},
+			stdin:  "junk before\n" + string(mustRead(t, p("bad-ca.pem"))),
+			code:   1,
+			stdout: []string{"-: certificate CN=CA without cRLSign", "pkid_ca_without_crlsign"},
+		},
 		{name: "no files", args: nil, code: 2, stderr: []string{"usage: pkid lint"}},
 		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"usage: pkid lint", "--json"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), append([]string{"lint"}, c.args...), strings.NewReader(""), &stdout, &stderr)
+			code := run(context.Background(), append([]string{"lint"}, c.args...), strings.NewReader(c.stdin), &stdout, &stderr)
 			if code != c.code {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.code, stdout.String(), stderr.String())
 			}
@@ -189,4 +197,13 @@ func TestLintCommandJSON(t *testing.T) {
 	if !found {
 		t.Errorf("bad CA entry lacks pkid_ca_without_crlsign: %+v", entries[1])
 	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

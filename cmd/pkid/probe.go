@@ -233,6 +233,9 @@ func printReport(w io.Writer, r *doctor.Report) {
 			kv("OCSP staple", "%s (this update %s, next %s) %s", s.Status, s.ThisUpdate.Format(time.DateTime), s.NextUpdate.Format(time.DateTime), s.Error)
 		}
 		if rv := r.Revocation; rv != nil {
+			if len(rv.Statuses) == 0 {
+				kv("checked", "nothing: the chain holds no certificate below the trust anchor")
+			}
 			for _, st := range rv.Statuses {
 				line := st.State
 				if st.Method != "" {
@@ -299,8 +302,12 @@ func printReport(w io.Writer, r *doctor.Report) {
 	if r.StartTLS != "" {
 		kv("STARTTLS", "%s", ms(t.StartTLS))
 	}
-	kv("handshake", "%s", ms(t.Handshake))
-	kv("verification", "%s", ms(t.Verify))
+	if t.Handshake > 0 {
+		kv("handshake", "%s", ms(t.Handshake))
+	}
+	if t.Verify > 0 {
+		kv("verification", "%s", ms(t.Verify))
+	}
 	if t.Revocation > 0 {
 		kv("revocation", "%s", ms(t.Revocation))
 	}
