@@ -185,7 +185,10 @@ func Scan(ctx context.Context, opts ScanOptions) (*ScanReport, error) {
 	rep.Connections = int(s.conns.Load())
 	rep.Elapsed = time.Since(start)
 	rep.Problems = s.problems
-	if ctx.Err() != nil || rep.Elapsed >= opts.Deadline {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		rep.Problems = append(rep.Problems, "the scan was interrupted; later findings are missing")
+	case ctx.Err() != nil || rep.Elapsed >= opts.Deadline:
 		rep.Problems = append(rep.Problems, fmt.Sprintf("the scan hit its %s deadline; later findings are missing", opts.Deadline))
 	}
 	return rep, nil
