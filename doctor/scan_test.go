@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -330,5 +331,107 @@ func TestScanConcurrencyBound(t *testing.T) {
 	}
 	if rep.Connections < 20 {
 		t.Errorf("only %d connections made", rep.Connections)
+	}
+}
+
+// sslv2ServerHello is an SSL 2.0 SERVER-HELLO with a dummy certificate and
+// two cipher kinds.
+func sslv2ServerHello() []byte {
+	cert := []byte("not really a certificate")
+	specs := []byte{0x01, 0x00, 0x80, 0x07, 0x00, 0xC0}
+	connID := make([]byte, 16)
+	body := []byte{4, 0, 1, 0x00, 0x02, 0, byte(len(cert)), 0, byte(len(specs)), 0, byte(len(connID))}
+	body = append(append(append(body, cert...), specs...), connID...)
+	return append([]byte{0x80 | byte(len(body)>>8), byte(len(body))}, body...)
+}
+
+// TestScanSSLv2 scans a stub that answers SSL 2.0 CLIENT-HELLOs (no SSL 2.0
+// server is installed) and refuses everything else.
+func TestScanSSLv2(t *testing.T) {
+	f, err := parseServerFlight(sslv2ServerHello())
+	if err != nil || !f.sslv2 || f.sslv2Ciphers != 2 {
+		t.Fatalf("parse SERVER-HELLO: %+v %v", f, err)
+	}
+	addr := scanServe(t, func(c net.Conn) {
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b := make([]byte, 3)
+		if _, err := io.ReadFull(c, b); err != nil {
+			return
+		}
+		if b[0]&0x80 != 0 && b[2] == 1 {
+			_, _ = c.Write(sslv2ServerHello())
+			return
+		}
+		_, _ = c.Write([]byte{21, 3, 1, 0, 2, 2, 70}) // protocol_version
+	})
+	rep := mustScan(t, addr)
+	if p := rep.Protocols[0]; p.Version != tlsregistry.SSL20 || !p.Supported || p.Verdict != tlsregistry.Insecure {
+		t.Errorf("SSL 2.0 result %+v, want supported and insecure", p)
+	}
+	if v := rep.view().Versions; !slices.Equal(v, []tlsregistry.Version{tlsregistry.SSL20}) {
+		t.Errorf("versions %v, want SSL 2.0 only", v)
+	}
+}
+
+// sslv3Stub answers SSL 3.0 ClientHellos offering 0x002F or 0x000A with an
+// SSL 3.0 ServerHello for the first of those it finds, and refuses
+// everything else with handshake_failure.
+func sslv3Stub(c net.Conn) {
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(c, hdr); err != nil || hdr[0] != contentHandshake {
+		return
+	}
+	body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+	if _, err := io.ReadFull(c, body); err != nil || len(body) < 4+2+32+1 {
+		return
+	}
+	refuse := func() { _, _ = c.Write([]byte{21, 3, 0, 0, 2, 2, 40}) }
+	r := &byteReader{b: body[4:]}
+	version := r.u16()
+	r.bytes(32)
+	r.vec(1)
+	suites := &byteReader{b: r.vec(2)}
+	if r.bad || version != 0x0300 {
+		refuse()
+		return
+	}
+	var offered []uint16
+	for len(suites.b) >= 2 {
+		offered = append(offered, suites.u16())
+	}
+	for _, pick := range []uint16{0x002F, 0x000A} {
+		if slices.Contains(offered, pick) {
+			sh := []byte{3, 0}
+			sh = append(sh, make([]byte, 32)...)
+			sh = append(sh, 0, byte(pick>>8), byte(pick), 0)
+			msg := appendVec([]byte{hsServerHello}, 3, sh)
+			rec := appendVec([]byte{contentHandshake, 3, 0}, 2, msg)
+			_, _ = c.Write(rec)
+			return
+		}
+	}
+	refuse()
+}
+
+// TestScanSSLv3 scans the SSL 3.0 stub: the version is found, graded
+// insecure, and elimination finds exactly the two suites it takes.
+func TestScanSSLv3(t *testing.T) {
+	addr := scanServe(t, sslv3Stub)
+	rep := mustScan(t, addr)
+	v := rep.view()
+	if !slices.Equal(v.Versions, []tlsregistry.Version{tlsregistry.SSL30}) {
+		t.Fatalf("versions %v, want SSL 3.0 only\n%s", v.Versions, reportText(rep))
+	}
+	if got := v.Suites[tlsregistry.SSL30]; !slices.Equal(got, []uint16{0x000A, 0x002F}) {
+		t.Errorf("SSL 3.0 suites %04X, want [000A 002F]", got)
+	}
+	for _, p := range rep.Protocols {
+		if p.Version == tlsregistry.SSL30 && p.Verdict != tlsregistry.Insecure {
+			t.Errorf("SSL 3.0 verdict %s, want insecure", p.Verdict)
+		}
+	}
+	if _, order := suiteCodes(rep, tlsregistry.SSL30); !order {
+		t.Error("the stub always prefers 002F, so the scan should report server order")
 	}
 }
