@@ -118,6 +118,14 @@ func (s *scanner) scanVersions(ctx context.Context, rep *ScanReport) ([]tlsregis
 				msg = s.hello(v, suitesByVersion[v], nil)
 			}
 			f, err := s.probe(ctx, msg, needHello)
+			if v != tlsregistry.SSL20 && !accepted(f, v) && refused(f, err) {
+				// Some stacks refuse long suite lists (more than 128 suites,
+				// or hellos of 256–511 bytes) rather than pick from them;
+				// ask again with the list dealt into shorter ones.
+				if g := s.retryVersion(ctx, v); g != nil {
+					f, err = g, nil
+				}
+			}
 			results[i] = outcome{f, err}
 		})
 	}
@@ -197,6 +205,38 @@ func (s *scanner) scanVersions(ctx context.Context, rep *ScanReport) ([]tlsregis
 // suiteChains is how many elimination chains run side by side per version.
 const suiteChains = 4
 
+// retryVersion offers v's suites in suiteChains shorter lists at once and
+// returns the first ServerHello for v, or nil.
+func (s *scanner) retryVersion(ctx context.Context, v tlsregistry.Version) *serverFlight {
+	var (
+		mu  sync.Mutex
+		got *serverFlight
+		wg  sync.WaitGroup
+	)
+	for _, chain := range dealSuites(suitesByVersion[v]) {
+		wg.Go(func() {
+			f, _ := s.probe(ctx, s.hello(v, chain, nil), needHello)
+			if accepted(f, v) {
+				mu.Lock()
+				got = f
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return got
+}
+
+// dealSuites deals suites into suiteChains lists, like cards, so each gets
+// a share of every suite family.
+func dealSuites(suites []uint16) [][]uint16 {
+	chains := make([][]uint16, suiteChains)
+	for i, c := range suites {
+		chains[i%suiteChains] = append(chains[i%suiteChains], c)
+	}
+	return chains
+}
+
 // scanSuites finds every suite v accepts and the server's order. Finding
 // the set uses the standard elimination: offer a list, remove the suite the
 // server picks, repeat until it refuses; the candidates are dealt into
@@ -205,11 +245,7 @@ const suiteChains = 4
 // then tell whether the server honours the client's order; if it imposes
 // its own, one more elimination over the accepted suites yields it.
 func (s *scanner) scanSuites(ctx context.Context, v tlsregistry.Version) *SuiteList {
-	all := suitesByVersion[v]
-	chains := make([][]uint16, suiteChains)
-	for i, c := range all {
-		chains[i%suiteChains] = append(chains[i%suiteChains], c)
-	}
+	chains := dealSuites(suitesByVersion[v])
 	found := make([][]uint16, suiteChains)
 	var wg sync.WaitGroup
 	for i, chain := range chains {

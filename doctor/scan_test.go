@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -433,5 +434,38 @@ func TestScanSSLv3(t *testing.T) {
 	}
 	if _, order := suiteCodes(rep, tlsregistry.SSL30); !order {
 		t.Error("the stub always prefers 002F, so the scan should report server order")
+	}
+}
+
+// TestScanLongListRefused scans a stub that, like some appliances, refuses
+// ClientHellos offering more than 128 suites: the shorter retry finds the
+// version anyway.
+func TestScanLongListRefused(t *testing.T) {
+	addr := scanServe(t, func(c net.Conn) {
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		hdr := make([]byte, 5)
+		if _, err := io.ReadFull(c, hdr); err != nil {
+			return
+		}
+		body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+		if _, err := io.ReadFull(c, body); err != nil || hdr[0] != contentHandshake || len(body) < 4+2+32+1 {
+			return
+		}
+		r := &byteReader{b: body[4:]}
+		version := r.u16()
+		r.bytes(32)
+		r.vec(1)
+		suites := r.vec(2)
+		if r.bad || version != 0x0302 || len(suites)/2 > 128 || !bytes.Contains(suites, []byte{0x00, 0x2F}) {
+			_, _ = c.Write([]byte{21, 3, 1, 0, 2, 2, 40})
+			return
+		}
+		sh := append(append([]byte{3, 2}, make([]byte, 32)...), 0, 0x00, 0x2F, 0)
+		_, _ = c.Write(appendVec([]byte{contentHandshake, 3, 2}, 2, appendVec([]byte{hsServerHello}, 3, sh)))
+	})
+	rep := mustScan(t, addr)
+	v := rep.view()
+	if !slices.Equal(v.Versions, []tlsregistry.Version{tlsregistry.TLS11}) || !slices.Equal(v.Suites[tlsregistry.TLS11], []uint16{0x002F}) {
+		t.Errorf("found %s, want TLS 1.1 with 002F", v)
 	}
 }
