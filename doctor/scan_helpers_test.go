@@ -271,7 +271,9 @@ func runSSLScan(t testing.TB, addr string) (peerView, string) {
 // scanFor runs Scan against addr with test-sized timeouts.
 func scanFor(t testing.TB, addr string, mod ...func(*ScanOptions)) (*ScanReport, error) {
 	t.Helper()
-	opts := ScanOptions{Addr: addr, Timeout: 3 * time.Second, Deadline: time.Minute}
+	// Generous bounds: the machine running the tests may be busy, and a
+	// timed-out probe shows up as a problem, which mustScan fails on.
+	opts := ScanOptions{Addr: addr, Timeout: 10 * time.Second, Deadline: 2 * time.Minute}
 	for _, m := range mod {
 		m(&opts)
 	}
