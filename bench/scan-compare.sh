@@ -48,12 +48,21 @@ now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # Same findings first: sslscan's output, then the scan checked against it.
-sslscan --no-colour "$ADDR" >"$WORK/sslscan.txt"
-PKID_SCAN_ADDR=$ADDR PKID_SSLSCAN_OUTPUT=$WORK/sslscan.txt "$WORK/doctor.test" -test.run '^TestScanTarget$' >"$WORK/pkid.txt" || {
+# sslscan drops slow findings (ffdhe8192) on a busy machine, so a
+# disagreement is checked against a second sslscan run before it counts.
+agree=no
+for _ in 1 2; do
+	sslscan --no-colour "$ADDR" >"$WORK/sslscan.txt"
+	if PKID_SCAN_ADDR=$ADDR PKID_SSLSCAN_OUTPUT=$WORK/sslscan.txt "$WORK/doctor.test" -test.run '^TestScanTarget$' >"$WORK/pkid.txt"; then
+		agree=yes
+		break
+	fi
+done
+if [ "$agree" != yes ]; then
 	cat "$WORK/pkid.txt" >&2
 	echo "pkid and sslscan disagree on $ADDR" >&2
 	exit 1
-}
+fi
 
 for _ in $(seq "$RUNS"); do
 	t0=$(now); sslscan --no-colour "$ADDR" >/dev/null; t1=$(now)

@@ -18,11 +18,21 @@ import (
 )
 
 // compareWithSSLScan fails unless Scan and sslscan agree on versions,
-// accepted suites and groups for the server at addr.
+// accepted suites and groups for the server at addr. sslscan itself drops
+// findings on a busy machine (its fixed timeouts miss the slow ffdhe8192
+// handshake), so a disagreement is checked against a second sslscan run
+// before it counts.
 func compareWithSSLScan(t *testing.T, addr string, rep *ScanReport) {
 	t.Helper()
-	want, raw := runSSLScan(t, addr)
 	got := rep.view()
+	var want peerView
+	var raw string
+	for range 2 {
+		want, raw = runSSLScan(t, addr)
+		if want.String() == got.String() {
+			return
+		}
+	}
 	if !reflect.DeepEqual(got.Versions, want.Versions) {
 		t.Errorf("versions: pkid %v, sslscan %v", got.Versions, want.Versions)
 	}
@@ -34,9 +44,7 @@ func compareWithSSLScan(t *testing.T, addr string, rep *ScanReport) {
 			t.Errorf("%s groups:\npkid    %04X\nsslscan %04X", v, got.Groups[v], want.Groups[v])
 		}
 	}
-	if t.Failed() {
-		t.Logf("pkid:\n%s\nsslscan:\n%s", reportText(rep), raw)
-	}
+	t.Logf("pkid:\n%s\nsslscan:\n%s", reportText(rep), raw)
 }
 
 func suiteCodes(rep *ScanReport, v tlsregistry.Version) ([]uint16, bool) {
