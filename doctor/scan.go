@@ -326,9 +326,8 @@ func needFlight(f *serverFlight) bool {
 	return f.helloDone || f.encrypted || (f.hello != nil && f.hello.version == uint16(tlsregistry.TLS13))
 }
 
-// run performs the scan in three rounds: versions; then suites, groups
-// and features per version in parallel; then signature schemes and
-// fallback protection, which need what the second round found.
+// run performs the scan in two rounds: versions; then, in parallel, the
+// suites of each version, groups, signature schemes and features.
 func (s *scanner) run(ctx context.Context, rep *ScanReport) error {
 	supported, err := s.scanVersions(ctx, rep)
 	if err != nil {
@@ -365,6 +364,13 @@ func (s *scanner) run(ctx context.Context, rep *ScanReport) error {
 			mu.Unlock()
 		})
 	}
+	// Everything else needs only the supported versions, so it runs beside
+	// the suite chains; the semaphore bounds the connections.
+	var (
+		sigs     []SignatureResult
+		dhe      *Feature
+		fallback *Feature
+	)
 	if legacyTop != 0 {
 		wg.Go(func() {
 			f := s.scanFeatures(ctx, legacyTop)
@@ -372,24 +378,16 @@ func (s *scanner) run(ctx context.Context, rep *ScanReport) error {
 			features = f
 			mu.Unlock()
 		})
-	}
-	wg.Wait()
-
-	// Round three: groups and signatures of the legacy versions need the
-	// accepted suites; TLS 1.3 signatures need a group the server takes.
-	var sigs []SignatureResult
-	var dhe *Feature
-	if l := lists[legacyTop]; l != nil && legacyTop >= tlsregistry.SSL30 {
-		wg.Go(func() { dhe = s.scanDHE(ctx, legacyTop, l) })
+		wg.Go(func() { dhe = s.scanDHE(ctx, legacyTop) })
 		wg.Go(func() {
-			g := s.scanGroups12(ctx, legacyTop, l)
+			g := s.scanGroups12(ctx, legacyTop)
 			mu.Lock()
 			groups12 = g
 			mu.Unlock()
 		})
 		if legacyTop == tlsregistry.TLS12 {
 			wg.Go(func() {
-				r := s.scanSignatures12(ctx, l)
+				r := s.scanSignatures12(ctx)
 				mu.Lock()
 				sigs = append(sigs, r...)
 				mu.Unlock()
@@ -398,13 +396,12 @@ func (s *scanner) run(ctx context.Context, rep *ScanReport) error {
 	}
 	if slices.Contains(supported, tlsregistry.TLS13) {
 		wg.Go(func() {
-			r := s.scanSignatures13(ctx, groups13)
+			r := s.scanSignatures13(ctx)
 			mu.Lock()
 			sigs = append(sigs, r...)
 			mu.Unlock()
 		})
 	}
-	var fallback *Feature
 	if len(supported) >= 2 {
 		wg.Go(func() { fallback = s.scanFallback(ctx, supported) })
 	}

@@ -20,6 +20,9 @@ var (
 	sigSchemes13    []uint16
 	sigSchemes12    []uint16
 	allSigSchemes   []uint16
+	// suitesByKX lists the TLS 1.0–1.2 suites of each key exchange that
+	// sends a ServerKeyExchange, certificate-authenticated ones first.
+	suitesByKX = map[string][]uint16{}
 )
 
 func init() {
@@ -31,6 +34,16 @@ func init() {
 			if s.MinVersion <= v && v <= s.MaxVersion {
 				suitesByVersion[v] = append(suitesByVersion[v], s.Code)
 			}
+		}
+		if (s.KeyExchange == "ECDHE" || s.KeyExchange == "DHE") && !s.TLS13() && s.Auth != "anon" {
+			suitesByKX[s.KeyExchange] = append(suitesByKX[s.KeyExchange], s.Code)
+		}
+	}
+	for _, s := range tlsregistry.Suites() {
+		// Anonymous suites last: a server that takes them picks them only
+		// when nothing authenticated is left.
+		if (s.KeyExchange == "ECDHE" || s.KeyExchange == "DHE") && !s.TLS13() && s.Auth == "anon" {
+			suitesByKX[s.KeyExchange] = append(suitesByKX[s.KeyExchange], s.Code)
 		}
 	}
 	for _, g := range tlsregistry.Groups() {
@@ -377,13 +390,10 @@ func (s *scanner) scanGroups13(ctx context.Context) []uint16 {
 	})
 }
 
-// scanGroups12 offers the accepted ECDHE suites with one curve at a time
-// and reads the curve from ServerKeyExchange (RFC 8422 §5.4).
-func (s *scanner) scanGroups12(ctx context.Context, v tlsregistry.Version, l *SuiteList) []uint16 {
-	ecdhe := suitesWithKX(l, "ECDHE")
-	if len(ecdhe) == 0 {
-		return nil
-	}
+// scanGroups12 offers every ECDHE suite with one curve at a time and reads
+// the curve from ServerKeyExchange (RFC 8422 §5.4).
+func (s *scanner) scanGroups12(ctx context.Context, v tlsregistry.Version) []uint16 {
+	ecdhe := suitesFor(v, "ECDHE")
 	return forEach(groups12, func(g uint16) bool {
 		msg := s.hello(v, ecdhe, func(h *clientHello) { h.groups = []uint16{g} })
 		f, err := s.probe(ctx, msg, needKeyExchange)
@@ -397,29 +407,25 @@ func (s *scanner) scanGroups12(ctx context.Context, v tlsregistry.Version, l *Su
 	})
 }
 
-func suitesWithKX(l *SuiteList, kx ...string) []uint16 {
+// suitesFor lists the suites of the given key exchanges usable in v.
+func suitesFor(v tlsregistry.Version, kx ...string) []uint16 {
 	var out []uint16
-	for _, r := range l.Suites {
-		if st, ok := tlsregistry.SuiteByCode(r.Code); ok && slices.Contains(kx, st.KeyExchange) {
-			out = append(out, r.Code)
+	for _, k := range kx {
+		for _, c := range suitesByKX[k] {
+			if slices.Contains(suitesByVersion[v], c) {
+				out = append(out, c)
+			}
 		}
 	}
 	return out
 }
 
-// scanSignatures12 offers one signature scheme at a time with the accepted
-// (EC)DHE suites; TLS 1.2 ServerKeyExchange names the scheme in the clear
-// (RFC 5246 §7.4.3).
-func (s *scanner) scanSignatures12(ctx context.Context, l *SuiteList) []SignatureResult {
-	// ECDHE first: with x25519 it costs the server far less than DHE, and
-	// either kind carries the signature scheme.
-	suites := suitesWithKX(l, "ECDHE")
-	if len(suites) == 0 {
-		suites = suitesWithKX(l, "DHE")
-	}
-	if len(suites) == 0 {
-		return nil
-	}
+// scanSignatures12 offers one signature scheme at a time with every
+// (EC)DHE suite; TLS 1.2 ServerKeyExchange names the scheme in the clear
+// (RFC 5246 §7.4.3). ECDHE comes first: with x25519 it costs the server far
+// less than DHE.
+func (s *scanner) scanSignatures12(ctx context.Context) []SignatureResult {
+	suites := suitesFor(tlsregistry.TLS12, "ECDHE", "DHE")
 	ok := forEach(sigSchemes12, func(sc uint16) bool {
 		msg := s.hello(tlsregistry.TLS12, suites, func(h *clientHello) { h.sigSchemes = []uint16{sc} })
 		f, _ := s.probe(ctx, msg, needKeyExchange)
@@ -430,29 +436,41 @@ func (s *scanner) scanSignatures12(ctx context.Context, l *SuiteList) []Signatur
 
 // scanSignatures13 offers one scheme at a time. TLS 1.3 encrypts
 // CertificateVerify, but a server with no usable scheme refuses before its
-// ServerHello, so a ServerHello means the scheme is usable. The key share
-// must be one the server takes, or a HelloRetryRequest would come first.
-func (s *scanner) scanSignatures13(ctx context.Context, groups []uint16) []SignatureResult {
-	var share keyShare
-	found := false
-	for _, g := range groups {
-		if share, found = newKeyShare(g, s.opts.Rand); found {
+// ServerHello, so a ServerHello means the scheme is usable. The key shares
+// must be ones the server takes, or a HelloRetryRequest would come first:
+// x25519 with P-256, else P-384, else P-521, whichever the server answers
+// with a ServerHello when offered every scheme.
+func (s *scanner) scanSignatures13(ctx context.Context) []SignatureResult {
+	hello := func(shares []keyShare, schemes []uint16) []byte {
+		return s.hello(tlsregistry.TLS13, suitesByVersion[tlsregistry.TLS13], func(h *clientHello) {
+			h.sigSchemes = schemes
+			h.groups = nil
+			for _, ks := range shares {
+				h.groups = append(h.groups, ks.group)
+			}
+			h.keyShares = shares
+		})
+	}
+	var shares []keyShare
+	for _, set := range [][]uint16{{0x001D, 0x0017}, {0x0018}, {0x0019}} {
+		var try []keyShare
+		for _, g := range set {
+			if ks, ok := newKeyShare(g, s.opts.Rand); ok {
+				try = append(try, ks)
+			}
+		}
+		f, _ := s.probe(ctx, hello(try, sigSchemes13), needHello)
+		if accepted(f, tlsregistry.TLS13) && !f.hello.retry {
+			shares = try
 			break
 		}
 	}
-	if !found {
-		if len(groups) > 0 {
-			s.problem("TLS 1.3 signature schemes: the server takes none of x25519, P-256, P-384, P-521, so no key share could be sent")
-		}
+	if shares == nil {
+		s.problem("TLS 1.3 signature schemes: the server takes none of the x25519, P-256, P-384 and P-521 key shares the scanner can make")
 		return nil
 	}
 	ok := forEach(sigSchemes13, func(sc uint16) bool {
-		msg := s.hello(tlsregistry.TLS13, suitesByVersion[tlsregistry.TLS13], func(h *clientHello) {
-			h.sigSchemes = []uint16{sc}
-			h.groups = []uint16{share.group}
-			h.keyShares = []keyShare{share}
-		})
-		f, _ := s.probe(ctx, msg, needHello)
+		f, _ := s.probe(ctx, hello(shares, []uint16{sc}), needHello)
 		return accepted(f, tlsregistry.TLS13) && !f.hello.retry
 	})
 	return sigResults(tlsregistry.TLS13, ok)
@@ -531,13 +549,13 @@ func (s *scanner) scanFallback(ctx context.Context, supported []tlsregistry.Vers
 // scanDHE reads the finite-field group size the server uses with its DHE
 // suites (RFC 5246 §7.4.3 ServerDHParams); below 2048 bits is Logjam
 // territory.
-func (s *scanner) scanDHE(ctx context.Context, v tlsregistry.Version, l *SuiteList) *Feature {
-	dhe := suitesWithKX(l, "DHE")
-	if len(dhe) == 0 {
-		return nil
-	}
+func (s *scanner) scanDHE(ctx context.Context, v tlsregistry.Version) *Feature {
+	dhe := suitesFor(v, "DHE")
 	f, err := s.probe(ctx, s.hello(v, dhe, nil), needKeyExchange)
-	if !accepted(f, v) || f.keyExchange == nil || f.keyExchange.dhBits == 0 {
+	switch {
+	case refused(f, err) && !accepted(f, v):
+		return nil // no DHE suites
+	case !accepted(f, v) || f.keyExchange == nil || f.keyExchange.dhBits == 0:
 		s.problem("%s DHE parameters: %v", v, orUnknown(err))
 		return nil
 	}
