@@ -92,14 +92,15 @@ func (s *scanner) hello(v tlsregistry.Version, suites []uint16, mod func(*client
 		h.versions = []uint16{uint16(tlsregistry.TLS13)}
 		h.renegInfo = false
 		h.pskModes = true
+		// An empty key_share: the server answers with a HelloRetryRequest,
+		// which names the version, suite and group it picked (RFC 8446
+		// §4.1.4) before it computes a key or signs anything, so TLS 1.3
+		// probes cost the server almost nothing.
 		h.withKeyShare = true
 		// A compatibility-mode session id (RFC 8446 §D.4) keeps middleboxes
 		// and some servers happy.
 		h.sessionID = make([]byte, 32)
 		_, _ = io.ReadFull(s.opts.Rand, h.sessionID)
-		if ks, ok := newKeyShare(0x001D, s.opts.Rand); ok {
-			h.keyShares = []keyShare{ks}
-		}
 	}
 	if mod != nil {
 		mod(h)

@@ -29,7 +29,10 @@ var flightCaptures = []struct {
 	{
 		name: "tls13-serverhello", key: "ec",
 		hello: func(s *scanner) []byte {
-			return s.hello(tlsregistry.TLS13, suitesByVersion[tlsregistry.TLS13], nil)
+			return s.hello(tlsregistry.TLS13, suitesByVersion[tlsregistry.TLS13], func(h *clientHello) {
+				ks, _ := newKeyShare(0x001D, nil)
+				h.keyShares = []keyShare{ks}
+			})
 		},
 		expect: func(t *testing.T, f *serverFlight) {
 			h := f.hello
