@@ -140,7 +140,7 @@ func TestProbeBadInput(t *testing.T) {
 			name: "100-certificate chain", want: "",
 			addr: func(t *testing.T) string { return goTLSServer(t, long) },
 			check: func(t *testing.T, r *Report) {
-				if len(r.Chain) != maxChain {
+				if len(r.Chain) != maxChain || r.ChainSent != 100 {
 					t.Errorf("chain summarised %d certificates, want the bound %d", len(r.Chain), maxChain)
 				}
 			},

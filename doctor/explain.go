@@ -21,10 +21,10 @@ type Explanation struct {
 	// ID names the kind of problem, stable for scripts and tests:
 	// no_shared_cipher, key_type_mismatch, client_certificate_required,
 	// client_certificate_rejected, client_key_type_mismatch, untrusted_chain,
-	// expired, not_yet_valid, hostname_mismatch, revoked,
-	// revocation_unreachable, ca_without_crlsign, missing_aki,
-	// protocol_version, not_tls, timeout, connection_refused, closed,
-	// starttls, alert, verification, handshake.
+	// expired, not_yet_valid, hostname_mismatch, verification, revoked,
+	// revocation_unreachable, revocation_unknown, ca_without_crlsign,
+	// missing_aki, protocol_version, not_tls, timeout, connection_refused,
+	// connection_failed, closed, starttls, alert, handshake.
 	ID string `json:"id"`
 	// Observed is what the probe saw.
 	Observed string `json:"observed"`
@@ -135,6 +135,10 @@ func explainFailure(r *Report, add addFunc) {
 		explainAlert(r, add)
 		return
 	}
+	if errors.Is(err, errClosedAfterHandshake) {
+		explainClosedAfter(r, add)
+		return
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
@@ -158,6 +162,27 @@ func explainFailure(r *Report, add addFunc) {
 		add("handshake", "the TLS handshake failed: "+err.Error(),
 			"see the error; the server's log usually names the reason",
 			"compare the report's offer with the server's configuration")
+	}
+}
+
+// explainClosedAfter explains a server that hung up right after a TLS 1.3
+// handshake without an alert: usually its verdict on our certificate.
+func explainClosedAfter(r *Report, add addFunc) {
+	obs := "the server closed the connection right after the handshake, without an alert or a session ticket"
+	cc := r.ClientCertificate
+	switch {
+	case r.requested && !r.sentCert:
+		explainCertRequired(r, add, obs)
+	case r.sentCert && cc != nil:
+		cause := "the server rejected our certificate (" + cc.Certificate.Subject + ", issued by " + cc.Certificate.Issuer + ") without saying why"
+		if !cc.MatchesAcceptableCA {
+			cause += "; its issuer is not among the CAs the server accepts: " + caList(r)
+		}
+		add("client_certificate_rejected", obs, cause,
+			"check the server's log; use a certificate issued by one of the acceptable CAs, with clientAuth and digitalSignature")
+	default:
+		add("closed", obs, "the server dropped the connection after TLS was set up: an access rule, a connection limit, or a crash",
+			"check the server's log for this connection")
 	}
 }
 
@@ -206,8 +231,12 @@ func suiteList(ss []Suite, n int) string {
 }
 
 func explainNoShared(r *Report, add addFunc, obs string) {
+	offerGroups := ""
 	if len(r.Offer.Suites) > 0 {
-		obs += fmt.Sprintf("; we offered %s with %d suites (%s)", strings.Join(r.Offer.Versions, ", "), len(r.Offer.Suites), suiteList(r.Offer.Suites, 8))
+		obs += fmt.Sprintf("; we offered %s with %d suites (%s)",
+			strings.Join(r.Offer.Versions, ", "), len(r.Offer.Suites), suiteList(r.Offer.Suites, 6))
+		offerGroups = fmt.Sprintf(", groups %s and signature algorithms %s",
+			strings.Join(r.Offer.Groups, ", "), strings.Join(r.Offer.SigAlgs, ":"))
 	}
 	var broad, tls13 *Retry
 	for i := range r.Retries {
@@ -233,7 +262,7 @@ func explainNoShared(r *Report, add addFunc, obs string) {
 			"the server's TLS 1.2 cipher list shares nothing with ours, or does not fit its "+tls13.ServerKey+" certificate",
 			"use TLS 1.3 (drop --tls1.2), or add ECDHE suites matching the certificate's key type to the server's TLS 1.2 list")
 	default:
-		add("no_shared_cipher", obs,
+		add("no_shared_cipher", obs+offerGroups,
 			"no cipher suite, group or signature algorithm in common; or the server's suites do not fit its certificate's key type (an EC certificate with only RSA key-exchange suites such as 0035 AES256-SHA fails this way, GSKit reason 434)",
 			"compare the server's cipher list with our offer (pkid probe --scan enumerates what it accepts) and make sure it holds suites for its certificate's key type")
 	}

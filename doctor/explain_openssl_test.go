@@ -92,6 +92,14 @@ func TestExplainOpenSSL(t *testing.T) {
 	at.IssuingCertificateURL = []string{aiaURL + "/inter.der"}
 	aiaLeaf := issue(t, dir, "aialeaf", at, newKey(t, "ec"), p.inter)
 
+	// A leaf whose caIssuers URL is a 404, and one valid only tomorrow.
+	bt := leafTemplate("localhost")
+	bt.IssuingCertificateURL = []string{aiaURL + "/missing.der"}
+	badAIALeaf := issue(t, dir, "badaia", bt, newKey(t, "ec"), p.inter)
+	ft := leafTemplate("localhost")
+	ft.NotBefore, ft.NotAfter = time.Now().Add(24*time.Hour), time.Now().Add(48*time.Hour)
+	future := issue(t, dir, "future", ft, newKey(t, "ec"), p.inter)
+
 	// An expired server certificate.
 	et := leafTemplate("localhost")
 	et.NotBefore, et.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
@@ -167,6 +175,22 @@ func TestExplainOpenSSL(t *testing.T) {
 			},
 		},
 		{
+			name: "no shared group: TLS 1.3 server with ffdhe2048 only", server: cat(ecKey, []string{"-tls1_3", "-groups", "ffdhe2048"}),
+			sclient: []string{"-groups", "X25519:P-256"}, want: "no_shared_cipher",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "observed", e.Observed, "x25519, secp256r1")
+				mustContain(t, "cause", e.Cause, "group")
+			},
+		},
+		{
+			name: "no shared signature algorithm: -sigalgs RSA+SHA1", server: cat(rsaKey, []string{"-tls1_2", "-sigalgs", "RSA+SHA1"}),
+			sclient: []string{"-sigalgs", "RSA+SHA256:ECDSA+SHA256"}, want: "no_shared_cipher",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "observed", e.Observed, "RSA+SHA256")
+				mustContain(t, "cause", e.Cause, "signature algorithm")
+			},
+		},
+		{
 			name: "client certificate required, TLS 1.2", server: cat(ecKey, []string{"-tls1_2", "-Verify", "1", "-CAfile", p.clientCAFile}),
 			sclient: []string{}, want: "client_certificate_required",
 			check: func(t *testing.T, r *Report, e Explanation) {
@@ -177,8 +201,10 @@ func TestExplainOpenSSL(t *testing.T) {
 			},
 		},
 		{
+			// -ign_eof: the TLS 1.3 alert comes after the handshake, and
+			// s_client must still be reading to see it.
 			name: "client certificate required, TLS 1.3", server: cat(ecKey, []string{"-tls1_3", "-Verify", "1", "-CAfile", p.clientCAFile}),
-			sclient: []string{}, want: "client_certificate_required",
+			sclient: []string{"-ign_eof"}, want: "client_certificate_required",
 			check: func(t *testing.T, r *Report, e Explanation) {
 				if r.Alert == nil || r.Alert.Code != 116 {
 					t.Errorf("alert %+v", r.Alert)
@@ -207,9 +233,10 @@ func TestExplainOpenSSL(t *testing.T) {
 		},
 		{
 			// TLS 1.3 servers judge the client certificate after the
-			// handshake; s_client has exited by then, so no comparison.
+			// handshake: -ign_eof keeps s_client reading until the alert.
 			name: "client certificate without clientAuth, TLS 1.3", server: cat(ecKey, []string{"-tls1_3", "-Verify", "1", "-verify_return_error", "-CAfile", p.clientCAFile}),
-			opts: Options{Certificate: serverAsClient.tlsCert(p.inter)}, want: "client_certificate_rejected",
+			opts:    Options{Certificate: serverAsClient.tlsCert(p.inter)},
+			sclient: []string{"-ign_eof", "-cert", serverAsClient.certFile, "-key", serverAsClient.keyFile, "-cert_chain", p.inter.certFile}, want: "client_certificate_rejected",
 			check: func(t *testing.T, r *Report, e Explanation) {
 				if r.Alert == nil || r.Alert.Code != 43 || !strings.Contains(r.Alert.Stage, "after we sent our certificate") {
 					t.Errorf("alert %+v", r.Alert)
@@ -250,6 +277,21 @@ func TestExplainOpenSSL(t *testing.T) {
 				}
 				mustContain(t, "fix", e.Fix, "send the intermediate")
 				mustContain(t, "client would say", v.ClientWouldSay, "certificate signed by unknown authority")
+			},
+		},
+		{
+			name: "intermediate not sent, AIA fetch fails", server: []string{"-cert", badAIALeaf.certFile, "-key", badAIALeaf.keyFile},
+			want: "untrusted_chain",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "observed", e.Observed, "missing.der failed: HTTP 404")
+				mustContain(t, "fix", e.Fix, "full chain")
+			},
+		},
+		{
+			name: "server certificate not yet valid", server: []string{"-cert", future.certFile, "-key", future.keyFile, "-cert_chain", p.inter.certFile},
+			want: "not_yet_valid",
+			check: func(t *testing.T, r *Report, e Explanation) {
+				mustContain(t, "observed", e.Observed, "CN=localhost,O=pkid test", "valid from")
 			},
 		},
 		{

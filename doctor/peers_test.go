@@ -129,7 +129,8 @@ type sClientFacts struct {
 	acceptableCAs []string
 	certTypes     []string
 	sigAlgs       []string
-	alert         string // last fatal alert received, e.g. handshake_failure
+	alert         string   // last fatal alert received, e.g. handshake_failure
+	chain         []string // subjects of the certificate chain, Go's notation
 }
 
 var (
@@ -137,6 +138,7 @@ var (
 	reTempKey = regexp.MustCompile(`(?m)^Server Temp Key: ([^,]+(?:, [^,]+)?), \d+ bits`)
 	reTypes   = regexp.MustCompile(`(?m)^Client Certificate Types: (.*)$`)
 	reSigAlgs = regexp.MustCompile(`(?m)^Requested Signature Algorithms: (.*)$`)
+	reChain   = regexp.MustCompile(`(?m)^ *\d+ s:(.*)$`)
 	reAlert   = regexp.MustCompile(`<<< [^\n]*Alert \[length 0002\], fatal (\S+)`)
 )
 
@@ -162,6 +164,9 @@ func sClient(t testing.TB, addr string, args ...string) sClientFacts {
 	}
 	if m := reSigAlgs.FindStringSubmatch(out); m != nil {
 		f.sigAlgs = strings.Split(m[1], ":")
+	}
+	for _, m := range reChain.FindAllStringSubmatch(out, -1) {
+		f.chain = append(f.chain, opensslDN(m[1]))
 	}
 	if ms := reAlert.FindAllStringSubmatch(out, -1); ms != nil {
 		f.alert = ms[len(ms)-1][1]

@@ -60,7 +60,8 @@ type Options struct {
 	NoRetry bool
 	// TicketWait bounds how long to wait after the handshake for TLS 1.3
 	// session tickets or a late alert (a server rejecting our certificate
-	// in TLS 1.3 says so only after the handshake); zero means 300 ms.
+	// in TLS 1.3 says so only after the handshake); zero means 500 ms when
+	// the server asked for a client certificate, 150 ms otherwise.
 	TicketWait time.Duration
 }
 
@@ -92,8 +93,10 @@ type Report struct {
 	// Offer is what our ClientHello offered, read from the wire.
 	Offer Offer `json:"offer"`
 
-	// Chain is the server's certificates in the order sent.
+	// Chain is the server's certificates in the order sent (the first
+	// 16); ChainSent counts all of them.
 	Chain        []Certificate `json:"chain,omitempty"`
+	ChainSent    int           `json:"chain_sent"`
 	Verification Verification  `json:"verification"`
 	Revocation   *Revocation   `json:"revocation,omitempty"`
 	OCSPStaple   *Staple       `json:"ocsp_staple,omitempty"`
@@ -265,7 +268,7 @@ type Session struct {
 	ResumeError string        `json:"resume_error,omitempty"`
 }
 
-// Timings of the probe's steps.
+// Timings of the probe's steps (in JSON, nanoseconds).
 type Timings struct {
 	Connect    time.Duration `json:"connect"`
 	StartTLS   time.Duration `json:"starttls,omitempty"`
@@ -285,8 +288,6 @@ type Retry struct {
 	Suite     *Suite `json:"cipher_suite,omitempty"`
 	ServerKey string `json:"server_key,omitempty"` // key type of the server's certificate
 	Error     string `json:"error,omitempty"`
-
-	versionCode uint16
 }
 
 // Probe connects to opts.Addr, makes a TLS handshake and reports what it
@@ -521,6 +522,9 @@ func (p *prober) run(ctx context.Context, r *Report) error {
 	p.verify(ctx, r, cs)
 	r.Timings.Verify = time.Since(t0)
 	p.staple(r, cs)
+	if p.opts.Revocation != nil && !r.Verification.ChainOK {
+		r.Revocation = &Revocation{Error: "not checked: revocation is checked on a verified chain, and this one does not verify"}
+	}
 	if p.opts.Revocation != nil && r.Verification.ChainOK {
 		wg.Go(func() {
 			t0 := time.Now()
@@ -541,12 +545,20 @@ func isRemoteAlert(err error) bool {
 	return ok
 }
 
+// errClosedAfterHandshake reports a server that hung up right after the
+// handshake, without an alert and without a session ticket.
+var errClosedAfterHandshake = errors.New("the server closed the connection right after the handshake, without an alert")
+
 // afterHandshake reads until a session ticket or an alert arrives, or
 // TicketWait passes.
 func (p *prober) afterHandshake(ctx context.Context, a *attempt) error {
 	wait := p.opts.TicketWait
-	if wait <= 0 {
-		wait = 300 * time.Millisecond
+	switch {
+	case wait > 0:
+	case a.cri != nil:
+		wait = 500 * time.Millisecond // the server may still judge our certificate
+	default:
+		wait = 150 * time.Millisecond // only tickets to wait for
 	}
 	dl := time.Now().Add(wait)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
@@ -571,13 +583,18 @@ func (p *prober) afterHandshake(ctx context.Context, a *attempt) error {
 			continue // application data (an LDAP notice, a banner): ignore
 		}
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, io.EOF) {
+		if errors.As(err, &ne) && ne.Timeout() {
 			return nil
 		}
 		if isRemoteAlert(err) {
 			return fmt.Errorf("TLS handshake with %s: the server rejected it after the handshake: %w", p.opts.Addr, err)
 		}
-		return nil
+		if a.cache.gotTicket() {
+			return nil // closed after giving us a ticket: fine
+		}
+		// Some servers (slapd with GnuTLS) check the client certificate
+		// after a TLS 1.3 handshake and hang up without an alert.
+		return fmt.Errorf("TLS handshake with %s: %w (%v)", p.opts.Addr, errClosedAfterHandshake, err)
 	}
 }
 
@@ -677,6 +694,7 @@ func (p *prober) connection(r *Report, cs tls.ConnectionState) {
 // chain summarises and lints the server's certificates.
 func (p *prober) chain(r *Report, cs tls.ConnectionState) {
 	certs := cs.PeerCertificates
+	r.ChainSent = len(certs)
 	if len(certs) > maxChain {
 		certs = certs[:maxChain]
 	}

@@ -69,7 +69,6 @@ func (p *prober) retry(ctx context.Context, r *Report) {
 			cs := a.conn.ConnectionState()
 			a.conn.Close()
 			rt.OK = true
-			rt.versionCode = cs.Version
 			rt.Version = versionName(cs.Version)
 			s := suiteOf(cs.CipherSuite)
 			rt.Suite = &s

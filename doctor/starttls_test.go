@@ -21,17 +21,20 @@ import (
 func TestProbeStartTLSSlapd(t *testing.T) {
 	slapd := peer.Need(t, "slapd", "slapd")
 	p := newTestPKI(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "slapd.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`include /etc/ldap/schema/core.schema
+	start := func(verify string) string {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "slapd.conf")
+		os.WriteFile(conf, []byte(fmt.Sprintf(`include /etc/ldap/schema/core.schema
 pidfile %[1]s/slapd.pid
 argsfile %[1]s/slapd.args
 TLSCACertificateFile %[2]s
 TLSCertificateFile %[3]s
 TLSCertificateKeyFile %[4]s
-TLSVerifyClient allow
-`, dir, p.clientCAFile, p.chainFile, p.server.keyFile)), 0o644)
-	addr := startPeer(t, slapd, "", "-f", conf, "-h", "ldap://127.0.0.1:{port}/", "-d", "0")
+TLSVerifyClient %[5]s
+`, dir, p.clientCAFile, p.chainFile, p.server.keyFile, verify)), 0o644)
+		return startPeer(t, slapd, "", "-f", conf, "-h", "ldap://127.0.0.1:{port}/", "-d", "0")
+	}
+	addr := start("allow")
 
 	r := probe(t, Options{Addr: addr, StartTLS: "ldap", ServerName: "localhost", RootCAs: p.rootPool, Certificate: p.clientCert})
 	if r.err != nil || len(r.Problems) > 0 {
@@ -49,6 +52,19 @@ TLSVerifyClient allow
 	}
 	if cc := r.ClientCertificate; cc == nil || !cc.Sent || !cc.MatchesAcceptableCA {
 		t.Errorf("client certificate %+v", cc)
+	}
+
+	// TLSVerifyClient demand without a certificate: the doctor explains
+	// the alert slapd sends and names the CAs it accepts.
+	addr = start("demand")
+	r = probe(t, Options{Addr: addr, StartTLS: "ldap", ServerName: "localhost", RootCAs: p.rootPool})
+	e := findProblem(t, r, "client_certificate_required")
+	mustContain(t, "fix", e.Fix, "CN=Test Issuing CA,O=pkid test")
+	mustContain(t, "observed", e.Observed, "closed the connection right after the handshake, without an alert")
+	// s_client sees the same: no alert, an unexpected EOF.
+	sc = sClient(t, addr, "-starttls", "ldap", "-CAfile", p.root.certFile, "-ign_eof")
+	if r.Alert != nil || sc.alert != "" || !strings.Contains(sc.out, "unexpected eof") {
+		t.Errorf("alert: probe %+v, s_client %q\n%s", r.Alert, sc.alert, sc.out)
 	}
 }
 

@@ -276,21 +276,39 @@ func (p *prober) certificateRequest(r *Report, a *attempt) {
 		if a.unsuited != nil {
 			cc.Unsuitable = a.unsuited.Error()
 		}
-		cc.MatchesAcceptableCA, cc.MatchedCA = matchCA(p.opts.Certificate, cas)
+		cc.MatchesAcceptableCA, cc.MatchedCA = p.matchCA(cas)
 	}
 }
 
 // matchCA reports whether a certificate of our chain is issued by, or is,
-// one of the named CAs.
-func matchCA(cert *tls.Certificate, cas [][]byte) (bool, string) {
+// one of the named CAs; when --cert holds only part of the chain, the chain
+// built up to RootCAs counts too.
+func (p *prober) matchCA(cas [][]byte) (bool, string) {
 	if len(cas) == 0 {
 		return true, ""
 	}
-	for _, c := range parseChain(cert.Certificate) {
-		for _, ca := range cas {
-			if bytes.Equal(c.RawIssuer, ca) || bytes.Equal(c.RawSubject, ca) {
-				return true, dnString(ca)
+	ours := parseChain(p.opts.Certificate.Certificate)
+	try := func(chain []*x509.Certificate) (bool, string) {
+		for _, c := range chain {
+			for _, ca := range cas {
+				if bytes.Equal(c.RawIssuer, ca) || bytes.Equal(c.RawSubject, ca) {
+					return true, dnString(ca)
+				}
 			}
+		}
+		return false, ""
+	}
+	if ok, name := try(ours); ok || len(ours) == 0 || p.opts.RootCAs == nil {
+		return ok, name
+	}
+	inter := x509.NewCertPool()
+	for _, c := range ours[1:] {
+		inter.AddCert(c)
+	}
+	chains, _ := ours[0].Verify(x509.VerifyOptions{Roots: p.opts.RootCAs, Intermediates: inter, CurrentTime: p.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	for _, ch := range chains {
+		if ok, name := try(ch); ok {
+			return ok, name
 		}
 	}
 	return false, ""

@@ -24,18 +24,18 @@ func init() {
 		example: "pkid probe ldap.example.com:389 --starttls ldap --ca pkid-data/ca.pem\n" +
 			"pkid probe 127.0.0.1:1636 --cert pkid-data/admin.chain.pem --key pkid-data/admin.key.pem --ca pkid-data/ca.pem",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			starttls := fs.String("starttls", "", "upgrade from a plaintext protocol first: ldap, smtp, imap or postgres")
-			serverName := fs.String("servername", "", "name to send in SNI and check the certificate against (default: the host)")
-			certFile := fs.String("cert", "", "client certificate (PEM, may include the chain) to offer when the server asks")
-			keyFile := fs.String("key", "", "private key of --cert (PEM)")
-			caFile := fs.String("ca", "", "trusted root certificates (PEM); default: the system roots")
+			starttls := fs.String("starttls", "", "upgrade from a plaintext `PROTOCOL` first: ldap, smtp, imap or postgres")
+			serverName := fs.String("servername", "", "`NAME` to send in SNI and check the certificate against (default: the host)")
+			certFile := fs.String("cert", "", "client certificate `FILE` (PEM, may include the chain) to offer when the server asks")
+			keyFile := fs.String("key", "", "private key `FILE` of --cert (PEM)")
+			caFile := fs.String("ca", "", "trusted root certificates `FILE` (PEM); default: the system roots")
 			tls12 := fs.Bool("tls1.2", false, "offer TLS 1.2 only")
 			tls13 := fs.Bool("tls1.3", false, "offer TLS 1.3 only")
-			keylog := fs.String("keylog", "", "append the session secrets to FILE in NSS key log format (for Wireshark)")
+			keylog := fs.String("keylog", "", "append the session secrets to `FILE` in NSS key log format (for Wireshark)")
 			asJSON := fs.Bool("json", false, "print the report as JSON")
 			noRev := fs.Bool("no-revocation", false, "do not check revocation (OCSP, CRL)")
 			timeout := fs.Duration("timeout", 10*time.Second, "bound for the whole probe")
-			alpn := fs.String("alpn", "", "comma-separated application protocols to offer (ALPN), e.g. h2,http/1.1")
+			alpn := fs.String("alpn", "", "comma-separated application `PROTOCOLS` to offer (ALPN), e.g. h2,http/1.1")
 			scan := fs.Bool("scan", false, "enumerate the versions, cipher suites and groups the server accepts")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
@@ -82,7 +82,10 @@ func init() {
 					opts.KeyLogWriter = f
 				}
 				if !*noRev {
-					opts.Revocation = revocation.New(revocation.Config{})
+					lf := &doctor.LDAPFetcher{}
+					opts.Revocation = revocation.New(revocation.Config{
+						Fetchers: map[string]revocation.Fetcher{"ldap": lf, "ldaps": lf},
+					})
 				}
 				if *scan {
 					return probeScan(ctx, g, opts, *asJSON)
@@ -179,7 +182,11 @@ func printReport(w io.Writer, r *doctor.Report) {
 	}
 
 	if len(r.Chain) > 0 {
-		sec("Chain (as sent by the server)")
+		title := "Chain (as sent by the server)"
+		if r.ChainSent > len(r.Chain) {
+			title = fmt.Sprintf("Chain (as sent by the server: %d certificates, the first %d shown)", r.ChainSent, len(r.Chain))
+		}
+		sec(title)
 		for i, c := range r.Chain {
 			fmt.Fprintf(w, "  %d subject: %s\n", i, c.Subject)
 			fmt.Fprintf(w, "    issuer:   %s\n", c.Issuer)
@@ -233,7 +240,9 @@ func printReport(w io.Writer, r *doctor.Report) {
 			kv("OCSP staple", "%s (this update %s, next %s) %s", s.Status, s.ThisUpdate.Format(time.DateTime), s.NextUpdate.Format(time.DateTime), s.Error)
 		}
 		if rv := r.Revocation; rv != nil {
-			if len(rv.Statuses) == 0 {
+			if len(rv.Statuses) == 0 && rv.Error != "" {
+				kv("checked", "%s", rv.Error)
+			} else if len(rv.Statuses) == 0 {
 				kv("checked", "nothing: the chain holds no certificate below the trust anchor")
 			}
 			for _, st := range rv.Statuses {

@@ -58,6 +58,7 @@ func tlsServer(t *testing.T) (addr, caFile string) {
 func TestProbeCommand(t *testing.T) {
 	addr, ca := tlsServer(t)
 	keylog := filepath.Join(t.TempDir(), "keys.log")
+	keylog12 := filepath.Join(t.TempDir(), "keys12.log")
 	cases := []struct {
 		name     string
 		args     []string
@@ -69,6 +70,7 @@ func TestProbeCommand(t *testing.T) {
 		{"untrusted", []string{"probe", addr, "--no-revocation"}, 1, "[untrusted_chain]", ""},
 		{"tls1.2", []string{"probe", addr, "--ca", ca, "--tls1.2", "--no-revocation"}, 0, "version:               TLS 1.2", ""},
 		{"keylog", []string{"probe", addr, "--ca", ca, "--keylog", keylog, "--no-revocation"}, 0, "TLS 1.3", ""},
+		{"keylog tls1.2", []string{"probe", addr, "--ca", ca, "--keylog", keylog12, "--tls1.2", "--no-revocation"}, 0, "TLS 1.2", ""},
 		{"closed port", []string{"probe", "127.0.0.1:1"}, 1, "[connection_refused]", ""},
 		{"no address", []string{"probe"}, 2, "", "name one server"},
 		{"both versions", []string{"probe", addr, "--tls1.2", "--tls1.3"}, 2, "", "exclude each other"},
@@ -96,6 +98,10 @@ func TestProbeCommand(t *testing.T) {
 	b, err := os.ReadFile(keylog)
 	if err != nil || !strings.Contains(string(b), "CLIENT_HANDSHAKE_TRAFFIC_SECRET ") {
 		t.Errorf("key log lacks NSS TLS 1.3 secrets: %v\n%s", err, b)
+	}
+	b, err = os.ReadFile(keylog12)
+	if err != nil || !strings.HasPrefix(string(b), "CLIENT_RANDOM ") {
+		t.Errorf("key log lacks the NSS TLS 1.2 line: %v\n%s", err, b)
 	}
 }
 
