@@ -26,6 +26,14 @@
 // Explanations. Alert names and codes come from internal/tlsregistry (RFC
 // 8446 §6, RFC 5246 §7.2).
 //
+// Scan (scan.go) enumerates what a server accepts without completing any
+// handshake: it writes its own ClientHellos (clienthello.go; RFC 8446 §4.1.2
+// and §4.2, RFC 5246 §7.4.1.2, RFC 6066, RFC 5746, RFC 7507, SSL 2.0
+// CLIENT-HELLO) so it can offer any IANA suite, group or signature scheme,
+// and parses only the server's first flight (scan_reply.go: ServerHello,
+// HelloRetryRequest §4.1.4, ServerKeyExchange RFC 8422 §5.4 / RFC 5246
+// §7.4.3, CertificateStatus RFC 6066 §8, alerts).
+//
 // The doctor imports lint, revocation and internal/tlsregistry; it must not
 // import ca, store, the servers or cmd.
 package doctor

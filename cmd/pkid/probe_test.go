@@ -77,7 +77,8 @@ func TestProbeCommand(t *testing.T) {
 		{"bad starttls", []string{"probe", addr, "--starttls", "xmpp"}, 2, "", "--starttls must be"},
 		{"cert without key", []string{"probe", addr, "--cert", ca}, 2, "", "--cert and --key go together"},
 		{"bad address", []string{"probe", "nowhere"}, 2, "", "want HOST:PORT"},
-		{"scan seam", []string{"probe", addr, "--scan"}, 1, "", "--scan is not available yet"},
+		{"scan", []string{"probe", addr, "--scan"}, 0, "Cipher suites, TLS 1.3", ""},
+		{"scan closed port", []string{"probe", "127.0.0.1:1", "--scan"}, 1, "", "cannot connect to 127.0.0.1:1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
