@@ -43,13 +43,13 @@ import (
 // issuerParts are the DER pieces that are the same in every certificate a
 // CA signs with the same URLs.
 type issuerParts struct {
-	name    []byte      // issuer Name (the CA's RawSubject)
-	algID   []byte      // AlgorithmIdentifier of the signature
-	sigAlg  x509.SignatureAlgorithm
-	hash    crypto.Hash // 0 for Ed25519
-	aki     []byte      // the AKI extension, nil when the CA has no SKI
-	aia     []byte      // the AIA extension, nil without a URL
-	cdp     []byte      // the CRL distribution points extension, or nil
+	name   []byte // issuer Name (the CA's RawSubject)
+	algID  []byte // AlgorithmIdentifier of the signature
+	sigAlg x509.SignatureAlgorithm
+	hash   crypto.Hash // 0 for Ed25519
+	aki    []byte      // the AKI extension, nil when the CA has no SKI
+	aia    []byte      // the AIA extension, nil without a URL
+	cdp    []byte      // the CRL distribution points extension, or nil
 }
 
 type issuerKey struct {
