@@ -163,10 +163,10 @@ func (c *Client) Bind(ctx context.Context, dn, password string) error {
 // authenticates with the TLS client certificate; authzID ("" for none, or
 // "dn:..." / "u:...") asks to act as another identity.
 func (c *Client) BindExternal(ctx context.Context, authzID string) error {
-	var cred []byte
-	if authzID != "" {
-		cred = []byte(authzID)
-	}
+	// An empty (present) credentials field is the initial response that
+	// says "no authzId"; without it Cyrus SASL servers answer with a
+	// challenge (saslBindInProgress).
+	cred := []byte(authzID)
 	return c.bind(ctx, &BindRequest{Version: 3, Method: BindSASL, Mechanism: "EXTERNAL", Credentials: cred})
 }
 

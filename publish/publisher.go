@@ -356,6 +356,9 @@ func (w *worker) pass(ctx context.Context, full bool) error {
 
 	cl, err := w.connect(ctx)
 	if err != nil {
+		if w.status(now()).LastError != err.Error() {
+			w.log.Warn("publish failed", "url", w.t.URL, "err", err)
+		}
 		for _, j := range jobs {
 			j.state.LastAttempt, j.state.LastError = now(), err.Error()
 			j.state.Failures++
@@ -372,12 +375,15 @@ func (w *worker) pass(ctx context.Context, full bool) error {
 		s := j.state
 		s.LastAttempt, s.DN = now(), j.d.dn
 		if err != nil {
+			if s.LastError != err.Error() {
+				// One line per new error, not per retry.
+				w.log.Warn("publish failed", "ca", j.ca.ID, "dn", j.d.dn, "crl_number", j.crl.Number, "failures", s.Failures+1, "err", err)
+			}
 			s.LastError = err.Error()
 			s.Failures++
 			if firstErr == nil {
 				firstErr = fmt.Errorf("CA %s: %w", j.ca.ID, err)
 			}
-			w.log.Warn("publish failed", "ca", j.ca.ID, "dn", j.d.dn, "crl_number", j.crl.Number, "err", err)
 		} else {
 			lag := time.Duration(0)
 			if !s.PendingSince.IsZero() {

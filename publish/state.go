@@ -102,9 +102,9 @@ type CAStatus struct {
 	State
 	// CurrentCRL is the number of the latest full CRL in the store (0 if
 	// none); Current reports whether the published state matches it.
-	CurrentCRL int64         `json:"current_crl_number"`
-	Current    bool          `json:"current"`
-	LagSeconds float64       `json:"lag_seconds"`
+	CurrentCRL int64   `json:"current_crl_number"`
+	Current    bool    `json:"current"`
+	LagSeconds float64 `json:"lag_seconds"`
 	lag        time.Duration
 }
 

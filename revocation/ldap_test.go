@@ -60,7 +60,9 @@ func TestLDAPDistributionPointSlapd(t *testing.T) {
 	}
 
 	chk := revocation.New(revocation.Config{Order: []revocation.Method{revocation.MethodCRL}})
-	chain := func(iss *ca.Issued) []*x509.Certificate { return append([]*x509.Certificate{iss.Certificate}, iss.Chain...) }
+	chain := func(iss *ca.Issued) []*x509.Certificate {
+		return append([]*x509.Certificate{iss.Certificate}, iss.Chain...)
+	}
 	if _, err := chk.CheckChain(ctx, chain(good)); err != nil {
 		t.Errorf("good certificate: %v", err)
 	}
