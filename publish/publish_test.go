@@ -15,6 +15,7 @@ import (
 
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/internal/peer"
+	"github.com/pkid/pkid/internal/pkitest"
 	"github.com/pkid/pkid/internal/slapdtest"
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/publish"
@@ -297,4 +298,74 @@ func percentiles(d []time.Duration) (p50, p99, max time.Duration) {
 		}
 	}
 	return s[len(s)/2], s[(len(s)*99+99)/100-1], s[len(s)-1]
+}
+
+// TestPublishCreatesParents: missing parents are created with the class
+// their RDN implies, under the CA's own DN (the GSKit layout of issue #6)
+// and under a DN template.
+func TestPublishCreatesParents(t *testing.T) {
+	c := pkitest.NewCA(t, pkitest.Options{Name: "CN=SSCA256,OU=CA,O=SSS,C=GB"})
+	ctx := context.Background()
+	issuing := c.Init.CAs[1]
+	if _, err := c.Service.CRL(ctx, issuing.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("secret"), 0o600)
+	cases := []struct {
+		name, suffix, template, wantDN string
+		parents                        map[string]string // DN → objectClass
+	}{
+		{"own DN", "c=GB", "", issuing.Subject, map[string]string{"c=GB": "country", "o=SSS,c=GB": "organization", "ou=CA,o=SSS,c=GB": "organizationalUnit"}},
+		{"template", "dc=example,dc=org", "cn={id},ou=CAs,dc=example,dc=org", "cn=" + issuing.ID + ",ou=CAs,dc=example,dc=org",
+			map[string]string{"dc=example,dc=org": "domain", "ou=CAs,dc=example,dc=org": "organizationalUnit"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := slapdtest.Start(t, slapdtest.Options{Suffix: tc.suffix, RootDN: "cn=admin," + tc.suffix})
+			tg := publish.Target{Name: "t", URL: s.URL, Bind: publish.BindSimple, BindDN: "cn=admin," + tc.suffix, PasswordFile: pw,
+				CAs: []string{issuing.ID}, DN: tc.template, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+			p, err := publish.New(c.Store, []publish.Target{tg}, publish.Options{WatchInterval: 20 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { p.Run(rctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			deadline := time.Now().Add(5 * time.Second)
+			for p.Status()[0].LastSuccess.IsZero() {
+				if time.Now().After(deadline) {
+					t.Fatalf("not published: %+v", p.Status())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cl, err := ldap.Dial(ctx, s.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			all, _ := ldap.ParseFilter("(objectClass=*)")
+			es, err := cl.Search(ctx, &ldap.SearchRequest{BaseObject: tc.suffix, Scope: ldap.ScopeWholeSubtree, Filter: all, Attributes: []string{"objectClass"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, e := range es {
+				var oc []string
+				for _, v := range e.Attributes[0].Values {
+					oc = append(oc, string(v))
+				}
+				got[strings.ToLower(e.ObjectName)] = strings.Join(oc, " ")
+			}
+			for dn, class := range tc.parents {
+				if !strings.Contains(got[strings.ToLower(dn)], class) {
+					t.Errorf("%s: objectClass %q, want %s (entries %v)", dn, got[strings.ToLower(dn)], class, got)
+				}
+			}
+			if oc := got[strings.ToLower(tc.wantDN)]; !strings.Contains(oc, "cRLDistributionPoint") || !strings.Contains(oc, "certificationAuthority") || !strings.Contains(oc, "pkiCA") {
+				t.Errorf("CA entry %s: objectClass %q (entries %v)", tc.wantDN, oc, got)
+			}
+		})
+	}
 }

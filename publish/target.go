@@ -1,8 +1,10 @@
 package publish
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -57,14 +59,14 @@ type Target struct {
 	DN string `json:"dn,omitempty"`
 	// Timeout bounds the dial and each LDAP operation; zero means
 	// DefaultTimeout.
-	Timeout time.Duration `json:"timeout,omitempty"`
+	Timeout time.Duration `json:"-"`
 	// Resync is how often the directory is re-read and repaired even
 	// without a change; zero means DefaultResync.
-	Resync time.Duration `json:"resync,omitempty"`
+	Resync time.Duration `json:"-"`
 	// MinBackoff and MaxBackoff bound the delay after a failed pass; it
 	// doubles per consecutive failure, with jitter. Zero means the defaults.
-	MinBackoff time.Duration `json:"min_backoff,omitempty"`
-	MaxBackoff time.Duration `json:"max_backoff,omitempty"`
+	MinBackoff time.Duration `json:"-"`
+	MaxBackoff time.Duration `json:"-"`
 }
 
 func (t *Target) withDefaults() Target {
@@ -173,4 +175,38 @@ func (t *Target) password() (string, error) {
 		return "", fmt.Errorf("read password_file: %w", err)
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// UnmarshalJSON reads a target from a configuration file, where durations
+// are strings such as "10s" or "5m" (time.ParseDuration).
+func (t *Target) UnmarshalJSON(b []byte) error {
+	type plain Target
+	var aux struct {
+		*plain
+		Timeout    string `json:"timeout,omitempty"`
+		Resync     string `json:"resync,omitempty"`
+		MinBackoff string `json:"min_backoff,omitempty"`
+		MaxBackoff string `json:"max_backoff,omitempty"`
+	}
+	aux.plain = (*plain)(t)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&aux); err != nil {
+		return fmt.Errorf("publish target: %w", err)
+	}
+	for _, d := range []struct {
+		name string
+		s    string
+		dst  *time.Duration
+	}{{"timeout", aux.Timeout, &t.Timeout}, {"resync", aux.Resync, &t.Resync}, {"min_backoff", aux.MinBackoff, &t.MinBackoff}, {"max_backoff", aux.MaxBackoff, &t.MaxBackoff}} {
+		if d.s == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.s)
+		if err != nil || v < 0 {
+			return fmt.Errorf("publish target %q: %s %q: use a duration such as \"10s\" or \"5m\"", t.Name, d.name, d.s)
+		}
+		*d.dst = v
+	}
+	return nil
 }
