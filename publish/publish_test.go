@@ -323,7 +323,7 @@ func TestPublishCreatesParents(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := slapdtest.Start(t, slapdtest.Options{Suffix: tc.suffix, RootDN: "cn=admin," + tc.suffix})
-			tg := publish.Target{Name: "t", URL: s.URL, Bind: publish.BindSimple, BindDN: "cn=admin," + tc.suffix, PasswordFile: pw,
+			tg := publish.Target{Name: strings.ReplaceAll(tc.name, " ", "-"), URL: s.URL, Bind: publish.BindSimple, BindDN: "cn=admin," + tc.suffix, PasswordFile: pw,
 				CAs: []string{issuing.ID}, DN: tc.template, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
 			p, err := publish.New(c.Store, []publish.Target{tg}, publish.Options{WatchInterval: 20 * time.Millisecond})
 			if err != nil {
