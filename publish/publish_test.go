@@ -369,3 +369,41 @@ func TestPublishCreatesParents(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishDelta: a CA that issues delta CRLs gets deltaCRL and
+// deltaRevocationList;binary, kept in step with each new delta.
+func TestPublishDelta(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	rec, err := f.Store.CA(ctx, f.issuingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.DeltaCRL = true
+	if err := f.Store.UpdateCA(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	full := f.crl(t, f.issuingID)
+	s := f.slapd(t)
+	f.run(t, f.simple("delta", s, f.passFile))
+	for i := 0; i < 2; i++ {
+		iss := f.Issue(t, ca.Request{Profile: "client", Subject: "CN=delta" + string(rune('0'+i))})
+		if _, err := f.Service.Revoke(ctx, iss.Serial, ca.ReasonSuperseded, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		delta, err := f.Service.CRL(ctx, f.issuingID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.waitState(t, "delta", f.issuingID, 5*time.Second, "current with the delta", func(st *publish.State) bool {
+			return st.CRLNumber == full && st.DeltaNumber == delta.Number && st.LastError == ""
+		})
+		got := ldapsearchCRL(t, s.URL, f.issuingDN, "deltaRevocationList;binary")
+		if !bytes.Equal(got, delta.DER) {
+			t.Fatalf("delta %d: directory holds other bytes", delta.Number)
+		}
+		if text := opensslCRL(t, got); !strings.Contains(text, "Delta CRL Indicator") {
+			t.Errorf("openssl does not see a delta CRL:\n%s", text)
+		}
+	}
+}
