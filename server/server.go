@@ -17,6 +17,7 @@ import (
 
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/ocsp"
+	"github.com/pkid/pkid/publish"
 	"github.com/pkid/pkid/store"
 )
 
@@ -34,7 +35,8 @@ type Server struct {
 	resp    *ocsp.Responder
 	metrics *metrics
 	boot    *Bootstrap
-	start   int64 // feed revision read before the initial state was loaded
+	pub     *publish.Publisher // nil without Config.Publish
+	start   int64              // feed revision read before the initial state was loaded
 
 	revision atomic.Int64 // last change-feed revision applied
 	crlKick  chan struct{}
@@ -147,6 +149,9 @@ func New(cfg Config) (*Server, error) {
 	if err := s.reloadCAs(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.newPublisher(); err != nil {
+		return nil, err
+	}
 	s.http = ocsp.NewServer(s.Handler())
 	if cfg.ReadHeaderTimeout > 0 {
 		s.http.ReadHeaderTimeout = cfg.ReadHeaderTimeout
@@ -193,6 +198,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	run(s.runCRLs)
 	run(s.renewResponders)
 	run(func(ctx context.Context) { s.resp.Run(ctx) })
+	if s.pub != nil {
+		run(func(ctx context.Context) { s.pub.Run(ctx) })
+	}
 	run(func(ctx context.Context) {
 		for _, c := range s.caList() {
 			if c.signs {
