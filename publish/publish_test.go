@@ -407,3 +407,64 @@ func TestPublishDelta(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishRepairs: the periodic resync re-reads the directory and
+// restores an entry someone deleted or changed, without a store change.
+func TestPublishRepairs(t *testing.T) {
+	f := newFixture(t)
+	s := f.slapd(t)
+	tg := f.simple("repair", s, f.passFile)
+	tg.Resync = 100 * time.Millisecond
+	f.run(t, tg)
+	crl := mustCRL(t, f, f.issuingID)
+	f.waitCurrent(t, "repair", f.issuingID, crl, 5*time.Second)
+	ctx := context.Background()
+	cl, err := ldap.Dial(ctx, s.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Bind(ctx, "cn=admin,o=pkid", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	want, err := f.Store.LatestCRL(ctx, f.issuingID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.Store.LatestCRL(ctx, f.rootID, false) // a valid CRL, but not this CA's
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := ldap.ParseFilter("(objectClass=*)")
+	current := func() bool {
+		es, err := cl.Search(ctx, &ldap.SearchRequest{BaseObject: f.issuingDN, Filter: all, Attributes: []string{"certificateRevocationList;binary"}})
+		return err == nil && len(es) == 1 && len(es[0].Attributes) == 1 && bytes.Equal(es[0].Attributes[0].Values[0], want.DER)
+	}
+	edits := []struct {
+		name string
+		do   func() error
+	}{
+		{"stale CRL", func() error {
+			return cl.Modify(ctx, &ldap.ModifyRequest{Object: f.issuingDN, Changes: []ldap.Change{{Operation: ldap.ModifyReplace,
+				Modification: ldap.Attribute{Type: "certificateRevocationList;binary", Values: [][]byte{other.DER}}}}})
+		}},
+		{"deleted entry", func() error { return cl.Delete(ctx, f.issuingDN) }},
+	}
+	for _, e := range edits {
+		t.Run(e.name, func(t *testing.T) {
+			if err := e.do(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			if current() {
+				t.Fatal("the edit did not change the entry")
+			}
+			for !current() {
+				if time.Now().After(deadline) {
+					t.Fatal("not repaired within 5 s")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}

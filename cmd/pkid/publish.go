@@ -10,18 +10,20 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/publish"
+	"github.com/pkid/pkid/server"
 )
 
 func init() {
 	register(&command{
 		name:    "publish",
-		args:    "status [--target NAME] [--json]",
+		args:    "status [--config FILE] [--target NAME] [--json]",
 		summary: "show what `pkid serve` has published to external LDAP directories",
 		example: `pkid publish status
-pkid publish status --json`,
+pkid publish status --config /etc/pkid/serve.json --json`,
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			asJSON := fs.Bool("json", false, "print a JSON array, one object per target and CA")
 			target := fs.String("target", "", "only this target")
+			configFile := fs.String("config", "", "the pkid serve configuration file whose publish targets to show (default: the targets the last started server recorded in the store)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 || args[0] != "status" {
 					return usagef("want `pkid publish status`")
@@ -31,6 +33,16 @@ pkid publish status --json`,
 					return err
 				}
 				var names []string
+				if *configFile != "" {
+					fc, err := server.ReadFile(*configFile)
+					if err != nil {
+						return err
+					}
+					names = []string{}
+					for _, t := range fc.Publish {
+						names = append(names, t.Name)
+					}
+				}
 				if *target != "" {
 					names = []string{*target}
 				}

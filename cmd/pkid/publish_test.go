@@ -78,6 +78,11 @@ func TestCLIPublishStatus(t *testing.T) {
 	if len(rows) != 2 || !rows[0].Current || rows[0].CRLNumber != crl.Number || rows[1].Current || !strings.Contains(rows[1].LastError, "invalidCredentials") || rows[1].LagSeconds <= 0 {
 		t.Errorf("JSON rows: %+v", rows)
 	}
+	cfg := filepath.Join(dir, "serve.json")
+	os.WriteFile(cfg, []byte(`{"publish": [{"name": "directory-b", "url": "`+sl.URL+`", "bind": "simple", "bind_dn": "cn=admin,o=pkid", "password_file": "`+bad+`"}]}`), 0o600)
+	if out := caMust(t, "publish", "status", "--dir", c.Dir, "--config", cfg); strings.Count(out, "\n") != 2 || !strings.Contains(out, "directory-b") {
+		t.Errorf("status --config: want the one configured target:\n%s", out)
+	}
 	if code, _, errOut := caRun(t, "publish", "--dir", c.Dir); code == 0 || !strings.Contains(errOut, "publish status") {
 		t.Errorf("`pkid publish` without status: exit %d, %q", code, errOut)
 	}
