@@ -280,7 +280,14 @@ func (c *Client) do(ctx context.Context, req Op, handle func(*Message) (bool, er
 	}
 	c.conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer func() {
+		// If the cancellation already fired, it may set its past deadline
+		// after a later operation set a fresh one: never reuse the
+		// connection then.
+		if !stop() {
+			c.fail(fmt.Errorf("ldap: %s: %w", OpName(req.Tag()), context.Cause(ctx)))
+		}
+	}()
 	wrap := func(err error) error {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)

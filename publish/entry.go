@@ -348,18 +348,23 @@ func readSchema(ctx context.Context, c *ldap.Client) (classes, attrs map[string]
 	if len(es) != 1 {
 		return nil, nil, fmt.Errorf("subschema %q not found", sub)
 	}
-	names := func(vals [][]byte) map[string]bool {
-		m := map[string]bool{}
-		for _, v := range vals {
-			for _, g := range schemaName.FindAllSubmatch(v, 1) {
-				list := string(g[1]) + " " + string(g[2])
-				for _, n := range strings.Fields(strings.ReplaceAll(list, "'", " ")) {
-					m[strings.ToLower(n)] = true
-				}
+	v := attrValues(es[0])
+	return schemaNames(v["objectclasses"]), schemaNames(v["attributetypes"]), nil
+}
+
+// schemaNames returns the lower-case NAMEs of RFC 4512 §4.1
+// ObjectClassDescription or AttributeTypeDescription values, as a server
+// sends them ("( 2.5.6.19 NAME 'cRLDistributionPoint' ...",
+// "( 2.5.4.3 NAME ( 'cn' 'commonName' ) ...").
+func schemaNames(vals [][]byte) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range vals {
+		for _, g := range schemaName.FindAllSubmatch(v, 1) {
+			list := string(g[1]) + " " + string(g[2])
+			for _, n := range strings.Fields(strings.ReplaceAll(list, "'", " ")) {
+				m[strings.ToLower(n)] = true
 			}
 		}
-		return m
 	}
-	v := attrValues(es[0])
-	return names(v["objectclasses"]), names(v["attributetypes"]), nil
+	return m
 }

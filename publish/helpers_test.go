@@ -30,7 +30,7 @@ type fixture struct {
 	serverCert string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	c := pkitest.NewCA(t, pkitest.Options{})
 	f := &fixture{CA: c, dir: t.TempDir()}
@@ -60,7 +60,7 @@ func (f *fixture) crl(t testing.TB, caID string) int64 {
 
 // slapd starts a directory for o=pkid with TLS, client certificates
 // optional ("try") and cn=publisher,o=pkid mapped to the rootdn.
-func (f *fixture) slapd(t *testing.T, schemas ...string) *slapdtest.Slapd {
+func (f *fixture) slapd(t testing.TB, schemas ...string) *slapdtest.Slapd {
 	return slapdtest.Start(t, slapdtest.Options{
 		Suffix: "o=pkid", RootDN: "cn=admin,o=pkid", Schemas: schemas,
 		CAFile: f.ChainFile, CertFile: f.server.Cert, KeyFile: f.server.Key, VerifyClient: "try",
@@ -79,7 +79,7 @@ func (f *fixture) simple(name string, s *slapdtest.Slapd, passFile string) publi
 }
 
 // run starts a Publisher until the test ends.
-func (f *fixture) run(t *testing.T, targets ...publish.Target) *publish.Publisher {
+func (f *fixture) run(t testing.TB, targets ...publish.Target) *publish.Publisher {
 	t.Helper()
 	p, err := publish.New(f.Store, targets, publish.Options{Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)), WatchInterval: 20 * time.Millisecond})
 	if err != nil {
@@ -119,7 +119,7 @@ func (f *fixture) waitCurrent(t *testing.T, target, caID string, number int64, w
 	return f.waitState(t, target, caID, within, "current", func(s *publish.State) bool { return s.CRLNumber == number && s.LastError == "" })
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))

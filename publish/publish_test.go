@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -238,11 +239,28 @@ func stripClasses(t *testing.T, path string, names ...string) string {
 	return s
 }
 
-// TestPublishLatency measures CRL change → visible in slapd over 50 CRLs.
+// TestPublishLatency measures CRL change → visible in slapd over 50 CRLs
+// (issue target: p99 ≤ 2 s). It logs the figures and asserts nothing
+// about time; BenchmarkCRLToDirectory reports them as metrics.
 func TestPublishLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("latency measurement")
 	}
+	p50, p99, max := measureLatency(t, 50)
+	t.Logf("CRL stored → visible in slapd over 50 CRLs: p50 %v, p99 %v, max %v (target p99 ≤ 2 s)", p50, p99, max)
+}
+
+// BenchmarkCRLToDirectory: time from a CRL stored to its bytes readable
+// in slapd, with the publisher as `pkid serve` runs it (default watch
+// interval). Reports p50-ms and p99-ms.
+func BenchmarkCRLToDirectory(b *testing.B) {
+	n := max(b.N, 2)
+	p50, p99, _ := measureLatency(b, n)
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+}
+
+func measureLatency(t testing.TB, n int) (p50, p99, max time.Duration) {
 	f := newFixture(t)
 	s := f.slapd(t)
 	// The default watch interval, as `pkid serve` runs it.
@@ -254,7 +272,6 @@ func TestPublishLatency(t *testing.T) {
 	done := make(chan struct{})
 	go func() { p.Run(rctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	f.waitCurrent(t, "lat", f.issuingID, mustCRL(t, f, f.issuingID), 5*time.Second)
 	ctx := context.Background()
 	cl, err := ldap.Dial(ctx, s.URL, nil)
 	if err != nil {
@@ -262,21 +279,21 @@ func TestPublishLatency(t *testing.T) {
 	}
 	defer cl.Close()
 	flt, _ := ldap.ParseFilter("(objectClass=*)")
+	visible := func(der []byte) bool {
+		es, err := cl.Search(ctx, &ldap.SearchRequest{BaseObject: f.issuingDN, Filter: flt, Attributes: []string{"certificateRevocationList;binary"}})
+		if err != nil && !isNoSuchObject(err) {
+			t.Fatal(err)
+		}
+		return len(es) == 1 && len(es[0].Attributes) == 1 && bytes.Equal(es[0].Attributes[0].Values[0], der)
+	}
 	var lat []time.Duration
-	for i := 0; i < 50; i++ {
+	for i := 0; i < n; i++ {
 		crl, err := f.Service.CRL(ctx, f.issuingID, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		for {
-			es, err := cl.Search(ctx, &ldap.SearchRequest{BaseObject: f.issuingDN, Filter: flt, Attributes: []string{"certificateRevocationList;binary"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(es) == 1 && len(es[0].Attributes) == 1 && bytes.Equal(es[0].Attributes[0].Values[0], crl.DER) {
-				break
-			}
+		for !visible(crl.DER) {
 			if time.Since(start) > 10*time.Second {
 				t.Fatalf("CRL %d not visible after 10 s", crl.Number)
 			}
@@ -284,8 +301,12 @@ func TestPublishLatency(t *testing.T) {
 		}
 		lat = append(lat, time.Since(start))
 	}
-	p50, p99, max := percentiles(lat)
-	t.Logf("CRL stored → visible in slapd over %d CRLs: p50 %v, p99 %v, max %v (target p99 ≤ 2 s)", len(lat), p50, p99, max)
+	return percentiles(lat)
+}
+
+func isNoSuchObject(err error) bool {
+	var le *ldap.Error
+	return errors.As(err, &le) && le.Code == ldap.ResultNoSuchObject
 }
 
 func percentiles(d []time.Duration) (p50, p99, max time.Duration) {
