@@ -300,6 +300,7 @@ func (w *worker) pass(ctx context.Context, full bool) error {
 		delta *store.CRL
 	}
 	var jobs []job
+	var preErr error
 	pending := map[string]time.Time{}
 	for _, c := range cas {
 		if !w.selected(c.ID) {
@@ -328,10 +329,15 @@ func (w *worker) pass(ctx context.Context, full bool) error {
 		}
 		d, err := w.desired(c, crl, delta)
 		if err != nil {
+			// A DN the template cannot make: this CA waits for a config
+			// fix, the others are still published.
 			s.LastAttempt, s.LastError = now(), err.Error()
 			s.Failures++
 			saveState(ctx, w.p.st, s)
-			return w.finish(fmt.Errorf("CA %s: %w", c.ID, err), pending)
+			if preErr == nil {
+				preErr = fmt.Errorf("CA %s: %w", c.ID, err)
+			}
+			continue
 		}
 		current := s.CRLHash == hashHex(crl.DER) && s.CertHash == hashHex(c.CertDER) && s.DN == d.dn &&
 			(delta == nil || s.DeltaHash == hashHex(delta.DER))
@@ -351,7 +357,7 @@ func (w *worker) pass(ctx context.Context, full bool) error {
 		jobs = append(jobs, job{c, d, s, crl, delta})
 	}
 	if len(jobs) == 0 {
-		return w.finish(nil, pending)
+		return w.finish(preErr, pending)
 	}
 
 	cl, err := w.connect(ctx)
@@ -367,7 +373,7 @@ func (w *worker) pass(ctx context.Context, full bool) error {
 		return w.finish(err, pending)
 	}
 	defer cl.Close()
-	var firstErr error
+	firstErr := preErr
 	for _, j := range jobs {
 		octx, cancel := context.WithTimeout(ctx, 6*w.t.Timeout)
 		wrote, err := syncEntry(octx, cl, j.d)
