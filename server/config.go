@@ -149,7 +149,7 @@ func ParseFile(name string, b []byte) (*File, error) {
 			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
 			return nil, fmt.Errorf("config file %s, line %d: %w (the file is a JSON object like {\"http\": \"127.0.0.1:8080\"})", name, line, err)
 		}
-		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, allow_remote, url, key_type, log_format, log_level, publish)", name, err)
+		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, allow_remote, url, key_type, log_format, log_level)", name, err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("config file %s: more than one JSON value; give one object", name)

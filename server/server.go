@@ -35,8 +35,7 @@ type Server struct {
 	resp    *ocsp.Responder
 	metrics *metrics
 	boot    *Bootstrap
-	pub     *publish.Publisher // nil without Config.Publish
-	start   int64              // feed revision read before the initial state was loaded
+	start   int64 // feed revision read before the initial state was loaded
 
 	revision atomic.Int64 // last change-feed revision applied
 	crlKick  chan struct{}
@@ -49,6 +48,8 @@ type Server struct {
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Shutdown
 	done     chan struct{} // closed when Serve has stopped everything
+
+	pub *publish.Publisher // nil without Config.Publish
 }
 
 // caState is one CA as served.
@@ -149,14 +150,14 @@ func New(cfg Config) (*Server, error) {
 	if err := s.reloadCAs(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.newPublisher(); err != nil {
-		return nil, err
-	}
 	s.http = ocsp.NewServer(s.Handler())
 	if cfg.ReadHeaderTimeout > 0 {
 		s.http.ReadHeaderTimeout = cfg.ReadHeaderTimeout
 	}
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	if err := s.newPublisher(); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
