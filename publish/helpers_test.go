@@ -61,9 +61,15 @@ func (f *fixture) crl(t testing.TB, caID string) int64 {
 // slapd starts a directory for o=pkid with TLS, client certificates
 // optional ("try") and cn=publisher,o=pkid mapped to the rootdn.
 func (f *fixture) slapd(t testing.TB, schemas ...string) *slapdtest.Slapd {
+	return f.slapdVerify(t, "try", schemas...)
+}
+
+// slapdVerify is slapd with TLSVerifyClient verify (never, allow, try,
+// demand).
+func (f *fixture) slapdVerify(t testing.TB, verify string, schemas ...string) *slapdtest.Slapd {
 	return slapdtest.Start(t, slapdtest.Options{
 		Suffix: "o=pkid", RootDN: "cn=admin,o=pkid", Schemas: schemas,
-		CAFile: f.ChainFile, CertFile: f.server.Cert, KeyFile: f.server.Key, VerifyClient: "try",
+		CAFile: f.ChainFile, CertFile: f.server.Cert, KeyFile: f.server.Key, VerifyClient: verify,
 		AuthzRegexp: [][2]string{{"^cn=publisher,o=pkid$", "cn=admin,o=pkid"}},
 	})
 }

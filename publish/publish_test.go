@@ -57,13 +57,14 @@ func opensslCRL(t *testing.T, der []byte) string {
 	return string(out)
 }
 
-// TestPublishConverges publishes over LDAPS with SASL EXTERNAL and over
+// TestPublishConverges publishes over LDAPS with SASL EXTERNAL (slapd
+// demands a client certificate and maps its DN to the rootdn) and over
 // StartTLS with a simple bind; the CRL at the CA's DN parses with openssl;
 // with the first directory down, three revocations and a new CRL reach the
 // second at once and the first after it restarts, with no manual step.
 func TestPublishConverges(t *testing.T) {
 	f := newFixture(t)
-	a, b := f.slapd(t), f.slapd(t)
+	a, b := f.slapdVerify(t, "demand"), f.slapd(t)
 	p := f.run(t, f.external("ext", a), f.simple("simple", b, f.passFile))
 	ctx := context.Background()
 	crl, err := f.Store.LatestCRL(ctx, f.issuingID, false)
