@@ -38,7 +38,6 @@
 //
 // It implements the attribute usage of RFC 4523 §2 (the ;binary transfer
 // option, RFC 4522) and drives the server through package ldap's client.
-// It imports store, ldap, dn and the Prometheus client (for Collector); it
-// must not import ca, the servers or a
-// store implementation.
+// It imports store, ldap, dn and the Prometheus client (for Collector);
+// it must not import ca, the servers or a store implementation.
 package publish
