@@ -1,10 +1,12 @@
 package publish_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -152,7 +154,7 @@ func TestPublishFaults(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "wrong")
 	os.WriteFile(bad, []byte("wrong"), 0o600)
 
-	// A directory that accepts, reads and never answers.
+	// A directory that accepts the bind and then reads and never answers.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -166,12 +168,16 @@ func TestPublishFaults(t *testing.T) {
 			}
 			go func() {
 				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
+				br := bufio.NewReader(c)
+				m, err := ldap.ReadMessage(br, 0)
+				if err != nil {
+					return
 				}
+				if _, ok := m.Op.(*ldap.BindRequest); ok {
+					resp, _ := (&ldap.Message{ID: m.ID, Op: &ldap.BindResponse{}}).Marshal()
+					c.Write(resp)
+				}
+				io.Copy(io.Discard, br)
 			}()
 		}
 	}()

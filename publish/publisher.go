@@ -374,10 +374,19 @@ func (w *worker) pass(ctx context.Context, full bool) error {
 	}
 	defer cl.Close()
 	firstErr := preErr
+	var connErr error // the connection broke: the remaining CAs get the same error
 	for _, j := range jobs {
-		octx, cancel := context.WithTimeout(ctx, 6*w.t.Timeout)
-		wrote, err := syncEntry(octx, cl, j.d)
-		cancel()
+		var wrote bool
+		err := connErr
+		if err == nil {
+			octx, cancel := context.WithTimeout(ctx, 6*w.t.Timeout)
+			wrote, err = syncEntry(octx, cl, j.d)
+			cancel()
+			var le *ldap.Error
+			if err != nil && !errors.As(err, &le) {
+				connErr = err
+			}
+		}
 		s := j.state
 		s.LastAttempt, s.DN = now(), j.d.dn
 		if err != nil {
