@@ -82,10 +82,9 @@ func init() {
 					opts.KeyLogWriter = f
 				}
 				if !*noRev {
-					lf := &doctor.LDAPFetcher{}
-					opts.Revocation = revocation.New(revocation.Config{
-						Fetchers: map[string]revocation.Fetcher{"ldap": lf, "ldaps": lf},
-					})
+					// The checker follows http:// and ldap:// distribution
+					// points (revocation.LDAPFetcher is its default).
+					opts.Revocation = revocation.New(revocation.Config{})
 				}
 				if *scan {
 					return probeScan(ctx, g, opts, *asJSON)
