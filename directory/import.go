@@ -49,9 +49,12 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 		if len(pending) == 0 {
 			return nil
 		}
+		// Entry IDs stay valid across batches, but a change record run
+		// between batches may move or delete a parent: start afresh.
+		parents := map[string]parentRef{}
 		_, err := t.st.DirUpdate(ctx, func(tx store.DirTx) error {
 			for _, rec := range pending {
-				if err := t.importEntry(ctx, tx, rec.Entry, opts.Identity); err != nil {
+				if err := t.importEntry(ctx, tx, rec.Entry, opts.Identity, parents); err != nil {
 					return fmt.Errorf("LDIF line %d (dn: %s): %w", rec.Line, rec.DN, err)
 				}
 			}
@@ -102,7 +105,7 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 	}
 }
 
-func (t *Tree) importEntry(ctx context.Context, tx store.DirTx, e *Entry, id Identity) error {
+func (t *Tree) importEntry(ctx context.Context, tx store.DirTx, e *Entry, id Identity, parents map[string]parentRef) error {
 	d, norm, err := t.parseDN(e.DN)
 	if err != nil {
 		return err
@@ -118,6 +121,12 @@ func (t *Tree) importEntry(ctx context.Context, tx store.DirTx, e *Entry, id Ide
 		return err
 	}
 	now := generalizedTime(t.now())
+	have := map[*AttributeType]bool{}
+	for _, a := range attrs {
+		if at := t.schema.Attribute(attrName(a.Type)); at != nil {
+			have[at] = true
+		}
+	}
 	for _, def := range []struct{ name, value string }{
 		{"structuralObjectClass", structural.Name()},
 		{"entryUUID", ""},
@@ -126,7 +135,7 @@ func (t *Tree) importEntry(ctx context.Context, tx store.DirTx, e *Entry, id Ide
 		{"modifiersName", id.DN},
 		{"modifyTimestamp", now},
 	} {
-		if hasAttr(attrs, t.schema, def.name) {
+		if have[t.schema.Attribute(def.name)] {
 			continue
 		}
 		v := def.value
@@ -135,7 +144,7 @@ func (t *Tree) importEntry(ctx context.Context, tx store.DirTx, e *Entry, id Ide
 		}
 		attrs = append(attrs, Attribute{Type: def.name, Values: [][]byte{[]byte(v)}})
 	}
-	return t.put(ctx, tx, d, norm, attrs, true)
+	return t.put(ctx, tx, d, norm, attrs, true, parents)
 }
 
 // Export writes the entries at and below base ("" for every naming

@@ -33,8 +33,8 @@ type LDIFRecord struct {
 	Line       int // line number where the record starts
 	DN         string
 	Controls   []ldap.Control
-	ChangeType string       // "", add, delete, modify, modrdn
-	Entry      *Entry       // content records and add
+	ChangeType string        // "", add, delete, modify, modrdn
+	Entry      *Entry        // content records and add
 	Changes    []ldap.Change // modify
 	// modrdn / moddn
 	NewRDN       string
