@@ -19,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/store/sqlite"
 )
 
 // caRun runs one pkid command line in-process with empty stdin (not a
@@ -314,5 +317,38 @@ func TestCLIParallelProcesses(t *testing.T) {
 	}
 	if len(list) != procs+1 {
 		t.Fatalf("%d certificates stored, want %d", len(list), procs+1)
+	}
+}
+
+// TestCLIListExpired: --status expired and valid split on NotAfter; the
+// expired certificate was issued with a clock 20 days back.
+func TestCLIListExpired(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	os.MkdirAll(dir, 0o700)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "pkid.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := func() time.Time { return time.Now().Add(-20 * 24 * time.Hour) }
+	if _, err := ca.Init(ctx, st, ca.InitOptions{Time: func() time.Time { return time.Now().Add(-30 * 24 * time.Hour) }}); err != nil {
+		t.Fatal(err)
+	}
+	old := ca.New(st, ca.Options{Time: past})
+	expired, err := old.Issue(ctx, ca.Request{Profile: "client", Subject: "CN=old", Days: 1})
+	old.Close()
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caMust(t, "issue", "--dir", dir, "--profile", "client", "--subject", "CN=new", "--out", filepath.Join(t.TempDir(), "new"))
+	got := caList(t, dir, "--status", "expired")
+	if len(got) != 1 || got[0].Serial != expired.Serial || got[0].Status != "expired" {
+		t.Fatalf("expired: %+v", got)
+	}
+	for _, c := range caList(t, dir, "--status", "valid") {
+		if c.Serial == expired.Serial {
+			t.Fatal("expired certificate listed as valid")
+		}
 	}
 }
