@@ -119,4 +119,3 @@ func FuzzParseDN(f *testing.F) {
 		}
 	})
 }
-
