@@ -48,7 +48,7 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 		Attribute{Type: "modifiersName", Values: [][]byte{[]byte(id.DN)}},
 		Attribute{Type: "modifyTimestamp", Values: [][]byte{[]byte(now)}},
 	)
-	_, err = t.st.DirUpdate(ctx, func(tx store.DirTx) error {
+	_, err = t.update(ctx, func(tx store.DirTx) error {
 		return t.put(ctx, tx, d, norm, attrs, false, nil)
 	})
 	return storeErr(err)

@@ -56,13 +56,12 @@ func (t *Tree) lookup(ctx context.Context, d DN, norm string) (*Entry, error) {
 	if norm == t.subschemaNorm() {
 		return t.SubschemaEntry(), nil
 	}
-	se, err := t.st.DirEntry(ctx, norm)
+	x, err := t.getEntry(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "entry")
 	}
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	e, err := decode(se)
-	return e, storeErr(err)
+	return x.entry, nil
 }

@@ -38,7 +38,7 @@ func (t *Tree) modify(ctx context.Context, id Identity, dnStr string, changes []
 			return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no write access to %s of %q", c.Modification.Type, dnStr)
 		}
 	}
-	_, err = t.st.DirUpdate(ctx, func(tx store.DirTx) error {
+	_, err = t.update(ctx, func(tx store.DirTx) error {
 		se, err := tx.Entry(norm)
 		if errors.Is(err, store.ErrNotFound) {
 			return t.noSuchObject(ctx, tx.Entry, d, "entry")

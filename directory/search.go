@@ -116,17 +116,27 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		return res, nil
 	}
 	var base int64
+	var gen uint64
+	if t.cache != nil {
+		gen = t.cacheBegin(ctx)
+	}
 	if !d.IsRoot() {
-		se, err := t.st.DirEntry(ctx, norm)
+		var x *cached
+		var err error
+		if t.cache != nil {
+			x, err = t.cachedEntry(ctx, gen, norm)
+		} else {
+			x, err = t.getEntry(ctx, norm)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return res, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "base object")
 		}
 		if err != nil {
 			return res, storeErr(err)
 		}
-		base = se.ID
+		base = x.se.ID
 	}
-	q := store.DirQuery{Base: base, Index: t.indexFor(&req.Filter)}
+	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
 	switch req.Scope {
 	case ldap.ScopeBaseObject:
 		q.Scope = store.DirBase
@@ -136,6 +146,24 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		q.Scope = store.DirSub
 	default:
 		return res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
+	}
+	if q.Index != nil && t.cache != nil {
+		xs, err := t.indexedEntries(ctx, gen, *q.Index)
+		if err != nil {
+			return res, storeErr(err)
+		}
+		for _, x := range xs {
+			if !inScope(x.se.NormDN, x.se.ParentID, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.se.ID == base) {
+				continue
+			}
+			if err := check(); err != nil {
+				return res, storeErr(err)
+			}
+			if err := emit(x.entry, x.se.NormDN, x.se.ID); err != nil {
+				return res, storeErr(pageDone(err))
+			}
+		}
+		return res, nil
 	}
 	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
 		if err := check(); err != nil {
