@@ -47,6 +47,18 @@ func (t *Tree) Compare(ctx context.Context, id Identity, dnStr, attr string, val
 	return t.eval(&f, v, nil) == True, nil
 }
 
+// Entry returns the stored entry named dn with all its stored attributes
+// (the root DSE and the subschema entry included), without access checks:
+// for the frontend's own needs (SASL EXTERNAL mapping, WhoAmI). Failures:
+// invalidDNSyntax, noSuchObject with matchedDN.
+func (t *Tree) Entry(ctx context.Context, dn string) (*Entry, error) {
+	d, norm, err := t.parseDN(dn)
+	if err != nil {
+		return nil, err
+	}
+	return t.lookup(ctx, d, norm)
+}
+
 // lookup reads one entry (the root DSE and subschema entry included), or
 // noSuchObject with matchedDN.
 func (t *Tree) lookup(ctx context.Context, d DN, norm string) (*Entry, error) {

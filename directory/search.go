@@ -15,7 +15,9 @@ import (
 type SearchParams struct {
 	Request *ldap.SearchRequest
 	// PageSize > 0 asks for one page (RFC 2696) of at most that many
-	// entries, continuing after Cookie (nil: the first page).
+	// entries, continuing after Cookie (nil: the first page). The cookie
+	// counts matching entries already sent: an entry added or deleted
+	// between pages can shift later pages by one.
 	PageSize int
 	Cookie   []byte
 }
@@ -33,6 +35,9 @@ type SearchResult struct {
 // with ";binary"), streamed from the store without loading the scope.
 // fn's error stops the search and is returned. The root DSE and the
 // subschema entry are found by base-scope searches of "" and cn=Subschema.
+//
+// Aliases are stored and returned as entries: derefAliases is not
+// applied.
 //
 // Failures, as *ldap.Error: invalidDNSyntax; noSuchObject with matchedDN;
 // sizeLimitExceeded and timeLimitExceeded (after sending what fit, from
