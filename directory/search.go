@@ -71,11 +71,24 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	}
 	matched := 0
 	can := func(at *AttributeType) bool { return true }
+	// Computed operational attributes a filter may test.
+	entryDNAt, subAt, hasSubAt := t.schema.Attribute("entryDN"), t.schema.Attribute("subschemaSubentry"), t.schema.Attribute("hasSubordinates")
+	needHasSub := mentions(&req.Filter, t.schema, hasSubAt)
 	emit := func(e *Entry, normDN string, id64 int64) error {
 		if !t.allowed(ctx, id, RightRead, normDN, nil) {
 			return nil
 		}
 		v := t.newView(e)
+		if id64 >= 0 {
+			v.attrs = append(v.attrs, resolved{at: entryDNAt, vals: [][]byte{[]byte(e.DN)}}, resolved{at: subAt, vals: [][]byte{[]byte(SubschemaDN)}})
+			if needHasSub {
+				n, err := t.st.DirChildren(ctx, id64)
+				if err != nil {
+					return err
+				}
+				v.attrs = append(v.attrs, resolved{at: hasSubAt, vals: [][]byte{[]byte(map[bool]string{true: "TRUE", false: "FALSE"}[n > 0])}})
+			}
+		}
 		if t.cfg.Access != nil {
 			can = func(at *AttributeType) bool { return t.allowed(ctx, id, RightSearch, normDN, at) }
 		}
@@ -309,7 +322,7 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 		out.Attributes = append(out.Attributes, Attribute{Type: name, Values: vals})
 	}
 	for _, a := range v.attrs {
-		if a.at == nil || !sel.wants(a.at) || !readable(a.at) {
+		if a.at == nil || (entryID >= 0 && a.computed()) || !sel.wants(a.at) || !readable(a.at) {
 			continue
 		}
 		add(a.at, a.opts, a.vals)
@@ -338,4 +351,19 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 		}
 	}
 	return out
+}
+
+// mentions reports whether filter f tests attribute type at.
+func mentions(f *ldap.Filter, s *Schema, at *AttributeType) bool {
+	if f.Attr != "" {
+		if d, _, err := s.parseAttrDesc(f.Attr); err == nil && d.at == at {
+			return true
+		}
+	}
+	for i := range f.Children {
+		if mentions(&f.Children[i], s, at) {
+			return true
+		}
+	}
+	return false
 }
