@@ -39,15 +39,12 @@ func diffLDIF() string {
 	return b.String()
 }
 
-// TestDifferentialSlapd loads the same LDIF into slapd (back-mdb) and a
-// Tree and checks a table of searches finds the same entries. It drives
-// slapd through ldapsearch, so it needs slapd and ldap-utils.
-func TestDifferentialSlapd(t *testing.T) {
+// startSlapd loads data into a new back-mdb database and serves it on a
+// loopback port; it returns the address.
+func startSlapd(t *testing.T, data string) string {
 	slapd := peer.Need(t, "slapd", "slapd")
 	slapadd := peer.Need(t, "slapadd", "slapd")
-	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
 	dir := t.TempDir()
-	data := diffLDIF()
 	os.WriteFile(filepath.Join(dir, "data.ldif"), []byte(data), 0o600)
 	os.Mkdir(filepath.Join(dir, "db"), 0o700)
 	conf := fmt.Sprintf(`include /etc/ldap/schema/core.schema
@@ -89,6 +86,16 @@ directory %[1]s/db
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return addr
+}
+
+// TestDifferentialSlapd loads the same LDIF into slapd (back-mdb) and a
+// Tree and checks a table of searches finds the same entries. It drives
+// slapd through ldapsearch, so it needs slapd and ldap-utils.
+func TestDifferentialSlapd(t *testing.T) {
+	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
+	data := diffLDIF()
+	addr := startSlapd(t, data)
 	tr := newTestTree(t)
 	if _, err := tr.Import(t.Context(), NewLDIFReader(strings.NewReader(data)), ImportOptions{}); err != nil {
 		t.Fatal(err)
@@ -171,5 +178,120 @@ directory %[1]s/db
 				t.Errorf("pkid found %d entries, slapd %d\npkid:  %q\nslapd: %q", len(got), len(want), got, want)
 			}
 		})
+	}
+}
+
+// TestDifferentialSlapdUpdates runs the same sequence of updates through
+// ldapmodify against slapd and through a Tree, and compares result codes
+// (ldapmodify exits with the LDAP result code) and the final entries.
+func TestDifferentialSlapdUpdates(t *testing.T) {
+	ldapmodify := peer.Need(t, "ldapmodify", "ldap-utils")
+	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
+	data := diffLDIF()
+	addr := startSlapd(t, data)
+	tr := newTestTree(t)
+	if _, err := tr.Import(t.Context(), NewLDIFReader(strings.NewReader(data)), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ops := []struct{ name, ldif string }{
+		{"add ok", "dn: uid=n1,ou=people,o=diff\nchangetype: add\nobjectClass: inetOrgPerson\nuid: n1\ncn: New One\nsn: One\n"},
+		{"add exists", "dn: uid=n1,ou=people,o=diff\nchangetype: add\nobjectClass: inetOrgPerson\nuid: n1\ncn: New One\nsn: One\n"},
+		{"add no parent", "dn: uid=n2,ou=nowhere,o=diff\nchangetype: add\nobjectClass: account\nuid: n2\n"},
+		{"add missing must", "dn: uid=n3,ou=people,o=diff\nchangetype: add\nobjectClass: inetOrgPerson\nuid: n3\ncn: x\n"},
+		{"add not allowed", "dn: uid=n3,ou=people,o=diff\nchangetype: add\nobjectClass: account\nuid: n3\nmail: a@b\n"},
+		{"add undefined", "dn: uid=n3,ou=people,o=diff\nchangetype: add\nobjectClass: account\nuid: n3\nfooBar: x\n"},
+		{"add bad syntax", "dn: cn=p9,ou=groups,o=diff\nchangetype: add\nobjectClass: posixGroup\ncn: p9\ngidNumber: nine\n"},
+		{"add no structural", "dn: uid=n3,ou=people,o=diff\nchangetype: add\nobjectClass: posixAccount\nuid: n3\ncn: x\nuidNumber: 1\ngidNumber: 1\nhomeDirectory: /\n"},
+		{"add two chains", "dn: uid=n3,ou=people,o=diff\nchangetype: add\nobjectClass: account\nobjectClass: organizationalUnit\nuid: n3\nou: x\n"},
+		{"add rdn missing", "dn: uid=n3,ou=people,o=diff\nchangetype: add\nobjectClass: account\nuid: other\n"},
+		{"add single-valued", "dn: cn=p9,ou=groups,o=diff\nchangetype: add\nobjectClass: posixGroup\ncn: p9\ngidNumber: 1\ngidNumber: 2\n"},
+		{"add duplicate value", "dn: uid=n3,ou=people,o=diff\nchangetype: add\nobjectClass: account\nuid: n3\ndescription: a\ndescription: a\n"},
+		{"add no user mod", "dn: uid=n3,ou=people,o=diff\nchangetype: add\nobjectClass: account\nuid: n3\ncreateTimestamp: 20200101000000Z\n"},
+		{"modify add value", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\nadd: mail\nmail: second@example.com\n-\n"},
+		{"modify add existing", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\nadd: mail\nmail: SECOND@example.com\n-\n"},
+		{"modify delete missing value", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\ndelete: mail\nmail: none@example.com\n-\n"},
+		{"modify delete missing attr", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\ndelete: title\n-\n"},
+		{"modify replace", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\nreplace: sn\nsn: Changed\n-\n"},
+		{"modify increment", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\nincrement: uidNumber\nuidNumber: 5\n-\n"},
+		{"modify single-valued", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\nadd: uidNumber\nuidNumber: 5\n-\n"},
+		{"modify remove must", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\ndelete: sn\n-\n"},
+		{"modify rdn value", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\ndelete: uid\nuid: u1\n-\n"},
+		{"modify not allowed", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\nadd: dc\ndc: x\n-\n"},
+		{"modify no such object", "dn: uid=zz,ou=people,o=diff\nchangetype: modify\nreplace: sn\nsn: x\n-\n"},
+		{"modify undefined", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\nadd: fooBar\nfooBar: x\n-\n"},
+		{"modify no user mod", "dn: uid=u1,ou=people,o=diff\nchangetype: modify\nreplace: modifyTimestamp\nmodifyTimestamp: 20200101000000Z\n-\n"},
+		{"modrdn ok", "dn: uid=u2,ou=people,o=diff\nchangetype: modrdn\nnewrdn: uid=u2b\ndeleteoldrdn: 1\n"},
+		{"modrdn keep old", "dn: uid=u3,ou=people,o=diff\nchangetype: modrdn\nnewrdn: uid=u3b\ndeleteoldrdn: 0\n"},
+		{"modrdn exists", "dn: uid=u4,ou=people,o=diff\nchangetype: modrdn\nnewrdn: uid=u5\ndeleteoldrdn: 1\n"},
+		{"modrdn no such", "dn: uid=zz,ou=people,o=diff\nchangetype: modrdn\nnewrdn: uid=zy\ndeleteoldrdn: 1\n"},
+		{"modrdn move", "dn: uid=u6,ou=people,o=diff\nchangetype: modrdn\nnewrdn: uid=u6\ndeleteoldrdn: 1\nnewsuperior: ou=groups,o=diff\n"},
+		{"modrdn subtree", "dn: ou=groups,o=diff\nchangetype: modrdn\nnewrdn: ou=teams\ndeleteoldrdn: 1\n"},
+		{"modrdn bad superior", "dn: uid=u7,ou=people,o=diff\nchangetype: modrdn\nnewrdn: uid=u7\ndeleteoldrdn: 1\nnewsuperior: ou=none,o=diff\n"},
+		{"modrdn not allowed", "dn: cn=grp1,ou=teams,o=diff\nchangetype: modrdn\nnewrdn: uid=grp1\ndeleteoldrdn: 1\n"},
+		{"delete non-leaf", "dn: ou=people,o=diff\nchangetype: delete\n"},
+		{"delete ok", "dn: uid=u8,ou=people,o=diff\nchangetype: delete\n"},
+		{"delete missing", "dn: uid=u8,ou=people,o=diff\nchangetype: delete\n"},
+	}
+	for _, op := range ops {
+		text := op.ldif
+		cmd := exec.Command(ldapmodify, "-x", "-H", "ldap://"+addr, "-D", "cn=admin,o=diff", "-w", "secret")
+		cmd.Stdin = strings.NewReader(text)
+		cmd.Run()
+		want := ldap.ResultCode(cmd.ProcessState.ExitCode())
+		rec, err := NewLDIFReader(strings.NewReader(text)).Next()
+		if err != nil {
+			t.Fatalf("%s: %v", op.name, err)
+		}
+		switch rec.ChangeType {
+		case ChangeAdd:
+			err = tr.Add(t.Context(), admin, rec.Entry)
+		case ChangeModify:
+			err = tr.Modify(t.Context(), admin, rec.DN, rec.Changes)
+		case ChangeModRDN:
+			err = tr.ModifyDN(t.Context(), admin, rec.DN, rec.NewRDN, rec.DeleteOldRDN, rec.NewSuperior)
+		case ChangeDelete:
+			err = tr.Delete(t.Context(), admin, rec.DN)
+		}
+		if got := code(err); got != want {
+			t.Errorf("%s: pkid %v (%v), slapd %v", op.name, got, err, want)
+		}
+	}
+	// Both hold the same entries with the same user attributes.
+	out, err := exec.Command(ldapsearch, "-x", "-H", "ldap://"+addr, "-b", "o=diff", "-LLL", "-o", "ldif-wrap=no", "(objectClass=*)").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewLDIFReader(strings.NewReader(string(out)))
+	n := 0
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		n++
+		_, es, err := search(t, tr, rec.DN, ldap.ScopeBaseObject, "(objectClass=*)")
+		if err != nil || len(es) != 1 {
+			t.Errorf("%s: in slapd, not in pkid (%v)", rec.DN, err)
+			continue
+		}
+		for _, a := range rec.Entry.Attributes {
+			var got []string
+			for _, v := range es[0].Get(a.Type) {
+				got = append(got, string(v))
+			}
+			var want []string
+			for _, v := range a.Values {
+				want = append(want, string(v))
+			}
+			sort.Strings(got)
+			sort.Strings(want)
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("%s: %s = %q in pkid, %q in slapd", rec.DN, a.Type, got, want)
+			}
+		}
+	}
+	dns, _, _ := search(t, tr, "o=diff", ldap.ScopeWholeSubtree, "(objectClass=*)")
+	if len(dns) != n {
+		t.Errorf("pkid holds %d entries, slapd %d", len(dns), n)
 	}
 }
