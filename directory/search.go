@@ -166,22 +166,16 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		return res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
 	}
 	if q.Index != nil && t.cache != nil {
-		xs, err := t.indexedEntries(ctx, gen, *q.Index)
-		if err != nil {
-			return res, storeErr(err)
-		}
-		for _, x := range xs {
+		err := t.indexedEntries(ctx, gen, *q.Index, func(x *cached) error {
 			if !inScope(x.se.NormDN, x.se.ParentID, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.se.ID == base) {
-				continue
+				return nil
 			}
 			if err := check(); err != nil {
-				return res, storeErr(err)
+				return err
 			}
-			if err := emit(x.entry, x.se.NormDN, x.se.ID); err != nil {
-				return res, storeErr(pageDone(err))
-			}
-		}
-		return res, nil
+			return emit(x.entry, x.se.NormDN, x.se.ID)
+		})
+		return res, storeErr(pageDone(err))
 	}
 	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
 		if err := check(); err != nil {
