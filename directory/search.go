@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -127,11 +128,13 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		}
 		return res, pageDone(emit(e, "", -1))
 	}
-	if t.isSubschemaDN(norm) {
-		if req.Scope == ldap.ScopeBaseObject || req.Scope == ldap.ScopeWholeSubtree {
+	// As slapd: neither the root DSE nor the subschema entry has
+	// subordinates to search; search a naming context instead.
+	if d.IsRoot() || t.isSubschemaDN(norm) {
+		if req.Scope == ldap.ScopeBaseObject {
 			return res, pageDone(emit(t.SubschemaEntry(), norm, -1))
 		}
-		return res, nil
+		return res, &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("no entries below %q: search a naming context (see namingContexts in the root DSE)", req.BaseObject)}
 	}
 	var base int64
 	var gen uint64

@@ -105,7 +105,9 @@ func TestSearch(t *testing.T) {
 		{"unindexed", "o=test", ldap.ScopeWholeSubtree, "(employeeNumber=42)", "uid=bob,ou=people,o=test"},
 		{"no such base", "ou=x,o=test", ldap.ScopeWholeSubtree, "(objectClass=*)", "!32"},
 		{"bad base", "ou=x,,o=test", ldap.ScopeWholeSubtree, "(objectClass=*)", "!34"},
-		{"root one", "", ldap.ScopeSingleLevel, "(objectClass=*)", "o=test"},
+		{"root one", "", ldap.ScopeSingleLevel, "(objectClass=*)", "!32"},
+		{"root sub", "", ldap.ScopeWholeSubtree, "(objectClass=*)", "!32"},
+		{"subschema one", "cn=Subschema", ldap.ScopeSingleLevel, "(objectClass=*)", "!32"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
