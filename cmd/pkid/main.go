@@ -78,7 +78,9 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 	}
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
 	fs, runFn := newFlagSet(c, g)
-	fs.SetOutput(stderr)
+	// The flag package prints errors and usage itself; we print them once,
+	// below, so the output is not doubled.
+	fs.SetOutput(io.Discard)
 	args, err := parseInterspersed(fs, argv[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stdout)
