@@ -37,8 +37,9 @@ type SearchResult struct {
 // fn's error stops the search and is returned. The root DSE and the
 // subschema entry are found by base-scope searches of "" and cn=Subschema.
 //
-// Aliases are stored and returned as entries: derefAliases is not
-// applied.
+// derefAliases: finding the base follows alias chains; in searching, an
+// alias entry in scope is replaced by its target entry (not the target's
+// subtree), each entry returned once.
 //
 // Failures, as *ldap.Error: invalidDNSyntax; noSuchObject with matchedDN;
 // sizeLimitExceeded and timeLimitExceeded (after sending what fit, from
@@ -155,7 +156,32 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		if err != nil {
 			return res, storeErr(err)
 		}
+		if req.DerefAliases == ldap.DerefFindingBaseObj || req.DerefAliases == ldap.DerefAlways {
+			if x, err = t.derefAlias(ctx, x); err != nil {
+				return res, err
+			}
+			norm = x.se.NormDN
+		}
 		base = x.se.ID
+	}
+	if req.DerefAliases == ldap.DerefInSearching || req.DerefAliases == ldap.DerefAlways {
+		// Alias entries found in the scope stand for their targets (the
+		// target itself, not its subtree), each returned once.
+		plain, seen := emit, map[string]bool{}
+		emit = func(e *Entry, normDN string, id64 int64) error {
+			if id64 >= 0 && id64 != base && t.isAlias(e) {
+				x, err := t.derefAlias(ctx, &cached{se: &store.DirEntry{ID: id64, NormDN: normDN, DN: e.DN}, entry: e})
+				if err != nil {
+					return err
+				}
+				e, normDN, id64 = x.entry, x.se.NormDN, x.se.ID
+			}
+			if seen[normDN] {
+				return nil
+			}
+			seen[normDN] = true
+			return plain(e, normDN, id64)
+		}
 	}
 	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
 	switch req.Scope {
@@ -363,4 +389,40 @@ func mentions(f *ldap.Filter, s *Schema, at *AttributeType) bool {
 		}
 	}
 	return false
+}
+
+// isAlias reports whether e is an alias entry (RFC 4512 §2.6).
+func (t *Tree) isAlias(e *Entry) bool {
+	alias := t.schema.Class("alias")
+	for _, v := range e.Get("objectClass") {
+		if c := t.schema.Class(string(v)); c != nil && c.isA(alias) {
+			return true
+		}
+	}
+	return false
+}
+
+// derefAlias follows aliasedObjectName from x until an entry that is not
+// an alias: aliasProblem when an alias names no entry or the chain loops
+// (more than 8 hops).
+func (t *Tree) derefAlias(ctx context.Context, x *cached) (*cached, error) {
+	for hops := 0; t.isAlias(x.entry); hops++ {
+		if hops == 8 {
+			return nil, &ldap.Error{Code: ldap.ResultAliasProblem, MatchedDN: x.se.DN, Message: "alias chain longer than 8 entries (a loop?)"}
+		}
+		target := x.entry.GetString("aliasedObjectName")
+		n, err := NormalizeDN(t.schema, target)
+		if err != nil {
+			return nil, &ldap.Error{Code: ldap.ResultAliasDereferencingProblem, MatchedDN: x.se.DN, Message: fmt.Sprintf("alias %q names an invalid DN", x.se.DN)}
+		}
+		next, err := t.getEntry(ctx, n)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &ldap.Error{Code: ldap.ResultAliasProblem, MatchedDN: x.se.DN, Message: fmt.Sprintf("alias %q names %q, which does not exist", x.se.DN, target)}
+		}
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		x = next
+	}
+	return x, nil
 }
