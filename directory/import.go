@@ -137,7 +137,7 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 			_, err := t.update(ctx, func(tx store.DirTx) error {
 				for cur := it; ; {
 					for _, p := range cur.entries {
-						if err := t.put(ctx, tx, p.d, p.norm, p.attrs, true, parents); err != nil {
+						if err := t.put(ctx, tx, p.enc, true, parents); err != nil {
 							return fmt.Errorf("LDIF line %d (dn: %s): %w", p.rec.Line, p.rec.DN, err)
 						}
 					}
@@ -188,10 +188,8 @@ const importChunk = 256
 
 // prepared is a content record checked and completed for storing.
 type prepared struct {
-	rec   *LDIFRecord
-	d     DN
-	norm  string
-	attrs []Attribute
+	rec *LDIFRecord
+	enc *encoded
 }
 
 // prepareImport checks one imported entry and completes its operational
@@ -237,7 +235,7 @@ func (t *Tree) prepareImport(rec *LDIFRecord, id Identity) (*prepared, error) {
 		}
 		attrs = append(attrs, Attribute{Type: def.name, Values: [][]byte{[]byte(v)}})
 	}
-	return &prepared{rec: rec, d: d, norm: norm, attrs: attrs}, nil
+	return &prepared{rec: rec, enc: t.encode(d, norm, attrs)}, nil
 }
 
 // Export writes the entries at and below base ("" for every naming
