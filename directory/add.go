@@ -35,7 +35,7 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 	}
 	// Like slapd, supply the RDN's values the entry lacks (RFC 4511 §4.7
 	// lets a server refuse or add them; clients rely on slapd adding).
-	attrs, structural, err := t.checkEntry(d, t.withRDNValues(d, e.Attributes), checkUser)
+	attrs, structural, err := t.checkEntry(d, t.withRDNValues(d, e.Attributes))
 	if err != nil {
 		return err
 	}

@@ -1,24 +1,17 @@
 package directory
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/pkid/pkid/ldap"
 )
 
-// checkMode says how strict the entry check is.
-type checkMode int
-
-const (
-	checkUser   checkMode = iota // an LDAP client's write
-	checkImport                  // LDIF import: operational attributes kept as given
-)
-
 // checkEntry verifies a complete entry against the schema (RFC 4512 §2.4,
 // §2.5 and RFC 4511's result codes) and returns it with each attribute's
 // description canonicalised (";binary" dropped) and its structural class.
-func (t *Tree) checkEntry(d DN, attrs []Attribute, mode checkMode) ([]Attribute, *ObjectClass, error) {
+// Operational attributes are checked like any other; refusing those a
+// client may not write is the caller's job (refuseNoUserMod).
+func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, error) {
 	s := t.schema
 	type seen struct {
 		idx  int
@@ -209,4 +202,3 @@ func (t *Tree) refuseNoUserMod(attr string) error {
 	return nil
 }
 
-var errNoSuchEntry = fmt.Errorf("no such entry")

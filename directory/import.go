@@ -204,7 +204,7 @@ func (t *Tree) prepareImport(rec *LDIFRecord, id Identity) (*prepared, error) {
 	if d.IsRoot() {
 		return nil, wrap(ldap.Errorf(ldap.ResultUnwillingToPerform, "cannot import the root DSE"))
 	}
-	attrs, structural, err := t.checkEntry(d, e.Attributes, checkImport)
+	attrs, structural, err := t.checkEntry(d, e.Attributes)
 	if err != nil {
 		return nil, wrap(err)
 	}

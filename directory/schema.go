@@ -3,7 +3,6 @@ package directory
 import (
 	"embed"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -690,15 +689,6 @@ func (s *Schema) subschemaValues() map[string][]string {
 	return out
 }
 
-// sortedNames is a helper for deterministic messages.
-func sortedNames(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // Syntax returns the LDAP syntax with that OID.
 func (s *Schema) Syntax(oid string) *Syntax { return s.syntaxes[oid] }
