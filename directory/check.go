@@ -201,4 +201,3 @@ func (t *Tree) refuseNoUserMod(attr string) error {
 	}
 	return nil
 }
-

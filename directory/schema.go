@@ -689,6 +689,5 @@ func (s *Schema) subschemaValues() map[string][]string {
 	return out
 }
 
-
 // Syntax returns the LDAP syntax with that OID.
 func (s *Schema) Syntax(oid string) *Syntax { return s.syntaxes[oid] }
