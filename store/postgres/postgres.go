@@ -155,11 +155,17 @@ func (s *Store) hint(err error) error {
 		return nil
 	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P: the server is shutting
+		// down, restarting or not yet accepting connections.
+		if !strings.HasPrefix(pe.Code, "08") && !strings.HasPrefix(pe.Code, "57P") {
+			return err
+		}
+	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || pgconn.Timeout(err) || isConnLost(err) {
+	if pe != nil || errors.As(err, &ce) || pgconn.Timeout(err) || isConnLost(err) {
 		return fmt.Errorf("%w (the database %s is unreachable or restarting; pkid reconnects on the next request)", err, s.url)
 	}
 	return err
