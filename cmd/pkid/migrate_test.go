@@ -51,6 +51,12 @@ func TestMigrateToPostgres(t *testing.T) {
 	caMust(t, "revoke", "--dir", dir, filepath.Join(work, "b.pem"), "--reason", "keyCompromise")
 	caMust(t, "revoke", "--dir", dir, filepath.Join(work, "c.pem"), "--reason", "certificateHold")
 	caMust(t, "crl", "--dir", dir, "--out", filepath.Join(work, "before.pem"))
+	ldif := filepath.Join(work, "tree.ldif")
+	if err := os.WriteFile(ldif, []byte(migrateLDIF), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caMust(t, "ldif", "import", "--dir", dir, ldif)
+	treeBefore := caMust(t, "ldif", "export", "--dir", dir)
 	before, beforeSerials := readCRL(t, filepath.Join(work, "before.pem"))
 
 	src, err := sqlite.Open(t.Context(), filepath.Join(dir, "pkid.db"))
@@ -84,6 +90,14 @@ func TestMigrateToPostgres(t *testing.T) {
 	if string(got) != string(want) {
 		t.Errorf("list --store postgres differs:\n got %s\nwant %s", got, want)
 	}
+	// The directory came along, index rows included.
+	if tree := caMust(t, "ldif", "export", "--dir", empty, "--store", url); tree != treeBefore || !strings.Contains(tree, "uid=alice") {
+		t.Errorf("ldif export --store postgres differs:\n%s\nwant\n%s", tree, treeBefore)
+	}
+	if !strings.Contains(out, "dir_index") || strings.Contains(out, "dir_entries          0 rows") {
+		t.Errorf("directory tables not copied:\n%s", out)
+	}
+
 	// The next CRL from the target continues the numbering and lists the
 	// same certificates.
 	caMust(t, "crl", "--dir", empty, "--store", url, "--out", filepath.Join(work, "after.pem"))
@@ -101,3 +115,19 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Errorf("migrate into a non-empty database: exit %d, %s", code, errOut)
 	}
 }
+
+const migrateLDIF = `dn: o=example
+objectClass: organization
+o: example
+
+dn: ou=people,o=example
+objectClass: organizationalUnit
+ou: people
+
+dn: uid=alice,ou=people,o=example
+objectClass: inetOrgPerson
+uid: alice
+cn: Alice
+sn: Liddell
+mail: alice@example.org
+`

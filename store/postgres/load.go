@@ -18,6 +18,8 @@ var Tables = []Table{
 	{"crl_numbers", []string{"ca_id", "last"}},
 	{"crls", []string{"ca_id", "delta", "number", "base_number", "this_update", "next_update", "revision", "der"}},
 	{"changes", []string{"revision", "kind", "ca_id", "serial", "at"}},
+	{"dir_entries", []string{"id", "parent_id", "norm_dn", "dn", "data"}},
+	{"dir_index", []string{"attr", "value", "entry_id"}},
 }
 
 // Table names a table of the store and its columns.
@@ -66,6 +68,9 @@ func (s *Store) Load(ctx context.Context, revision int64, fn func(l *Loader) err
 		}
 		if _, err := f.tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('cas', 'seq'), coalesce((SELECT max(seq) FROM cas), 0) + 1, false)`); err != nil {
 			return fmt.Errorf("realign the CA sequence: %w", err)
+		}
+		if _, err := f.tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('dir_entries', 'id'), coalesce((SELECT max(id) FROM dir_entries), 0) + 1, false)`); err != nil {
+			return fmt.Errorf("realign the directory entry sequence: %w", err)
 		}
 		var maxRev int64
 		if err := f.tx.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(revision), 0) FROM changes), (SELECT coalesce(max(revision), 0) FROM certificates))`).Scan(&maxRev); err != nil {
