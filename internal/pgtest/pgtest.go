@@ -6,7 +6,8 @@
 // The clusters are for tests only: they run with fsync=off and
 // full_page_writes=off, so a machine crash could corrupt them, which is
 // harmless for data that is deleted at the end of the run and makes
-// initdb, CREATE DATABASE and every commit fast.
+// initdb, CREATE DATABASE and every commit fast. Set PKID_PGTEST_FSYNC=1
+// for durable commits (fsync=on), as benchmarks of durable throughput need.
 //
 // A package's tests share one cluster (Start); each test gets its own
 // database. The package's TestMain must call Main, which stops the shared
@@ -171,8 +172,12 @@ func (c *Cluster) start() error {
 		return err
 	}
 	defer logf.Close()
+	fsync := "fsync=off"
+	if os.Getenv("PKID_PGTEST_FSYNC") == "1" {
+		fsync = "fsync=on"
+	}
 	cmd := c.command(c.bin, "-D", filepath.Join(c.dir, "data"), "-p", strconv.Itoa(c.port), "-k", c.dir,
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+		"-c", "listen_addresses=127.0.0.1", "-c", fsync, "-c", "full_page_writes=off",
 		"-c", "shared_buffers=32MB", "-c", "max_connections=200", "-c", "log_min_messages=warning")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// SIGQUIT (immediate shutdown) if the test binary dies before stopping it.

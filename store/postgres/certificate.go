@@ -63,6 +63,9 @@ WITH f AS (
 )
 SELECT f.base, pg_notify('pkid_changes', (f.base + cardinality($1::text[]))::text) FROM f`
 
+// copyThreshold is the batch size from which AddCertificates uses COPY.
+const copyThreshold = 64
+
 var keyDetail = regexp.MustCompile(`\)=\(([^)]*)\)`)
 
 // AddCertificates stores newly issued or imported certificates, all or
@@ -120,10 +123,36 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		notBefore[i], notAfter[i], issued[i], ders[i] = ts(c.NotBefore), ts(c.NotAfter), ts(at), c.DER
 	}
 	var base int64
-	err := s.retry(ctx, func() error {
-		return s.pool.QueryRow(ctx, addQuery, serials, cas, subjects, profiles, notBefore, notAfter, ders, issued,
-			statuses, revoked, reasons, inval, now).Scan(&base, nil)
-	})
+	var err error
+	if n < copyThreshold {
+		err = s.retry(ctx, func() error {
+			return s.pool.QueryRow(ctx, addQuery, serials, cas, subjects, profiles, notBefore, notAfter, ders, issued,
+				statuses, revoked, reasons, inval, now).Scan(&base, nil)
+		})
+	} else {
+		// Large batches (imports, group commits): COPY is several times
+		// faster per row than an INSERT from arrays, worth its extra
+		// round trips.
+		err = s.writeFeed(ctx, func(f *feed) error {
+			base = f.rev
+			chg := make([][]any, n)
+			rows := make([][]any, n)
+			for i := range n {
+				rev := base + int64(i) + 1
+				chg[i] = []any{rev, string(store.ChangeIssue), cas[i], serials[i], now}
+				rows[i] = []any{serials[i], cas[i], subjects[i], profiles[i], notBefore[i], notAfter[i], ders[i], issued[i],
+					statuses[i], revoked[i], reasons[i], inval[i], rev}
+			}
+			if _, err := f.tx.CopyFrom(ctx, pgx.Identifier{"changes"}, []string{"revision", "kind", "ca_id", "serial", "at"}, pgx.CopyFromRows(chg)); err != nil {
+				return err
+			}
+			if _, err := f.tx.CopyFrom(ctx, pgx.Identifier{"certificates"}, strings.Split(certColumns, ", "), pgx.CopyFromRows(rows)); err != nil {
+				return err
+			}
+			f.rev, f.changed = base+int64(n), true
+			return nil
+		})
+	}
 	if code, constraint, detail := pgCode(err); code == uniqueViolation && constraint == "certificates_pkey" {
 		serial := "?"
 		if m := keyDetail.FindStringSubmatch(detail); m != nil {

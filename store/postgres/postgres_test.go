@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"strings"
 	"testing"
@@ -208,4 +210,50 @@ func mustOpen(t testing.TB, url string) *Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// TestAddLargeBatchErrors: batches large enough for COPY report the same
+// errors as small ones, naming the serial or CA, and store nothing.
+func TestAddLargeBatchErrors(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	ctx := t.Context()
+	if err := st.CreateCA(ctx, &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddCertificates(ctx, []*store.Certificate{{Serial: "AAAA", CAID: "ca"}}); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(mod func([]*store.Certificate)) []*store.Certificate {
+		var certs []*store.Certificate
+		for i := 0; i < 2*copyThreshold; i++ {
+			certs = append(certs, &store.Certificate{Serial: fmt.Sprintf("%04X", i+1), CAID: "ca"})
+		}
+		mod(certs)
+		return certs
+	}
+	for _, tc := range []struct {
+		name  string
+		certs []*store.Certificate
+		want  error
+		names string
+	}{
+		{"stored serial", batch(func(c []*store.Certificate) { c[100].Serial = "aaaa" }), store.ErrExists, "AAAA"},
+		{"repeated serial", batch(func(c []*store.Certificate) { c[100].Serial = c[3].Serial }), store.ErrExists, "0004"},
+		{"unknown CA", batch(func(c []*store.Certificate) { c[70].CAID = "nope" }), store.ErrNotFound, "nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rev, _ := st.Revision(ctx)
+			err := st.AddCertificates(ctx, tc.certs)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.names) {
+				t.Errorf("AddCertificates: %v; want %v naming %s", err, tc.want, tc.names)
+			}
+			if got, _ := st.Revision(ctx); got != rev {
+				t.Errorf("failed batch moved the revision %d -> %d", rev, got)
+			}
+			if all, _ := st.Certificates(ctx, store.Query{}); len(all) != 1 {
+				t.Errorf("failed batch stored %d certificates", len(all)-1)
+			}
+		})
+	}
 }
