@@ -69,6 +69,9 @@ func (g *globals) migrate(ctx context.Context, to string) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	defer rtx.Rollback()
+	if err := checkMigratable(ctx, rtx, path); err != nil {
+		return err
+	}
 	var revision int64
 	if err := rtx.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), (SELECT max(revision) FROM changes), 0)`).Scan(&revision); err != nil {
 		return fmt.Errorf("read the revision of %s: %w", path, err)
@@ -108,6 +111,42 @@ func (g *globals) migrate(ctx context.Context, to string) error {
 	fmt.Fprintf(g.stdout, "every count matches. Use it with --store %s or PKID_STORE; the data directory %s still holds ca.pem, chain.pem and the admin files.\n",
 		postgres.RedactURL(to), g.dir)
 	return nil
+}
+
+// notCopied are SQLite columns PostgreSQL does without: dir_entries.ikeys
+// lists an entry's index rows, which PostgreSQL finds by entry_id.
+var notCopied = map[string]bool{"dir_entries.ikeys": true}
+
+// checkMigratable refuses a SQLite store holding a table or column that
+// postgres.Tables does not name (a store written by a newer pkid), rather
+// than leave data behind.
+func checkMigratable(ctx context.Context, rtx *sql.Tx, path string) error {
+	known := map[string]map[string]bool{}
+	for _, t := range postgres.Tables {
+		known[t.Name] = map[string]bool{}
+		for _, c := range t.Columns {
+			known[t.Name][c] = true
+		}
+	}
+	rows, err := rtx.QueryContext(ctx, `SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND m.name NOT IN ('sqlite_sequence', 'schema_migrations') ORDER BY m.name, p.cid`)
+	if err != nil {
+		return fmt.Errorf("read the tables of %s: %w", path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, column string
+		if err := rows.Scan(&table, &column); err != nil {
+			return fmt.Errorf("read the tables of %s: %w", path, err)
+		}
+		if known[table] == nil {
+			return fmt.Errorf("%s has a table %s that this pkid cannot migrate to PostgreSQL yet; use the pkid release that wrote it", path, table)
+		}
+		if !known[table][column] && !notCopied[table+"."+column] {
+			return fmt.Errorf("%s has a column %s.%s that this pkid cannot migrate to PostgreSQL yet; use the pkid release that wrote it", path, table, column)
+		}
+	}
+	return rows.Err()
 }
 
 // copyTable streams one table from the SQLite snapshot into the loader,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -131,3 +132,57 @@ cn: Alice
 sn: Liddell
 mail: alice@example.org
 `
+
+// TestMigrateRefuses: bad targets and sources are refused with a clear
+// sentence, and nothing is written.
+func TestMigrateRefuses(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	caMust(t, "init", "--dir", dir, "--single")
+	newer := filepath.Join(t.TempDir(), "data")
+	caMust(t, "init", "--dir", newer, "--single")
+	st, err := sqlite.Open(t.Context(), filepath.Join(newer, "pkid.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := execSQLite(filepath.Join(newer, "pkid.db"), `CREATE TABLE acl_rules (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	url := pgtest.Start(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no --to", []string{"migrate", "--dir", dir}, "--to must be a postgres:// URL"},
+		{"sqlite target", []string{"migrate", "--dir", dir, "--to", "sqlite:/tmp/x.db"}, "--to must be a postgres:// URL"},
+		{"postgres source", []string{"migrate", "--dir", dir, "--store", url, "--to", url}, "names PostgreSQL already"},
+		{"unknown table", []string{"migrate", "--dir", newer, "--to", url}, "table acl_rules that this pkid cannot migrate"},
+		{"unreachable target", []string{"migrate", "--dir", dir, "--to", "postgres://u:pw@127.0.0.1:1/x?connect_timeout=5"}, "postgres://u:xxxxx@127.0.0.1:1/x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := caRun(t, tc.args...)
+			if code == 0 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("pkid %s: exit %d, %q; want an error containing %q", strings.Join(tc.args, " "), code, errOut, tc.want)
+			}
+		})
+	}
+	dst, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if cas, _ := dst.CAs(t.Context()); len(cas) != 0 {
+		t.Errorf("a refused migration stored %d CAs", len(cas))
+	}
+}
+
+func execSQLite(path, stmt string) error {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(stmt)
+	return err
+}
