@@ -14,9 +14,10 @@ const channel = "pkid_changes"
 
 // Notify returns a channel that receives a value soon after any node
 // commits a change (store.Notifier). All subscribers of a Store share one
-// LISTEN connection, started on first use; when it is lost, the listener
-// reconnects and wakes every subscriber, because notifications sent
-// meanwhile are gone. Wake-ups are coalesced: a subscriber that has not
+// LISTEN connection, started on first use; each time LISTEN takes effect
+// (at first and after reconnecting when the connection was lost) the
+// listener wakes every subscriber, because notifications sent before were
+// delivered to nobody. Wake-ups are coalesced: a subscriber that has not
 // yet taken the last one gets no second. The channel is closed when ctx is
 // done or the Store is closed.
 func (s *Store) Notify(ctx context.Context) <-chan struct{} {
@@ -72,8 +73,8 @@ func (s *Store) listen(ctx context.Context, done chan struct{}) {
 		s.listenMu.Unlock()
 		close(done)
 	}()
-	for lost := false; ; lost = true {
-		err := s.listenOnce(ctx, lost)
+	for {
+		err := s.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -86,7 +87,7 @@ func (s *Store) listen(ctx context.Context, done chan struct{}) {
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, reconnected bool) error {
+func (s *Store) listenOnce(ctx context.Context) error {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
 	if err != nil {
 		return err
@@ -98,9 +99,10 @@ func (s *Store) listenOnce(ctx context.Context, reconnected bool) error {
 	if s.listenPID != nil {
 		s.listenPID(conn.PgConn().PID())
 	}
-	if reconnected {
-		s.wakeAll() // what was notified while disconnected is lost
-	}
+	// What was committed before LISTEN took effect (since the first
+	// subscriber arrived, or while the connection was lost) was notified
+	// to nobody: wake everyone to look.
+	s.wakeAll()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err

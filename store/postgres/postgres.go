@@ -23,6 +23,12 @@ import (
 // after the operating system's TCP timeout.
 const connectTimeout = 10 * time.Second
 
+// defaultMaxConns is the pool size unless the URL sets pool_max_conns:
+// pgx's default (4 on a small machine) would let a few CRL streams whose
+// callbacks also use the store (RevokedSince is reentrant) take every
+// connection and wait for each other.
+const defaultMaxConns = 16
+
 // Store is the PostgreSQL implementation of store.Store. It is safe for
 // concurrent use by several goroutines, processes and nodes.
 type Store struct {
@@ -51,7 +57,8 @@ var (
 // postgresql:// URL, or a key=value connection string; "" means the
 // PKID_STORE environment variable), checks that it is reachable and
 // applies any pending schema migrations. Errors name the URL with its
-// password removed.
+// password removed. The URL may tune the pool (pool_max_conns, default
+// 16) and sets connect_timeout (default 10 s) as libpq does.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if rawURL == "" {
 		rawURL = os.Getenv("PKID_STORE")
@@ -66,6 +73,9 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	if !strings.Contains(rawURL, "pool_max_conns") && cfg.MaxConns < defaultMaxConns {
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
