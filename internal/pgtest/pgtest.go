@@ -90,7 +90,11 @@ func binaries(t testing.TB) bins {
 }
 
 func newCluster(b bins) (*Cluster, error) {
-	dir, err := os.MkdirTemp("", "pkid-pgtest-")
+	base := os.TempDir()
+	if fi, err := os.Stat(base); os.Geteuid() == 0 && (err != nil || fi.Mode().Perm()&0o001 == 0) {
+		base = "/tmp" // the postgres user must reach the directory
+	}
+	dir, err := os.MkdirTemp(base, "pkid-pgtest-")
 	if err != nil {
 		return nil, err
 	}
