@@ -182,6 +182,19 @@ func TestRestartUnderLoad(t *testing.T) {
 	if err := st.CreateCA(ctx, &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
+	// A watcher on another handle, whose LISTEN connection the restart
+	// kills: it must reconnect by itself.
+	watcher := mustOpen(t, url)
+	listens := make(chan uint32, 10)
+	watcher.listenPID = func(pid uint32) { listens <- pid }
+	wctx, cancelWatch := context.WithCancel(ctx)
+	defer cancelWatch()
+	watched := store.Watch(wctx, watcher, 0, time.Hour) // notifications only
+	go func() {
+		for range watched {
+		}
+	}()
+	<-listens
 	var stop atomic.Bool
 	var mu sync.Mutex
 	var acked []string
@@ -245,6 +258,32 @@ func TestRestartUnderLoad(t *testing.T) {
 	}
 	if got, _ := st.Certificates(ctx, store.Query{}); len(got) != len(acked) {
 		t.Errorf("%d certificates stored, %d acknowledged", len(got), len(acked))
+	}
+
+	// The watcher's listener is back: a change reaches it by notification
+	// (its poll interval is an hour).
+	select {
+	case <-listens:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change listener did not reconnect within 10s of the restart")
+	}
+	cancelWatch()
+	now, err := watcher.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watched = store.Watch(ctx, watcher, now, time.Hour)
+	r, err := st.Revoke(ctx, acked[0], store.Revocation{Reason: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case batch := <-watched:
+		if batch[len(batch)-1].Revision != r.Revision {
+			t.Errorf("after the restart the watcher got %+v, want revision %d", batch, r.Revision)
+		}
+	case <-time.After(time.Second):
+		t.Error("after the restart a revocation did not reach the watcher by notification within 1s")
 	}
 
 }
