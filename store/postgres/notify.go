@@ -12,6 +12,10 @@ import (
 // with the new revision as payload.
 const channel = "pkid_changes"
 
+// maxListenRetry bounds the listener's reconnection backoff while the
+// database stays unreachable (Watch polls meanwhile).
+const maxListenRetry = 5 * time.Second
+
 // Notify returns a channel that receives a value soon after any node
 // commits a change (store.Notifier). All subscribers of a Store share one
 // LISTEN connection, started on first use; each time LISTEN takes effect
@@ -23,6 +27,11 @@ const channel = "pkid_changes"
 func (s *Store) Notify(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	s.listenMu.Lock()
+	if s.closed {
+		s.listenMu.Unlock()
+		close(ch)
+		return ch
+	}
 	if s.subs == nil {
 		s.subs = map[chan struct{}]struct{}{}
 	}
@@ -73,17 +82,23 @@ func (s *Store) listen(ctx context.Context, done chan struct{}) {
 		s.listenMu.Unlock()
 		close(done)
 	}()
+	delay := s.listenRetry
 	for {
+		began := time.Now()
 		err := s.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		slog.Warn("store change listener lost its connection; polling until it is back", "store", s.url, "err", err, "retry", s.listenRetry)
+		if time.Since(began) > time.Minute {
+			delay = s.listenRetry // it was up for a while: a new outage
+		}
+		slog.Warn("store change listener lost its connection; polling until it is back", "store", s.url, "err", err, "retry", delay)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(s.listenRetry):
+		case <-time.After(delay):
 		}
+		delay = min(2*delay, max(s.listenRetry, maxListenRetry))
 	}
 }
 

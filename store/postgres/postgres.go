@@ -39,6 +39,7 @@ type Store struct {
 	listenMu   sync.Mutex
 	subs       map[chan struct{}]struct{}
 	listening  bool
+	closed     bool
 	stopListen context.CancelFunc
 	listenDone chan struct{}
 	// listenRetry is how long the listener waits before reconnecting after
@@ -101,6 +102,7 @@ func (s *Store) URL() string { return s.url }
 func (s *Store) Close() error {
 	s.listenMu.Lock()
 	stop, done := s.stopListen, s.listenDone
+	s.closed = true
 	s.listenMu.Unlock()
 	if stop != nil {
 		stop()
