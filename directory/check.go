@@ -51,9 +51,8 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute, mode checkMode) ([]Attribute,
 			if err := ValidateValue(at, v); err != nil {
 				return nil, nil, ldap.Errorf(ldap.ResultInvalidAttributeSyntax, "%s: value #%d invalid per syntax: %v", name, i, err)
 			}
-			if at.SyntaxLen > 0 && mode == checkUser && len([]rune(string(v))) > at.SyntaxLen {
-				return nil, nil, ldap.Errorf(ldap.ResultConstraintViolation, "%s: value #%d longer than %d characters", name, i, at.SyntaxLen)
-			}
+			// The {n} bounds of a SYNTAX are advisory (RFC 4512 §4.1.2);
+			// slapd does not enforce them either.
 			n := string(v)
 			if at.Equality != nil && at.Equality.impl != nil {
 				if x, ok := at.Equality.impl.norm(s, v); ok {

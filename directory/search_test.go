@@ -34,7 +34,9 @@ func TestFilterEvaluation(t *testing.T) {
 		{"(uidNumber=1000)", True},
 		{"(uidNumber=01000)", Undefined}, // not a valid integer
 		{"(uidNumber=abc)", Undefined},
-		{"(uidNumber>=999)", Undefined}, // uidNumber has no ORDERING rule
+		{"(uidNumber>=999)", True}, // slapd gives uidNumber integerOrderingMatch
+		{"(uidNumber<=999)", False},
+		{"(sn>=a)", Undefined}, // sn has no ORDERING rule
 		{"(createTimestamp>=20260101000000Z)", True},
 		{"(createTimestamp<=20260101000000Z)", False},
 		{"(createTimestamp>=202603011300+0100)", True},
@@ -103,7 +105,9 @@ func TestSearch(t *testing.T) {
 		{"unindexed", "o=test", ldap.ScopeWholeSubtree, "(employeeNumber=42)", "uid=bob,ou=people,o=test"},
 		{"no such base", "ou=x,o=test", ldap.ScopeWholeSubtree, "(objectClass=*)", "!32"},
 		{"bad base", "ou=x,,o=test", ldap.ScopeWholeSubtree, "(objectClass=*)", "!34"},
-		{"root one", "", ldap.ScopeSingleLevel, "(objectClass=*)", "o=test"},
+		{"root one", "", ldap.ScopeSingleLevel, "(objectClass=*)", "!32"},
+		{"root sub", "", ldap.ScopeWholeSubtree, "(objectClass=*)", "!32"},
+		{"subschema one", "cn=Subschema", ldap.ScopeSingleLevel, "(objectClass=*)", "!32"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

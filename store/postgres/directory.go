@@ -67,7 +67,9 @@ func (s *Store) DirSearch(ctx context.Context, q store.DirQuery, fn func(*store.
 	var base *store.DirEntry
 	if q.Index != nil {
 		base = &store.DirEntry{}
-		if q.Base != 0 {
+		if q.Base != 0 && q.BaseDN != "" {
+			base = &store.DirEntry{ID: q.Base, NormDN: q.BaseDN}
+		} else if q.Base != 0 {
 			var err error
 			if base, err = s.dirEntryByID(ctx, q.Base); err != nil {
 				return err
