@@ -186,3 +186,39 @@ func execSQLite(path, stmt string) error {
 	_, err = db.Exec(stmt)
 	return err
 }
+
+// TestCommandsOnPostgres: every command works on a PostgreSQL store named
+// by --store or PKID_STORE; the data directory gets the client files but
+// no SQLite database.
+func TestCommandsOnPostgres(t *testing.T) {
+	url := pgtest.Start(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	work := t.TempDir()
+	caMust(t, "init", "--dir", dir, "--store", url)
+	if _, err := os.Stat(filepath.Join(dir, "ca.pem")); err != nil {
+		t.Errorf("init --store postgres wrote no ca.pem: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pkid.db")); err == nil {
+		t.Error("init --store postgres created an SQLite database too")
+	}
+	t.Setenv("PKID_STORE", url)
+	caMust(t, "issue", "--dir", dir, "--profile", "server", "--subject", "CN=pg.example", "--out", filepath.Join(work, "pg"))
+	caMust(t, "revoke", "--dir", dir, filepath.Join(work, "pg.pem"), "--reason", "superseded")
+	var leaf *certJSON
+	for _, c := range caList(t, dir) { // the issuing CA's certificate is listed too
+		if c.Subject == "CN=pg.example" {
+			leaf = &c
+		}
+	}
+	if leaf == nil || leaf.Status != "revoked" || leaf.Reason != "superseded" {
+		t.Fatalf("list on PostgreSQL: leaf %+v", leaf)
+	}
+	caMust(t, "crl", "--dir", dir, "--out", filepath.Join(work, "crl.pem"))
+	if _, serials := readCRL(t, filepath.Join(work, "crl.pem")); len(serials) != 1 || serials[0] != strings.TrimLeft(leaf.Serial, "0") {
+		t.Errorf("CRL lists %v, want [%s]", serials, leaf.Serial)
+	}
+	// A second init on the same database is refused: a CA exists.
+	if code, _, errOut := caRun(t, "init", "--dir", filepath.Join(t.TempDir(), "other")); code == 0 {
+		t.Errorf("a second init on the same PostgreSQL store succeeded: %s", errOut)
+	}
+}
