@@ -22,6 +22,10 @@
 //     from one LISTEN connection per Store, so store.Watch wakes at once and
 //     polls only slowly as the fallback for a notification lost with a
 //     dropped connection.
+//   - Directory. DirUpdate takes the feed lock only at its end, so a long
+//     LDIF import does not stall issuance on every node while it runs.
+//   - Migration. Load fills an empty database from another store in one
+//     transaction, preserving revisions (`pkid migrate --to`).
 //   - Locks. Store implements store.Locker with session-level advisory
 //     locks (pg_try_advisory_lock) on a dedicated connection, so exactly one
 //     node signs each CRL. CRL numbers come from a counter row updated with
