@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/pkid/pkid/doctor"
@@ -80,9 +76,7 @@ func gskDecode(g *globals, kind gsk.Kind, asJSON bool, args []string) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(g.stdout, rep); err != nil {
 			return err
 		}
 	} else if err := rep.WriteText(g.stdout); err != nil {
@@ -131,7 +125,7 @@ func gskPlan(ctx context.Context, g *globals, certFile, peerAddr, role, versions
 	if certFile == "" {
 		return usagef("plan needs --cert FILE, the System SSL endpoint's certificate")
 	}
-	cert, err := gskReadCertificate(certFile)
+	cert, err := readCertificateFile(certFile)
 	if err != nil {
 		return err
 	}
@@ -166,9 +160,7 @@ func gskPlan(ctx context.Context, g *globals, certFile, peerAddr, role, versions
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return writeJSON(g.stdout, p)
 	}
 	desc := string(req.KeyType)
 	if req.Curve != "" {
@@ -216,29 +208,4 @@ func gskScanPeer(ctx context.Context, addr string) (*gsk.Peer, error) {
 		return nil, fmt.Errorf("scan %s: the peer accepted no TLS version", addr)
 	}
 	return peer, nil
-}
-
-// gskReadCertificate reads the first certificate of a PEM file, or a DER file.
-func gskReadCertificate(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read certificate: %w", err)
-	}
-	der := b
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type == "CERTIFICATE" {
-			der = blk.Bytes
-			break
-		}
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parse certificate %s: %w (want PEM or DER)", path, err)
-	}
-	return cert, nil
 }
