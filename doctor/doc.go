@@ -7,9 +7,8 @@
 // way Explain explains a Report. After a failed handshake Probe makes up to
 // two more (retry.go) — the broadest suite offer crypto/tls can make,
 // another protocol version — to learn what the server would accept.
-// LDAPFetcher (ldapfetch.go) fetches CRLs from ldap:// distribution points
-// (RFC 4516 URLs, RFC 4523 attributes) for package revocation, using
-// package ldap's messages.
+// CRLs at ldap:// distribution points are fetched by package revocation's
+// default LDAPFetcher.
 //
 // Probe (probe.go) makes one handshake with crypto/tls, verifying nothing
 // during the handshake so that it can report instead of abort, then verifies

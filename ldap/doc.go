@@ -7,6 +7,12 @@
 // results (RFC 2696), Password Modify (RFC 3062), WhoAmI (RFC 4532),
 // StartTLS (RFC 4511 §4.14) and the Notice of Disconnection (§4.4.1).
 //
+// Client (client.go) is a small synchronous client over these types: Dial
+// for ldap:// (optionally StartTLS) and ldaps://, simple and SASL EXTERNAL
+// binds (RFC 4513 §5.1, §5.2.3), Search with a bound on the entries
+// returned, Add, Modify and Delete; every exchange has a deadline and
+// honours context cancellation, and failed results are *Error values.
+//
 // Decoding never panics on any input and never allocates from a length the
 // peer claims: ReadMessage frames a message off a stream within a size
 // limit (1 MiB by default), DecodeMessage decodes it in place (within

@@ -94,33 +94,38 @@ func (s *wireServer) serve(c net.Conn) {
 		}
 		s.mu.Lock()
 		s.msgs = append(s.msgs, m)
+		// The test changes the canned answers between client runs; read
+		// them under the lock (the kernel's accept gives the race
+		// detector no happens-before edge).
+		entries, refs, twoPages := s.entries, s.refs, s.twoPages
+		searchResult, bindResult := s.searchResult, s.bindResult
 		s.mu.Unlock()
 		var out []*Message
 		reply := func(op Op, cs ...Control) { out = append(out, &Message{ID: m.ID, Op: op, Controls: cs}) }
 		switch op := m.Op.(type) {
 		case *BindRequest:
 			bound = op.Name
-			reply(&BindResponse{LDAPResult: s.bindResult})
+			reply(&BindResponse{LDAPResult: bindResult})
 		case *UnbindRequest:
 			return
 		case *SearchRequest:
-			for _, e := range s.entries {
+			for _, e := range entries {
 				reply(e)
 			}
-			if len(s.refs) > 0 {
-				reply(&SearchResultReference{URIs: s.refs})
+			if len(refs) > 0 {
+				reply(&SearchResultReference{URIs: refs})
 			}
 			var cs []Control
 			if c := FindControl(m.Controls, OIDPagedResults); c != nil {
 				// Two pages: the first hands out a cookie, the
 				// request that returns it gets the last page.
 				next := &PagedResults{Size: 2}
-				if p, err := DecodePagedResults(c.Value); err == nil && len(p.Cookie) == 0 && s.twoPages {
+				if p, err := DecodePagedResults(c.Value); err == nil && len(p.Cookie) == 0 && twoPages {
 					next.Cookie = []byte("page\x002")
 				}
 				cs = append(cs, next.Control(false))
 			}
-			reply(&SearchResultDone{s.searchResult}, cs...)
+			reply(&SearchResultDone{searchResult}, cs...)
 		case *ModifyRequest:
 			reply(&ModifyResponse{})
 		case *AddRequest:
@@ -248,6 +253,7 @@ func TestInteropLdapsearchFilters(t *testing.T) {
 		"(& (uid=a) (!\t(cn=b)) )",
 	}
 	s := newWireServer(t)
+	s.mu.Lock()
 	s.entries = []*SearchResultEntry{{
 		ObjectName: "uid=jane,ou=People,dc=example,dc=com",
 		Attributes: []Attribute{
@@ -257,6 +263,7 @@ func TestInteropLdapsearchFilters(t *testing.T) {
 			{Type: "description", Values: [][]byte{[]byte("caf\u00e9"), {0xff, 0x00}}},
 		},
 	}}
+	s.mu.Unlock()
 	const wantLDIF = "dn: uid=jane,ou=People,dc=example,dc=com\n" +
 		"objectClass: top\nobjectClass: inetOrgPerson\ncn: Jane Doe\nuid: jane\n" +
 		"description:: Y2Fmw6k=\ndescription:: /wA=\n\n"
@@ -374,8 +381,12 @@ func TestInteropLdapsearchOptions(t *testing.T) {
 func TestInteropResults(t *testing.T) {
 	s := newWireServer(t)
 	url := "ldap://" + s.addr
+	s.mu.Lock()
 	s.refs = []string{"ldap://other.example/ou=x,dc=x??sub"}
+	s.mu.Unlock()
+	s.mu.Lock()
 	s.searchResult = LDAPResult{ResultCode: ResultNoSuchObject, MatchedDN: "dc=x", DiagnosticMessage: "no ou=missing below dc=x"}
+	s.mu.Unlock()
 	out := runExit(t, 32, "", "ldapsearch", "-x", "-H", url, "-b", "ou=missing,dc=x")
 	for _, want := range []string{
 		"# search reference\nref: ldap://other.example/ou=x,dc=x??sub",
@@ -387,8 +398,12 @@ func TestInteropResults(t *testing.T) {
 			t.Errorf("ldapsearch output lacks %q:\n%s", want, out)
 		}
 	}
+	s.mu.Lock()
 	s.refs = nil
+	s.mu.Unlock()
+	s.mu.Lock()
 	s.searchResult = LDAPResult{ResultCode: ResultReferral, Referral: []string{"ldap://a.example/dc=x", "ldap://b.example/dc=x"}}
+	s.mu.Unlock()
 	out = runExit(t, 10, "", "ldapsearch", "-x", "-H", url, "-b", "dc=x")
 	for _, want := range []string{"result: 10 Referral", "ref: ldap://a.example/dc=x", "ldap://b.example/dc=x"} {
 		if !strings.Contains(out, want) {
@@ -396,7 +411,9 @@ func TestInteropResults(t *testing.T) {
 		}
 	}
 
+	s.mu.Lock()
 	s.bindResult = LDAPResult{ResultCode: ResultInvalidCredentials, DiagnosticMessage: "password does not match"}
+	s.mu.Unlock()
 	cmd := exec.Command(peer.Need(t, "ldapwhoami", "ldap-utils"), "-x", "-H", url, "-D", "uid=jane,dc=x", "-w", "wrong")
 	cmd.Env = []string{"LDAPNOINIT=1", "HOME=" + t.TempDir()}
 	b, err := cmd.CombinedOutput()
@@ -414,8 +431,10 @@ func TestInteropResults(t *testing.T) {
 
 func TestInteropPagedResultsCookie(t *testing.T) {
 	s := newWireServer(t)
+	s.mu.Lock()
 	s.twoPages = true
 	s.entries = []*SearchResultEntry{{ObjectName: "cn=a,dc=x"}}
+	s.mu.Unlock()
 	out := run(t, "", "ldapsearch", "-x", "-LLL", "-H", "ldap://"+s.addr, "-b", "dc=x", "-E", "pr=1/noprompt", "(cn=*)")
 	if strings.Count(out, "dn: cn=a,dc=x") != 2 {
 		t.Errorf("ldapsearch printed:\n%s", out)

@@ -14,7 +14,7 @@ import (
 // Config configures a Checker. The zero value is a safe default: hard-fail
 // (a certificate whose status cannot be established fails the handshake),
 // staple → OCSP → CRL, delta CRLs on, 5 s per fetch, 15 s per handshake,
-// 1024 cached responses, 5 minutes of clock skew, no ldap:// fetcher.
+// 1024 cached responses, 5 minutes of clock skew, the built-in LDAP fetcher for ldap://.
 type Config struct {
 	// SoftFail tolerates certificates whose status is unknown only because
 	// no source was reachable (network errors, timeouts, HTTP errors, OCSP
@@ -37,9 +37,10 @@ type Config struct {
 
 	// Fetchers maps URL schemes ("http", "https", "ldap", "ldaps") to the
 	// Fetcher used for CRL distribution points; entries override the
-	// built-in HTTP fetcher. There is no built-in ldap:// fetcher: an ldap://
-	// distribution point without one fails with a clear error (and another
-	// distribution point URL, or OCSP, is tried).
+	// built-in fetchers: HTTP for "http" and "https", and an LDAPFetcher
+	// (anonymous, system roots for ldaps://) for "ldap" and "ldaps". Map a
+	// scheme to nil to disable it: such a distribution point fails with a
+	// clear error (and another distribution point URL, or OCSP, is tried).
 	Fetchers map[string]Fetcher
 
 	// CacheSize bounds the number of CRLs and OCSP responses kept in memory
@@ -170,8 +171,13 @@ func New(cfg Config) *Checker {
 		}
 	}
 	c.http = &HTTPFetcher{Client: client, MaxSize: cfg.MaxResponseSize}
-	c.fetchers = map[string]Fetcher{"http": c.http, "https": c.http}
+	ldapFetcher := &LDAPFetcher{MaxSize: int(c.maxSize()) + 64<<10}
+	c.fetchers = map[string]Fetcher{"http": c.http, "https": c.http, "ldap": ldapFetcher, "ldaps": ldapFetcher}
 	for k, f := range cfg.Fetchers {
+		if f == nil {
+			delete(c.fetchers, k)
+			continue
+		}
 		c.fetchers[k] = f
 	}
 	c.order = cfg.Order

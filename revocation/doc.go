@@ -5,8 +5,8 @@
 // A Checker looks, in a configurable order, at the OCSP response stapled in
 // the handshake (leaf only), at the OCSP responder named in the
 // certificate's Authority Information Access extension, and at the CRLs
-// named in its CRL Distribution Points (http://, https:// and, through a
-// pluggable Fetcher, ldap://). Responses are cached in memory until their
+// named in its CRL Distribution Points (http://, https://, and ldap:// or
+// ldaps:// with LDAPFetcher; every scheme's Fetcher is pluggable). Responses are cached in memory until their
 // nextUpdate.
 //
 // Policy: the zero Config is hard-fail. A certificate is accepted only when
@@ -38,7 +38,8 @@
 //     lightweight profile: GET for small requests, caching until nextUpdate,
 //     delegated responders with id-kp-OCSPSigning.
 //
-// The package is self-contained: it must not import other pkid packages
-// (the ca package in particular), so any Go program can use it. Callers
-// that serve ldap:// distribution points supply a Fetcher.
+// The package stays light so any Go program can use it: the only pkid
+// package it imports is the ldap wire package (itself standard library plus
+// an internal BER codec), for the built-in ldap:// fetcher (LDAPFetcher);
+// it must not import ca, store or the servers.
 package revocation

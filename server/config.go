@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/publish"
 	"github.com/pkid/pkid/store"
 )
 
@@ -82,6 +83,9 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
+	// Publish lists external LDAP directories that receive every CA's
+	// certificate and CRLs (package publish); none by default.
+	Publish []publish.Target
 }
 
 // File is the optional configuration file of `pkid serve` (--config):
@@ -108,6 +112,9 @@ type File struct {
 	// (default), warn or error.
 	LogFormat string `json:"log_format"`
 	LogLevel  string `json:"log_level"`
+	// Publish lists external LDAP directories to publish CA certificates
+	// and CRLs to (see publish.Target for the keys; durations as "10s").
+	Publish []publish.Target `json:"publish"`
 }
 
 // maxConfigBytes bounds the configuration file.
@@ -152,6 +159,11 @@ func ParseFile(name string, b []byte) (*File, error) {
 	}
 	if c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json" {
 		return nil, fmt.Errorf("config file %s: log_format %q: use text or json", name, c.LogFormat)
+	}
+	for i := range c.Publish {
+		if err := c.Publish[i].Validate(); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", name, err)
+		}
 	}
 	return &c, nil
 }

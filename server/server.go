@@ -17,6 +17,7 @@ import (
 
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/ocsp"
+	"github.com/pkid/pkid/publish"
 	"github.com/pkid/pkid/store"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Shutdown
 	done     chan struct{} // closed when Serve has stopped everything
+
+	pub *publish.Publisher // nil without Config.Publish
 }
 
 // caState is one CA as served.
@@ -152,6 +155,9 @@ func New(cfg Config) (*Server, error) {
 		s.http.ReadHeaderTimeout = cfg.ReadHeaderTimeout
 	}
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	if err := s.newPublisher(); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -193,6 +199,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	run(s.runCRLs)
 	run(s.renewResponders)
 	run(func(ctx context.Context) { s.resp.Run(ctx) })
+	if s.pub != nil {
+		run(func(ctx context.Context) { s.pub.Run(ctx) })
+	}
 	run(func(ctx context.Context) {
 		for _, c := range s.caList() {
 			if c.signs {

@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/internal/pkitest"
+	"github.com/pkid/pkid/publish"
 	"github.com/pkid/pkid/server"
 	"github.com/pkid/pkid/store/sqlite"
 )
@@ -350,6 +352,10 @@ func TestConfigFile(t *testing.T) {
 		{"two values", `{} {}`, "more than one", server.File{}},
 		{"bad level", `{"log_level": "loud"}`, "log level", server.File{}},
 		{"bad format", `{"log_format": "xml"}`, "log_format", server.File{}},
+		{"publish", `{"publish": [{"name": "corp", "url": "ldap://h", "bind": "simple", "bind_dn": "cn=a", "password_file": "/p", "timeout": "3s"}]}`, "",
+			server.File{Publish: []publish.Target{{Name: "corp", URL: "ldap://h", Bind: "simple", BindDN: "cn=a", PasswordFile: "/p", Timeout: 3 * time.Second}}}},
+		{"publish bad bind", `{"publish": [{"name": "corp", "url": "ldap://h", "bind": "kerberos"}]}`, "bind must be", server.File{}},
+		{"publish unknown key", `{"publish": [{"name": "corp", "uri": "ldap://h"}]}`, "unknown field", server.File{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := server.ParseFile("test.json", []byte(tc.in))
@@ -362,7 +368,7 @@ func TestConfigFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *got != tc.want {
+			if !reflect.DeepEqual(*got, tc.want) {
 				t.Errorf("got %+v, want %+v", *got, tc.want)
 			}
 		})

@@ -146,6 +146,11 @@ type Change struct {
 // several goroutines and several processes on the same data. Each method
 // that changes data is one transaction: it either happens completely and
 // durably (committed before it returns) or not at all.
+//
+// A store may also implement Notifier (push a wake-up to Watch when any
+// node commits) and Locker (named locks across processes and nodes, used
+// so that exactly one node signs each CRL); see notify.go. store/postgres
+// implements both, store/sqlite Locker (flock beside the database file).
 type Store interface {
 	// CreateCA stores a new CA. ErrExists if the ID is taken. At most one
 	// CA is the Default: creating or updating one with Default set clears

@@ -25,10 +25,22 @@ const watchBatch = 1000
 // If the store's revision falls below the last one delivered (a database
 // restored from a backup), Watch continues from the store's revision.
 //
+// A store that is a Notifier (PostgreSQL) wakes Watch as soon as a change
+// is committed anywhere; Watch then polls only every interval as the
+// fallback for a lost notification (NotifyFallbackInterval if interval <=
+// 0).
+//
 // Errors from the store (a locked or briefly unreadable database) are
 // retried at the next tick; callers that must notice an unusable store
 // should also check it themselves.
 func Watch(ctx context.Context, st Store, after int64, interval time.Duration) <-chan []Change {
+	var wake <-chan struct{} // nil: never fires
+	if n, ok := st.(Notifier); ok {
+		wake = n.Notify(ctx)
+		if interval <= 0 {
+			interval = NotifyFallbackInterval
+		}
+	}
 	if interval <= 0 {
 		interval = DefaultWatchInterval
 	}
@@ -43,6 +55,10 @@ func Watch(ctx context.Context, st Store, after int64, interval time.Duration) <
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case _, ok := <-wake:
+				if !ok {
+					wake = nil
+				}
 			}
 		}
 	}()

@@ -48,9 +48,9 @@ func TestOpenStore(t *testing.T) {
 	g2.close()
 
 	for _, tc := range []struct{ name, url, want string }{
-		{"postgres", "postgres://db.example/pkid", "only the embedded SQLite store"},
-		{"postgresql", "postgresql://db/pkid", "only the embedded SQLite store"},
-		{"other scheme", "mysql://x", "only the embedded SQLite store"},
+		{"postgres unreachable", "postgres://pkid:hunter2@127.0.0.1:1/pkid?connect_timeout=5", "open store postgres://pkid:xxxxx@127.0.0.1:1/pkid?connect_timeout=5: cannot connect"},
+		{"postgresql unreachable", "postgresql://127.0.0.1:1/pkid?connect_timeout=5", "cannot connect"},
+		{"other scheme", "mysql://x", "unsupported store"},
 		{"missing sqlite file", "sqlite:" + filepath.Join(t.TempDir(), "none.db"), "no pkid store at"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -82,10 +81,9 @@ func init() {
 					opts.KeyLogWriter = f
 				}
 				if !*noRev {
-					lf := &doctor.LDAPFetcher{}
-					opts.Revocation = revocation.New(revocation.Config{
-						Fetchers: map[string]revocation.Fetcher{"ldap": lf, "ldaps": lf},
-					})
+					// The checker follows http:// and ldap:// distribution
+					// points (revocation.LDAPFetcher is its default).
+					opts.Revocation = revocation.New(revocation.Config{})
 				}
 				if *scan {
 					return probeScan(ctx, g, opts, *asJSON)
@@ -120,9 +118,7 @@ func runProbe(ctx context.Context, g *globals, opts doctor.Options, asJSON bool)
 		return usagef("%v", err)
 	}
 	if asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := writeJSON(g.stdout, r); err != nil {
 			return err
 		}
 	} else {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/publish"
 	"github.com/pkid/pkid/server"
 )
 
@@ -25,7 +26,7 @@ func init() {
 pkid serve --http 127.0.0.1:9080 --dir /var/lib/pkid
 pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_remote": true, "url": "http://pki.example.org:8080"}`,
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			configFile := fs.String("config", "", "JSON configuration file (keys: dir, store, http, allow_remote, url, key_type, log_format, log_level); flags override it")
+			configFile := fs.String("config", "", "JSON configuration file (keys: dir, store, http, allow_remote, url, key_type, log_format, log_level, publish); flags override it")
 			httpAddr := fs.String("http", server.DefaultHTTPAddr, "listen address for OCSP, CRLs, CA certificates, /healthz and /metrics")
 			listenAny := fs.Bool("listen-any", false, "allow --http to listen beyond loopback (exposes the CA's OCSP and CRLs to the network)")
 			base := fs.String("url", "", "base URL the first run writes into certificates (default http://ADDR of --http)")
@@ -38,11 +39,13 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 				}
 				set := map[string]bool{}
 				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+				var targets []publish.Target
 				if *configFile != "" {
 					fc, err := server.ReadFile(*configFile)
 					if err != nil {
 						return err
 					}
+					targets = fc.Publish
 					pick := func(dst *string, flagName, v string) {
 						if v != "" && !set[flagName] {
 							*dst = v
@@ -91,7 +94,8 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 						p, _, err := g.givenPassphrase()
 						return p, err
 					},
-					Logger: server.NewLogger(g.stderr, *logFormat, level),
+					Logger:  server.NewLogger(g.stderr, *logFormat, level),
+					Publish: targets,
 				})
 				if err != nil {
 					return err

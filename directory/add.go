@@ -1,0 +1,177 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pkid/pkid/ldap"
+	"github.com/pkid/pkid/store"
+)
+
+// Add creates an entry (RFC 4511 §4.7). Failures, as *ldap.Error:
+// invalidDNSyntax, entryAlreadyExists, noSuchObject (parent missing, with
+// matchedDN), undefinedAttributeType, invalidAttributeSyntax,
+// attributeOrValueExists (a value given twice), constraintViolation
+// (single-valued, NO-USER-MODIFICATION), objectClassViolation,
+// namingViolation (RDN value not in the entry), insufficientAccessRights.
+// Clear-text userPassword values are stored hashed with argon2id.
+func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
+	d, norm, err := t.parseDN(e.DN)
+	if err != nil {
+		return err
+	}
+	if d.IsRoot() || norm == t.subschemaNorm() {
+		return ldap.Errorf(ldap.ResultEntryAlreadyExists, "%q is the root DSE or the subschema entry", e.DN)
+	}
+	for _, a := range e.Attributes {
+		if err := t.refuseNoUserMod(a.Type); err != nil {
+			return err
+		}
+	}
+	if !t.allowed(ctx, id, RightAdd, norm, nil) {
+		return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no add access to %q", e.DN)
+	}
+	// Like slapd, supply the RDN's values the entry lacks (RFC 4511 §4.7
+	// lets a server refuse or add them; clients rely on slapd adding).
+	attrs, structural, err := t.checkEntry(d, t.withRDNValues(d, e.Attributes))
+	if err != nil {
+		return err
+	}
+	if attrs, err = t.hashPasswords(attrs); err != nil {
+		return err
+	}
+	now := generalizedTime(t.now())
+	attrs = append(attrs,
+		Attribute{Type: "structuralObjectClass", Values: [][]byte{[]byte(structural.Name())}},
+		Attribute{Type: "entryUUID", Values: [][]byte{[]byte(t.newUUID())}},
+		Attribute{Type: "creatorsName", Values: [][]byte{[]byte(id.DN)}},
+		Attribute{Type: "createTimestamp", Values: [][]byte{[]byte(now)}},
+		Attribute{Type: "modifiersName", Values: [][]byte{[]byte(id.DN)}},
+		Attribute{Type: "modifyTimestamp", Values: [][]byte{[]byte(now)}},
+	)
+	_, err = t.update(ctx, func(tx store.DirTx) error {
+		return t.put(ctx, tx, t.encode(d, norm, attrs), false, nil)
+	})
+	return storeErr(err)
+}
+
+// put inserts a checked entry under its parent. autoSuffix makes a
+// parentless entry a naming context (LDIF import); otherwise only
+// configured suffixes may be.
+// encoded is an entry ready for the store: everything put needs that does
+// not depend on the transaction, computed ahead (by Import's reader).
+type encoded struct {
+	d          DN
+	norm       string
+	parentNorm string // "" for a one-RDN DN
+	rdn, dn    string // the RDN and the whole DN as written
+	data       []byte
+	index      []store.DirIndexKey
+}
+
+func (t *Tree) encode(d DN, norm string, attrs []Attribute) *encoded {
+	x := &encoded{d: d, norm: norm, rdn: RDN(d[0]).String(), dn: d.String(), data: encodeAttributes(attrs), index: t.indexKeys(attrs)}
+	if p := d.Parent(); !p.IsRoot() {
+		x.parentNorm = p.Normalize(t.schema)
+	}
+	return x
+}
+
+func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix bool, parents map[string]parentRef) error {
+	var parentID int64
+	d, norm := x.d, x.norm
+	dnStr := x.dn
+	if p := d.Parent(); p.IsRoot() {
+		if !t.suffixes[norm] && !autoSuffix {
+			return &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("%q is not below a naming context of this server", d.String())}
+		}
+	} else {
+		pn := x.parentNorm
+		var pe *store.DirEntry
+		var err error
+		if ref, ok := parents[pn]; ok {
+			pe = &store.DirEntry{ID: ref.id, DN: ref.dn}
+		} else {
+			pe, err = tx.Entry(pn)
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if !t.suffixes[norm] && !autoSuffix {
+				return t.noSuchObject(ctx, tx.Entry, d, "parent of")
+			}
+		case err != nil:
+			return err
+		default:
+			parentID = pe.ID
+			// The stored DN is the RDN as given plus the parent's stored
+			// DN, so a subtree move can rewrite descendants by suffix.
+			dnStr = x.rdn + "," + pe.DN
+		}
+	}
+	se := &store.DirEntry{ParentID: parentID, DN: dnStr, NormDN: norm, Data: x.data, Index: x.index}
+	err := tx.Put(se)
+	if err == nil && parents != nil {
+		if len(parents) > 10000 {
+			clear(parents)
+		}
+		parents[norm] = parentRef{se.ID, se.DN}
+	}
+	if errors.Is(err, store.ErrExists) {
+		return ldap.Errorf(ldap.ResultEntryAlreadyExists, "entry %q already exists", d.String())
+	}
+	return err
+}
+
+// parentRef caches a possible parent during an import: parents come just
+// before their children, so most lookups hit.
+type parentRef struct {
+	id int64
+	dn string
+}
+
+func (t *Tree) subschemaNorm() string {
+	n, _ := NormalizeDN(t.schema, SubschemaDN)
+	return n
+}
+
+// withRDNValues returns attrs plus any value of d's RDN they lack.
+func (t *Tree) withRDNValues(d DN, attrs []Attribute) []Attribute {
+	if len(d) == 0 {
+		return attrs
+	}
+	v := t.newView(&Entry{DN: d.String(), Attributes: attrs})
+	var out []Attribute
+	for _, ava := range d[0] {
+		at := t.schema.Attribute(ava.Type)
+		if at == nil || ava.Hex || at.Equality == nil {
+			continue
+		}
+		f := ldap.Filter{Type: ldap.FilterEqualityMatch, Attr: ava.Type, Value: []byte(ava.Value)}
+		if t.eval(&f, v, nil) == True {
+			continue
+		}
+		if out == nil {
+			out = make([]Attribute, len(attrs))
+			for i, a := range attrs {
+				out[i] = Attribute{Type: a.Type, Values: append([][]byte(nil), a.Values...)}
+			}
+		}
+		added := false
+		for i, a := range out {
+			if t.schema.Attribute(attrName(a.Type)) == at && !strings.Contains(a.Type, ";") {
+				out[i].Values = append(out[i].Values, []byte(ava.Value))
+				added = true
+				break
+			}
+		}
+		if !added {
+			out = append(out, Attribute{Type: ava.Type, Values: [][]byte{[]byte(ava.Value)}})
+		}
+	}
+	if out == nil {
+		return attrs
+	}
+	return out
+}
