@@ -72,7 +72,7 @@ func sign(spec *certSpec, serial *big.Int, issuer *x509.Certificate, signer cryp
 // signFastOrStd signs with the hand encoder of tbs.go when it handles the
 // issuer, signer and spec, else with x509.CreateCertificate.
 func signFastOrStd(spec *certSpec, serial *big.Int, issuer *x509.Certificate, signer crypto.Signer, rand io.Reader) ([]byte, error) {
-	if issuer != nil && !disableFastSign {
+	if issuer != nil {
 		if p := partsFor(spec, issuer, signer); p != nil {
 			spki, ski, err := spkiAndKeyID(spec.pub)
 			if err != nil {
@@ -86,10 +86,6 @@ func signFastOrStd(spec *certSpec, serial *big.Int, issuer *x509.Certificate, si
 	}
 	return signStd(spec, serial, issuer, signer, rand)
 }
-
-// disableFastSign makes sign use x509.CreateCertificate always (tests
-// compare the two).
-var disableFastSign = false
 
 // signStd makes the certificate with x509.CreateCertificate.
 func signStd(spec *certSpec, serial *big.Int, issuer *x509.Certificate, signer crypto.Signer, rand io.Reader) ([]byte, error) {
