@@ -47,3 +47,41 @@ func TestQueryPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestDirQueryPlans: an indexed equality search seeks the index and never
+// scans the entries; scopes use the parent index.
+func TestDirQueryPlans(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	tests := []struct {
+		name, query string
+		args        []any
+		want        string
+	}{
+		{"indexed equality", dirIndexedQuery, []any{"uid", "user1"}, "SEARCH i USING PRIMARY KEY (attr=? AND value=?)"},
+		{"one level", dirOneQuery, []any{1}, "SEARCH dir_entries USING INDEX dir_entries_parent (parent_id=?)"},
+		{"by DN", `SELECT id FROM dir_entries WHERE norm_dn = ?`, []any{"o=x"}, "SEARCH dir_entries USING COVERING INDEX"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := st.db.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			p := strings.Join(plan, "; ")
+			if !strings.Contains(p, tc.want) || strings.Contains(p, "SCAN") {
+				t.Errorf("plan %q; want %q and no SCAN", p, tc.want)
+			}
+		})
+	}
+}

@@ -89,6 +89,27 @@ CREATE TABLE changes (
 	at       INTEGER NOT NULL
 );
 `,
+	// 2: the LDAP directory information tree (store.DirectoryStore).
+	`
+CREATE TABLE dir_entries (
+	id        INTEGER PRIMARY KEY,
+	parent_id INTEGER NOT NULL DEFAULT 0, -- 0: a naming context
+	norm_dn   TEXT NOT NULL UNIQUE,
+	dn        TEXT NOT NULL,
+	data      BLOB NOT NULL
+);
+CREATE INDEX dir_entries_parent ON dir_entries (parent_id);
+
+-- Equality index: (attribute, normalised value) -> entry. WITHOUT ROWID
+-- keeps each row in the primary-key b-tree only.
+CREATE TABLE dir_index (
+	attr     TEXT NOT NULL,
+	value    TEXT NOT NULL,
+	entry_id INTEGER NOT NULL,
+	PRIMARY KEY (attr, value, entry_id)
+) WITHOUT ROWID;
+CREATE INDEX dir_index_entry ON dir_index (entry_id);
+`,
 }
 
 // latestVersion is the schema version this build of pkid writes.

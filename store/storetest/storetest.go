@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, st)
 		})
 	}
+	t.Run("Directory", func(t *testing.T) { RunDirectory(t, open) })
 }
 
 // day is a fixed reference time with whole seconds, so every store's

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/server"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		args:    "[--config FILE] [--http ADDR] [--listen-any] [--store URL]",
+		summary: "serve OCSP, CRLs and CA certificates over HTTP; the first run creates the data directory",
+		example: `pkid serve                                  # creates ./pkid-data on first run, serves http://127.0.0.1:8080
+pkid serve --http 127.0.0.1:9080 --dir /var/lib/pkid
+pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_remote": true, "url": "http://pki.example.org:8080"}`,
+		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			configFile := fs.String("config", "", "JSON configuration file (keys: dir, store, http, allow_remote, url, key_type, log_format, log_level); flags override it")
+			httpAddr := fs.String("http", server.DefaultHTTPAddr, "listen address for OCSP, CRLs, CA certificates, /healthz and /metrics")
+			listenAny := fs.Bool("listen-any", false, "allow --http to listen beyond loopback (exposes the CA's OCSP and CRLs to the network)")
+			base := fs.String("url", "", "base URL the first run writes into certificates (default http://ADDR of --http)")
+			keyType := fs.String("key-type", "", "key type of what the first run creates: "+keyTypeList())
+			logFormat := fs.String("log-format", "text", "log format: text or json (one line per event, on stderr)")
+			logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				set := map[string]bool{}
+				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+				if *configFile != "" {
+					fc, err := server.ReadFile(*configFile)
+					if err != nil {
+						return err
+					}
+					pick := func(dst *string, flagName, v string) {
+						if v != "" && !set[flagName] {
+							*dst = v
+						}
+					}
+					if os.Getenv("PKID_DIR") == "" {
+						pick(&g.dir, "dir", fc.Dir)
+					}
+					if os.Getenv("PKID_STORE") == "" {
+						pick(&g.storeURL, "store", fc.Store)
+					}
+					pick(httpAddr, "http", fc.HTTP)
+					pick(base, "url", fc.URL)
+					pick(keyType, "key-type", fc.KeyType)
+					pick(logFormat, "log-format", fc.LogFormat)
+					pick(logLevel, "log-level", fc.LogLevel)
+					if fc.AllowRemote && !set["listen-any"] {
+						*listenAny = true
+					}
+				}
+				level, err := server.ParseLogLevel(*logLevel)
+				if err != nil {
+					return usagef("--log-level: %v", err)
+				}
+				if *logFormat != "text" && *logFormat != "json" {
+					return usagef("--log-format %q: use text or json", *logFormat)
+				}
+				var kt ca.KeyType
+				if *keyType != "" {
+					if kt, err = ca.ParseKeyType(*keyType); err != nil {
+						return err
+					}
+				}
+				st, err := g.openStore(ctx, true)
+				if err != nil {
+					return err
+				}
+				srv, err := server.New(server.Config{
+					Dir: g.dir, Store: st, HTTPAddr: *httpAddr, AllowRemote: *listenAny, URL: *base, KeyType: kt,
+					Passphrase: g.passphrase,
+					InitPassphrase: func() ([]byte, error) {
+						p, _, err := g.givenPassphrase()
+						return p, err
+					},
+					Logger: server.NewLogger(g.stderr, *logFormat, level),
+				})
+				if err != nil {
+					return err
+				}
+				printServing(g.stdout, g, srv)
+				// SIGINT/SIGTERM end ctx (main); Serve then shuts down
+				// gracefully within ShutdownTimeout.
+				return srv.Serve(ctx)
+			}
+		},
+	})
+}
+
+// printServing tells the user what the first run made and commands that
+// work as printed against the running server.
+func printServing(w io.Writer, g *globals, srv *server.Server) {
+	b := srv.Bootstrap()
+	rel := func(p string) string { return shellQuote(p) }
+	if b.CreatedCA {
+		fmt.Fprintf(w, "Created a CA in %s:\n", g.dir)
+		for _, c := range b.CAs {
+			fmt.Fprintf(w, "  %-8s %s\n", c.ID, c.Subject)
+		}
+		fmt.Fprintf(w, "  %s is the root to trust; %s holds the issuing CA and the root.\n", rel(b.CAFile), rel(b.ChainFile))
+	}
+	if b.CreatedAdmin {
+		fmt.Fprintf(w, "Issued the administrator's client certificate %s (%s, serial %s):\n  %s, %s (key, mode 0600), %s\n",
+			server.AdminSubject, b.DefaultCA.ID, b.AdminSerial, rel(b.AdminCert), rel(b.AdminKey), rel(b.AdminChain))
+	}
+	if b.CreatedCA || b.CreatedAdmin {
+		fmt.Fprintf(w, "OCSP responder certificates are in %s (renewed automatically).\n\n", rel(filepath.Join(g.dir, server.ResponderDirName)))
+	}
+	url := b.URL
+	if url == "" {
+		url = srv.URL()
+	}
+	fmt.Fprintf(w, "Serving %s: OCSP %s, CRLs %s, CA certificates %s, %s, %s\n",
+		srv.URL(), ca.OCSPURL(url), ca.CRLURL(url, b.DefaultCA.ID), ca.CAIssuersURL(url, b.DefaultCA.ID), server.HealthPath, server.MetricsPath)
+	fmt.Fprintf(w, "\nCheck the administrator's certificate with OCSP:\n  openssl ocsp -issuer %s -cert %s -url %s -CAfile %s\n",
+		rel(b.ChainFile), rel(b.AdminCert), ca.OCSPURL(url), rel(b.CAFile))
+	fmt.Fprintf(w, "Fetch and verify the CRL:\n  curl -o crl.der %s\n  openssl crl -inform DER -in crl.der -CAfile %s -noout -text\n",
+		ca.CRLURL(url, b.DefaultCA.ID), rel(b.ChainFile))
+	fmt.Fprintf(w, "Revoke from another terminal (OCSP and the CRL change within a second):\n  pkid revoke%s %s --reason keyCompromise\n\n",
+		dirFlag(g), rel(b.AdminCert))
+	fmt.Fprintf(w, "Stop with Ctrl-C (started %s).\n", time.Now().Format(time.RFC3339))
+}
+

@@ -1,0 +1,26 @@
+// Package ldap is the LDAPv3 wire protocol (RFC 4511): the LDAPMessage
+// envelope and every protocol operation as Go types, strict BER decoding of
+// requests and responses, encoding of both, search filters in BER and in
+// the RFC 4515 string form, attribute descriptions (RFC 4512 §2.5), LDAP
+// URLs (RFC 4516, for CRL distribution points and referrals), and the
+// values of the controls and extended operations pkid speaks: paged
+// results (RFC 2696), Password Modify (RFC 3062), WhoAmI (RFC 4532),
+// StartTLS (RFC 4511 §4.14) and the Notice of Disconnection (§4.4.1).
+//
+// Decoding never panics on any input and never allocates from a length the
+// peer claims: ReadMessage frames a message off a stream within a size
+// limit (1 MiB by default), DecodeMessage decodes it in place (within
+// MaxDepth levels of nesting and MaxFilterElements filter items), so byte
+// values ([]byte fields) alias the message buffer and must be treated as
+// read-only; strings (DNs, OIDs, attribute descriptions) are copies. A
+// message that cannot be decoded yields a *ProtocolError carrying the
+// result code to send and whether the connection must be dropped with a
+// Notice of Disconnection (malformed BER, as slapd does) or the operation
+// answered with an error (well-formed but invalid values such as an unknown
+// search scope or authentication choice).
+//
+// Distinguished names stay strings here; parsing them (RFC 4514) belongs to
+// package dn. Connection handling, operation dispatch and the directory
+// itself live elsewhere and build on these types; this package must not
+// import the directory, store or server packages.
+package ldap

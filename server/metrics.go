@@ -1,0 +1,110 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pkid/pkid/ocsp"
+)
+
+// metrics are the server's Prometheus metrics, in a registry of their own
+// so that several Servers (tests) never collide.
+type metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	ocspResults *prometheus.CounterVec
+	ocspSign    prometheus.Histogram
+	crlBuilds   *prometheus.CounterVec
+	crlErrors   *prometheus.CounterVec
+	propagation prometheus.Histogram
+	revision    prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pkid_http_requests_total",
+			Help: "HTTP requests by endpoint (ocsp, crl, ca, healthz, metrics, other) and status code.",
+		}, []string{"endpoint", "code"}),
+		ocspResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pkid_ocsp_responses_total",
+			Help: "OCSP HTTP requests by method and what the responder did (cached, signed, malformed, unauthorized, try_later, ...).",
+		}, []string{"method", "result"}),
+		ocspSign: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pkid_ocsp_signing_seconds",
+			Help:    "Time to sign one OCSP response.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14),
+		}),
+		crlBuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pkid_crl_generations_total",
+			Help: "CRLs signed by this server, by CA and kind (full, delta).",
+		}, []string{"ca", "kind"}),
+		crlErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pkid_crl_generation_errors_total",
+			Help: "CRL generations that failed, by CA.",
+		}, []string{"ca"}),
+		propagation: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pkid_revocation_propagation_seconds",
+			Help:    "Delay from a revocation (or release) committed in the store to a new OCSP response and CRL being served.",
+			Buckets: []float64{0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10},
+		}),
+		revision: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pkid_change_feed_revision",
+			Help: "The last store change-feed revision the server has applied.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.ocspResults, m.ocspSign, m.crlBuilds, m.crlErrors, m.propagation, m.revision,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "pkid"}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ocspMetrics adapts metrics to ocsp.Metrics.
+type ocspMetrics struct{ m *metrics }
+
+func (o ocspMetrics) Request(method string, result ocsp.Result) {
+	o.m.ocspResults.WithLabelValues(method, string(result)).Inc()
+}
+
+func (o ocspMetrics) Signed(d time.Duration) { o.m.ocspSign.Observe(d.Seconds()) }
+
+// statusWriter records the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// count wraps h so every request is counted under endpoint.
+func (m *metrics) count(endpoint string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.code == 0 {
+			sw.code = http.StatusOK
+		}
+		m.requests.WithLabelValues(endpoint, strconv.Itoa(sw.code)).Inc()
+	})
+}

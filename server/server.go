@@ -1,0 +1,320 @@
+package server
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/ocsp"
+	"github.com/pkid/pkid/store"
+)
+
+// Server is `pkid serve`: the HTTP listener with the OCSP responder, CRLs
+// and CA certificates of every CA in the store, kept current by the
+// store's change feed. Create it with New, run it with Serve, stop it by
+// ending Serve's context or with Shutdown.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	st      store.Store
+	svc     *ca.Service
+	ln      net.Listener
+	http    *http.Server
+	resp    *ocsp.Responder
+	metrics *metrics
+	boot    *Bootstrap
+	start   int64 // feed revision read before the initial state was loaded
+
+	revision atomic.Int64 // last change-feed revision applied
+	crlKick  chan struct{}
+	routes   atomic.Pointer[map[string]resource]
+
+	mu  sync.Mutex // guards cas and the mutable caState fields
+	cas []*caState
+
+	serving  atomic.Bool
+	stopOnce sync.Once
+	stop     chan struct{} // closed by Shutdown
+	done     chan struct{} // closed when Serve has stopped everything
+}
+
+// caState is one CA as served.
+type caState struct {
+	rec   *store.CA
+	cert  *published
+	signs bool // pkid holds its key: it signs CRLs and has a responder
+
+	issuer  *ocsp.Issuer // nil until the responder certificate is set
+	dirty   bool
+	pending []pending
+	crls    crlSet
+}
+
+// New prepares a Server: it listens (unless Config.HTTPListener is set),
+// creates the CA hierarchy and the administrator's certificate on a first
+// run (see Bootstrap), sets up a delegated OCSP responder certificate per
+// CA and makes sure every CA has a current CRL. Serve then answers
+// requests.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: Config.Store is required")
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = DefaultDir
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = DefaultHTTPAddr
+	}
+	if cfg.CRLDelay <= 0 {
+		cfg.CRLDelay = DefaultCRLDelay
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, st: cfg.Store, metrics: newMetrics(),
+		crlKick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.svc = ca.New(cfg.Store, ca.Options{Passphrase: cfg.Passphrase, Time: cfg.Now, Where: cfg.Dir})
+	ok := false
+	defer func() {
+		if !ok {
+			s.svc.Close()
+			if s.ln != nil && cfg.HTTPListener == nil {
+				s.ln.Close()
+			}
+		}
+	}()
+
+	s.ln = cfg.HTTPListener
+	if s.ln == nil {
+		if err := checkLoopback(cfg.HTTPAddr, cfg.AllowRemote, "--http"); err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w (is another pkid serve running? choose another address with --http)", cfg.HTTPAddr, err)
+		}
+		s.ln = ln
+	} else if err := checkLoopback(s.ln.Addr().String(), cfg.AllowRemote, "the listener's address"); err != nil {
+		return nil, err
+	}
+	base := cfg.URL
+	if base == "" {
+		base = baseURL(s.ln.Addr())
+	}
+
+	ctx := context.Background()
+	rev, err := s.st.Revision(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the store: %w", err)
+	}
+	s.start = rev
+	s.revision.Store(rev)
+	if s.boot, err = s.bootstrap(ctx, base); err != nil {
+		return nil, err
+	}
+	s.resp, err = ocsp.New(ocsp.Config{
+		Lookup:   s.lookup,
+		Validity: cfg.OCSPValidity,
+		Prefix:   urlPath(ca.OCSPURL(s.boot.URL)),
+		Metrics:  ocspMetrics{s.metrics},
+		Logger:   s.log,
+		Now:      cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reloadCAs(ctx); err != nil {
+		return nil, err
+	}
+	s.http = ocsp.NewServer(s.Handler())
+	if cfg.ReadHeaderTimeout > 0 {
+		s.http.ReadHeaderTimeout = cfg.ReadHeaderTimeout
+	}
+	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	ok = true
+	return s, nil
+}
+
+// Bootstrap describes the data directory: what this run created and where
+// the files for clients are.
+func (s *Server) Bootstrap() *Bootstrap { return s.boot }
+
+// Addr is the HTTP listener's address (with the real port when the
+// configured one was 0).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// URL is the http base URL of the listener, e.g. http://127.0.0.1:8080.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Service is the issuance service the server signs with; tests and the
+// command line may issue and revoke through it.
+func (s *Server) Service() *ca.Service { return s.svc }
+
+// Serve answers HTTP requests and follows the store until ctx ends or
+// Shutdown is called; then it stops accepting, lets requests in flight
+// finish (up to Config.ShutdownTimeout) and returns nil. It may be called
+// once.
+func (s *Server) Serve(ctx context.Context) error {
+	if !s.serving.CompareAndSwap(false, true) {
+		return errors.New("server: Serve called twice")
+	}
+	defer close(s.done)
+	defer s.svc.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	run(func(ctx context.Context) { s.follow(ctx, s.start) })
+	run(s.runCRLs)
+	run(s.renewResponders)
+	run(func(ctx context.Context) { s.resp.Run(ctx) })
+	run(func(ctx context.Context) {
+		for _, c := range s.caList() {
+			if c.signs {
+				if err := s.prepareOCSP(ctx, c.rec.ID); err != nil && ctx.Err() == nil {
+					s.log.Warn("OCSP pre-signing", "ca", c.rec.ID, "err", err)
+				}
+			}
+		}
+	})
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.log.Info("serving", "http", s.URL(), "dir", s.cfg.Dir, "cas", len(s.caList()))
+
+	var err error
+	select {
+	case err = <-errc:
+		err = fmt.Errorf("HTTP server: %w", err)
+	case <-ctx.Done():
+	case <-s.stop:
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer scancel()
+	if serr := s.http.Shutdown(sctx); serr != nil {
+		s.http.Close()
+	}
+	cancel()
+	wg.Wait()
+	s.log.Info("stopped", "http", s.URL())
+	return err
+}
+
+// Shutdown stops a running Serve gracefully and waits for it to return,
+// or for ctx to end. Without Serve it just releases the listener.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	if !s.serving.Load() {
+		s.svc.Close()
+		return s.ln.Close()
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		s.http.Close()
+		return ctx.Err()
+	}
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+func (s *Server) caList() []*caState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.cas)
+}
+
+func (s *Server) caByID(id string) *caState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.cas {
+		if c.rec.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// reloadCAs serves every CA of the store: new ones get a responder
+// certificate and a CRL; changed records (URL, delta CRLs) are taken over.
+func (s *Server) reloadCAs(ctx context.Context) error {
+	recs, err := s.st.CAs(ctx)
+	if err != nil {
+		return fmt.Errorf("read CAs: %w", err)
+	}
+	var errs []error
+	for _, rec := range recs {
+		if c := s.caByID(rec.ID); c != nil {
+			s.mu.Lock()
+			c.rec = rec
+			s.mu.Unlock()
+			continue
+		}
+		cert, err := x509.ParseCertificate(rec.CertDER)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("certificate of CA %q: %w", rec.ID, err))
+			continue
+		}
+		c := &caState{rec: rec, cert: newPublished(rec.CertDER, "CERTIFICATE", cert.NotBefore), signs: len(rec.KeyPEM) > 0}
+		if c.signs {
+			a, err := s.svc.Authority(ctx, rec.ID)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if err := s.serveOCSP(ctx, c, a); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if err := s.updateCRL(ctx, c); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		s.mu.Lock()
+		s.cas = append(s.cas, c)
+		s.mu.Unlock()
+	}
+	s.setRoutes()
+	return errors.Join(errs...)
+}
+
+// urlPath is the path of a URL ("/ocsp" of "http://host:8080/ocsp").
+func urlPath(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Path == "" {
+		return "/"
+	}
+	return p.Path
+}
+
+// pemPath is the PEM sibling of a DER resource path: /ca/ID.der →
+// /ca/ID.pem, /crl/ID.crl → /crl/ID.pem.
+func pemPath(p string) string {
+	if i := strings.LastIndexByte(p, '.'); i > strings.LastIndexByte(p, '/') {
+		p = p[:i]
+	}
+	return p + ".pem"
+}

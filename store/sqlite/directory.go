@@ -1,0 +1,353 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pkid/pkid/store"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+var _ store.DirectoryStore = (*Store)(nil)
+
+const dirEntryColumns = `id, parent_id, dn, norm_dn, data`
+
+func scanDirEntry(sc interface{ Scan(...any) error }) (*store.DirEntry, error) {
+	e := new(store.DirEntry)
+	if err := sc.Scan(&e.ID, &e.ParentID, &e.DN, &e.NormDN, &e.Data); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// DirEntry returns the entry with that normalised DN.
+func (s *Store) DirEntry(ctx context.Context, normDN string) (*store.DirEntry, error) {
+	e, err := scanDirEntry(s.db.QueryRowContext(ctx, `SELECT `+dirEntryColumns+` FROM dir_entries WHERE norm_dn = ?`, normDN))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("entry %q: %w", normDN, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read entry %q: %w", normDN, err)
+	}
+	return e, nil
+}
+
+// Queries of DirSearch; TestDirQueryPlans checks they use the indexes.
+const (
+	dirBaseQuery    = `SELECT ` + dirEntryColumns + ` FROM dir_entries WHERE id = ?`
+	dirOneQuery     = `SELECT ` + dirEntryColumns + ` FROM dir_entries WHERE parent_id = ?`
+	dirSubQuery     = `WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT e.id FROM dir_entries e JOIN sub ON e.parent_id = sub.id) SELECT e.id, e.parent_id, e.dn, e.norm_dn, e.data FROM sub JOIN dir_entries e ON e.id = sub.id`
+	dirIndexedQuery = `SELECT e.id, e.parent_id, e.dn, e.norm_dn, e.data FROM dir_index i JOIN dir_entries e ON e.id = i.entry_id WHERE i.attr = ? AND i.value = ?`
+)
+
+// DirSearch streams the entries q selects. An indexed query reads the
+// index rows of the key and checks each entry's scope by its NormDN (cheap
+// for the few entries an equality index returns). Base 0 is the root above
+// the naming contexts.
+func (s *Store) DirSearch(ctx context.Context, q store.DirQuery, fn func(*store.DirEntry) error) error {
+	var rows *sql.Rows
+	var err error
+	switch {
+	case q.Index != nil:
+		rows, err = s.db.QueryContext(ctx, dirIndexedQuery, q.Index.Attr, q.Index.Value)
+	case q.Scope == store.DirBase:
+		rows, err = s.db.QueryContext(ctx, dirBaseQuery, q.Base)
+	case q.Scope == store.DirOne:
+		rows, err = s.db.QueryContext(ctx, dirOneQuery, q.Base)
+	case q.Scope == store.DirSub:
+		rows, err = s.db.QueryContext(ctx, dirSubQuery, q.Base)
+	default:
+		return fmt.Errorf("search directory: unknown scope %d", q.Scope)
+	}
+	if err != nil {
+		return fmt.Errorf("search directory: %w", err)
+	}
+	defer rows.Close()
+	var base *store.DirEntry
+	for rows.Next() {
+		e, err := scanDirEntry(rows)
+		if err != nil {
+			return fmt.Errorf("search directory: %w", err)
+		}
+		if q.Index != nil {
+			if base == nil && q.Base == 0 {
+				base = &store.DirEntry{}
+			} else if base == nil {
+				if base, err = s.dirEntryByID(ctx, q.Base); err != nil {
+					return err
+				}
+			}
+			if !inScope(e, base, q.Scope) {
+				continue
+			}
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("search directory: %w", err)
+	}
+	return nil
+}
+
+// inScope reports whether e lies in scope of base, by normalised DN: e is
+// below base when its NormDN ends with "," + base's (normalised DNs escape
+// every ',' inside values, so the suffix test is exact).
+func inScope(e, base *store.DirEntry, scope store.DirScope) bool {
+	switch scope {
+	case store.DirBase:
+		return e.ID == base.ID
+	case store.DirOne:
+		return e.ParentID == base.ID
+	default:
+		if e.ID == base.ID {
+			return true
+		}
+		n, b := e.NormDN, base.NormDN
+		if b == "" {
+			return true
+		}
+		return len(n) > len(b)+1 && n[len(n)-len(b):] == b && n[len(n)-len(b)-1] == ','
+	}
+}
+
+func (s *Store) dirEntryByID(ctx context.Context, id int64) (*store.DirEntry, error) {
+	e, err := scanDirEntry(s.db.QueryRowContext(ctx, dirBaseQuery, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("entry #%d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read entry #%d: %w", id, err)
+	}
+	return e, nil
+}
+
+// DirChildren counts the immediate children of an entry.
+func (s *Store) DirChildren(ctx context.Context, id int64) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM dir_entries WHERE parent_id = ?`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count children of entry #%d: %w", id, err)
+	}
+	return n, nil
+}
+
+// DirUpdate runs fn in one write transaction.
+func (s *Store) DirUpdate(ctx context.Context, fn func(tx store.DirTx) error) (int64, error) {
+	var rev int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		dt := &dirTx{ctx: ctx, tx: tx}
+		defer dt.close()
+		if err := fn(dt); err != nil {
+			return err
+		}
+		if !dt.changed {
+			return nil
+		}
+		var err error
+		rev, err = appendChange(ctx, tx, store.ChangeEntry, "", "", time.Now())
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return rev, nil
+}
+
+// dirTx implements store.DirTx with statements prepared once per
+// transaction, which is what makes a 100,000-entry import fast.
+type dirTx struct {
+	ctx     context.Context
+	tx      *sql.Tx
+	changed bool
+	stmts   map[string]*sql.Stmt
+}
+
+func (t *dirTx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := t.tx.PrepareContext(t.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[q] = st
+	return st, nil
+}
+
+func (t *dirTx) close() {
+	for _, st := range t.stmts {
+		st.Close()
+	}
+}
+
+func (t *dirTx) Entry(normDN string) (*store.DirEntry, error) {
+	st, err := t.stmt(`SELECT ` + dirEntryColumns + ` FROM dir_entries WHERE norm_dn = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("read entry %q: %w", normDN, err)
+	}
+	e, err := scanDirEntry(st.QueryRowContext(t.ctx, normDN))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("entry %q: %w", normDN, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read entry %q: %w", normDN, err)
+	}
+	return e, nil
+}
+
+func (t *dirTx) Children(id int64) (int, error) {
+	st, err := t.stmt(`SELECT count(*) FROM dir_entries WHERE parent_id = ?`)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := st.QueryRowContext(t.ctx, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count children of entry #%d: %w", id, err)
+	}
+	return n, nil
+}
+
+func (t *dirTx) Put(e *store.DirEntry) error {
+	if e.ParentID != 0 {
+		st, err := t.stmt(`SELECT 1 FROM dir_entries WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		var one int
+		if err := st.QueryRowContext(t.ctx, e.ParentID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("parent of %q: %w", e.DN, store.ErrNotFound)
+		} else if err != nil {
+			return fmt.Errorf("store entry %q: %w", e.DN, err)
+		}
+	}
+	if e.ID == 0 {
+		st, err := t.stmt(`INSERT INTO dir_entries (parent_id, norm_dn, dn, data) VALUES (?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(t.ctx, e.ParentID, e.NormDN, e.DN, e.Data)
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+			return fmt.Errorf("entry %q: %w", e.DN, store.ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("store entry %q: %w", e.DN, err)
+		}
+		if e.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+	} else {
+		st, err := t.stmt(`UPDATE dir_entries SET parent_id = ?, norm_dn = ?, dn = ?, data = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(t.ctx, e.ParentID, e.NormDN, e.DN, e.Data, e.ID)
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+			return fmt.Errorf("entry %q: %w", e.DN, store.ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("store entry %q: %w", e.DN, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("entry #%d %q: %w", e.ID, e.DN, store.ErrNotFound)
+		}
+		del, err := t.stmt(`DELETE FROM dir_index WHERE entry_id = ?`)
+		if err != nil {
+			return err
+		}
+		if _, err := del.ExecContext(t.ctx, e.ID); err != nil {
+			return fmt.Errorf("store entry %q: %w", e.DN, err)
+		}
+	}
+	if len(e.Index) > 0 {
+		ins, err := t.stmt(`INSERT OR IGNORE INTO dir_index (attr, value, entry_id) VALUES (?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		for _, k := range e.Index {
+			if _, err := ins.ExecContext(t.ctx, k.Attr, k.Value, e.ID); err != nil {
+				return fmt.Errorf("index entry %q: %w", e.DN, err)
+			}
+		}
+	}
+	t.changed = true
+	return nil
+}
+
+func (t *dirTx) Delete(id int64) error {
+	st, err := t.stmt(`DELETE FROM dir_entries WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	res, err := st.ExecContext(t.ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete entry #%d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("entry #%d: %w", id, store.ErrNotFound)
+	}
+	del, err := t.stmt(`DELETE FROM dir_index WHERE entry_id = ?`)
+	if err != nil {
+		return err
+	}
+	if _, err := del.ExecContext(t.ctx, id); err != nil {
+		return fmt.Errorf("delete entry #%d: %w", id, err)
+	}
+	t.changed = true
+	return nil
+}
+
+// Descendants reads the whole subtree first, so fn may write (a subtree
+// move renames each descendant) without disturbing an open cursor.
+func (t *dirTx) Descendants(id int64, fn func(*store.DirEntry) error) error {
+	rows, err := t.tx.QueryContext(t.ctx, dirSubQuery, id)
+	if err != nil {
+		return fmt.Errorf("read subtree of entry #%d: %w", id, err)
+	}
+	var all []*store.DirEntry
+	for rows.Next() {
+		e, err := scanDirEntry(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("read subtree of entry #%d: %w", id, err)
+		}
+		if e.ID != id {
+			all = append(all, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read subtree of entry #%d: %w", id, err)
+	}
+	for _, e := range all {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *dirTx) Rename(id int64, dn, normDN string) error {
+	st, err := t.stmt(`UPDATE dir_entries SET dn = ?, norm_dn = ? WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	res, err := st.ExecContext(t.ctx, dn, normDN, id)
+	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return fmt.Errorf("entry %q: %w", dn, store.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("rename entry #%d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("entry #%d: %w", id, store.ErrNotFound)
+	}
+	t.changed = true
+	return nil
+}

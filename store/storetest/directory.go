@@ -1,0 +1,271 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"testing"
+
+	"github.com/pkid/pkid/store"
+)
+
+// RunDirectory runs the conformance suite of store.DirectoryStore. Run calls
+// it for every store: the directory is not optional.
+func RunDirectory(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, st store.DirectoryStore)
+	}{
+		{"PutAndRead", testDirPut},
+		{"Scopes", testDirScopes},
+		{"Index", testDirIndex},
+		{"Rollback", testDirRollback},
+		{"MoveSubtree", testDirMove},
+		{"Delete", testDirDelete},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := open(t)
+			t.Cleanup(func() {
+				if err := st.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			ds, ok := st.(store.DirectoryStore)
+			if !ok {
+				t.Fatalf("%T does not implement store.DirectoryStore", st)
+			}
+			tc.fn(t, ds)
+		})
+	}
+}
+
+// dirTree stores o=x, ou=a,o=x, ou=b,o=x, cn=c,ou=a,o=x and returns their IDs by NormDN.
+func dirTree(t *testing.T, st store.DirectoryStore) map[string]int64 {
+	t.Helper()
+	ids := map[string]int64{}
+	add := func(tx store.DirTx, dn, parent string, idx ...store.DirIndexKey) error {
+		e := &store.DirEntry{ParentID: ids[parent], DN: dn, NormDN: dn, Data: []byte("data of " + dn), Index: idx}
+		if err := tx.Put(e); err != nil {
+			return err
+		}
+		ids[dn] = e.ID
+		return nil
+	}
+	_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		for _, e := range []struct{ dn, parent, cn string }{
+			{"o=x", "", ""}, {"ou=a,o=x", "o=x", ""}, {"ou=b,o=x", "o=x", ""}, {"cn=c,ou=a,o=x", "ou=a,o=x", "c"}, {"cn=d,ou=b,o=x", "ou=b,o=x", "c"},
+		} {
+			var idx []store.DirIndexKey
+			if e.cn != "" {
+				idx = append(idx, store.DirIndexKey{Attr: "cn", Value: e.cn}, store.DirIndexKey{Attr: "objectclass", Value: "person"})
+			}
+			if err := add(tx, e.dn, e.parent, idx...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("DirUpdate: %v", err)
+	}
+	return ids
+}
+
+func dirSearch(t *testing.T, st store.DirectoryStore, q store.DirQuery) []string {
+	t.Helper()
+	var out []string
+	if err := st.DirSearch(t.Context(), q, func(e *store.DirEntry) error { out = append(out, e.NormDN); return nil }); err != nil {
+		t.Fatalf("DirSearch(%+v): %v", q, err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func testDirPut(t *testing.T, st store.DirectoryStore) {
+	ctx := t.Context()
+	rev0 := revisionOf(t, st)
+	ids := dirTree(t, st)
+	if rev := revisionOf(t, st); rev != rev0+1 {
+		t.Errorf("revision after one DirUpdate = %d, want %d", rev, rev0+1)
+	}
+	e, err := st.DirEntry(ctx, "cn=c,ou=a,o=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID != ids["cn=c,ou=a,o=x"] || e.ParentID != ids["ou=a,o=x"] || string(e.Data) != "data of cn=c,ou=a,o=x" {
+		t.Errorf("DirEntry = %+v", e)
+	}
+	if _, err := st.DirEntry(ctx, "cn=zz,o=x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing entry: %v, want ErrNotFound", err)
+	}
+	_, err = st.DirUpdate(ctx, func(tx store.DirTx) error {
+		return tx.Put(&store.DirEntry{ParentID: ids["o=x"], DN: "ou=a,o=x", NormDN: "ou=a,o=x", Data: []byte("dup")})
+	})
+	if !errors.Is(err, store.ErrExists) {
+		t.Errorf("duplicate DN: %v, want ErrExists", err)
+	}
+	_, err = st.DirUpdate(ctx, func(tx store.DirTx) error {
+		return tx.Put(&store.DirEntry{ParentID: 99999, DN: "ou=q,o=nowhere", NormDN: "ou=q,o=nowhere", Data: []byte("orphan")})
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing parent: %v, want ErrNotFound", err)
+	}
+	if n, err := st.DirChildren(ctx, ids["o=x"]); err != nil || n != 2 {
+		t.Errorf("DirChildren(o=x) = %d, %v; want 2", n, err)
+	}
+	// Replace by ID.
+	_, err = st.DirUpdate(ctx, func(tx store.DirTx) error {
+		e, err := tx.Entry("ou=b,o=x")
+		if err != nil {
+			return err
+		}
+		e.Data = []byte("new data")
+		return tx.Put(e)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := st.DirEntry(ctx, "ou=b,o=x"); err != nil || string(e.Data) != "new data" {
+		t.Errorf("after replace: %+v, %v", e, err)
+	}
+}
+
+func revisionOf(t *testing.T, st store.DirectoryStore) int64 {
+	t.Helper()
+	r, err := st.(store.Store).Revision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func testDirScopes(t *testing.T, st store.DirectoryStore) {
+	ids := dirTree(t, st)
+	tests := []struct {
+		name string
+		q    store.DirQuery
+		want []string
+	}{
+		{"base", store.DirQuery{Base: ids["ou=a,o=x"], Scope: store.DirBase}, []string{"ou=a,o=x"}},
+		{"one", store.DirQuery{Base: ids["o=x"], Scope: store.DirOne}, []string{"ou=a,o=x", "ou=b,o=x"}},
+		{"sub", store.DirQuery{Base: ids["ou=a,o=x"], Scope: store.DirSub}, []string{"cn=c,ou=a,o=x", "ou=a,o=x"}},
+		{"root one", store.DirQuery{Base: 0, Scope: store.DirOne}, []string{"o=x"}},
+		{"root sub", store.DirQuery{Base: 0, Scope: store.DirSub}, []string{"cn=c,ou=a,o=x", "cn=d,ou=b,o=x", "o=x", "ou=a,o=x", "ou=b,o=x"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := dirSearch(t, st, tc.q); !equalStrings(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func testDirIndex(t *testing.T, st store.DirectoryStore) {
+	ids := dirTree(t, st)
+	key := &store.DirIndexKey{Attr: "cn", Value: "c"}
+	if got := dirSearch(t, st, store.DirQuery{Base: ids["o=x"], Scope: store.DirSub, Index: key}); !equalStrings(got, []string{"cn=c,ou=a,o=x", "cn=d,ou=b,o=x"}) {
+		t.Errorf("indexed sub = %q", got)
+	}
+	if got := dirSearch(t, st, store.DirQuery{Base: ids["ou=b,o=x"], Scope: store.DirSub, Index: key}); !equalStrings(got, []string{"cn=d,ou=b,o=x"}) {
+		t.Errorf("indexed sub of ou=b = %q", got)
+	}
+	if got := dirSearch(t, st, store.DirQuery{Base: ids["o=x"], Scope: store.DirOne, Index: key}); len(got) != 0 {
+		t.Errorf("indexed one = %q, want none", got)
+	}
+	// Put replaces index rows.
+	_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		e, err := tx.Entry("cn=c,ou=a,o=x")
+		if err != nil {
+			return err
+		}
+		e.Index = []store.DirIndexKey{{Attr: "cn", Value: "other"}}
+		return tx.Put(e)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dirSearch(t, st, store.DirQuery{Base: 0, Scope: store.DirSub, Index: key}); !equalStrings(got, []string{"cn=d,ou=b,o=x"}) {
+		t.Errorf("after re-index = %q", got)
+	}
+}
+
+func testDirRollback(t *testing.T, st store.DirectoryStore) {
+	ids := dirTree(t, st)
+	rev := revisionOf(t, st)
+	boom := errors.New("boom")
+	_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		if err := tx.Put(&store.DirEntry{ParentID: ids["o=x"], DN: "ou=new,o=x", NormDN: "ou=new,o=x", Data: []byte("x")}); err != nil {
+			return err
+		}
+		if _, err := tx.Entry("ou=new,o=x"); err != nil {
+			t.Errorf("own write not visible in the transaction: %v", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("DirUpdate = %v, want boom", err)
+	}
+	if _, err := st.DirEntry(context.Background(), "ou=new,o=x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("rolled-back entry visible: %v", err)
+	}
+	if r := revisionOf(t, st); r != rev {
+		t.Errorf("revision moved on a failed update: %d -> %d", rev, r)
+	}
+}
+
+func testDirMove(t *testing.T, st store.DirectoryStore) {
+	ids := dirTree(t, st)
+	_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		e, err := tx.Entry("ou=a,o=x")
+		if err != nil {
+			return err
+		}
+		e.ParentID = ids["ou=b,o=x"]
+		e.DN, e.NormDN = "ou=a,ou=b,o=x", "ou=a,ou=b,o=x"
+		if err := tx.Put(e); err != nil {
+			return err
+		}
+		return tx.Descendants(e.ID, func(d *store.DirEntry) error {
+			n := d.NormDN[:len(d.NormDN)-len("ou=a,o=x")] + "ou=a,ou=b,o=x"
+			return tx.Rename(d.ID, n, n)
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dirSearch(t, st, store.DirQuery{Base: ids["ou=b,o=x"], Scope: store.DirSub}); !equalStrings(got, []string{"cn=c,ou=a,ou=b,o=x", "cn=d,ou=b,o=x", "ou=a,ou=b,o=x", "ou=b,o=x"}) {
+		t.Errorf("after move: %q", got)
+	}
+	if _, err := st.DirEntry(t.Context(), "cn=c,ou=a,o=x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old DN of moved child still found: %v", err)
+	}
+}
+
+func testDirDelete(t *testing.T, st store.DirectoryStore) {
+	ids := dirTree(t, st)
+	_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error { return tx.Delete(ids["cn=c,ou=a,o=x"]) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dirSearch(t, st, store.DirQuery{Base: 0, Scope: store.DirSub, Index: &store.DirIndexKey{Attr: "cn", Value: "c"}}); !equalStrings(got, []string{"cn=d,ou=b,o=x"}) {
+		t.Errorf("index after delete: %q", got)
+	}
+	_, err = st.DirUpdate(t.Context(), func(tx store.DirTx) error { return tx.Delete(ids["cn=c,ou=a,o=x"]) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+}
