@@ -1,0 +1,93 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pkid/pkid/ldap"
+	"github.com/pkid/pkid/store"
+)
+
+// Add creates an entry (RFC 4511 §4.7). Failures, as *ldap.Error:
+// invalidDNSyntax, entryAlreadyExists, noSuchObject (parent missing, with
+// matchedDN), undefinedAttributeType, invalidAttributeSyntax,
+// attributeOrValueExists (a value given twice), constraintViolation
+// (single-valued, NO-USER-MODIFICATION), objectClassViolation,
+// namingViolation (RDN value not in the entry), insufficientAccessRights.
+// Clear-text userPassword values are stored hashed with argon2id.
+func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
+	d, norm, err := t.parseDN(e.DN)
+	if err != nil {
+		return err
+	}
+	if d.IsRoot() || norm == t.subschemaNorm() {
+		return ldap.Errorf(ldap.ResultEntryAlreadyExists, "%q is the root DSE or the subschema entry", e.DN)
+	}
+	for _, a := range e.Attributes {
+		if err := t.refuseNoUserMod(a.Type); err != nil {
+			return err
+		}
+	}
+	if !t.allowed(ctx, id, RightAdd, norm, nil) {
+		return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no add access to %q", e.DN)
+	}
+	attrs, structural, err := t.checkEntry(d, e.Attributes, checkUser)
+	if err != nil {
+		return err
+	}
+	if attrs, err = t.hashPasswords(attrs); err != nil {
+		return err
+	}
+	now := generalizedTime(t.now())
+	attrs = append(attrs,
+		Attribute{Type: "structuralObjectClass", Values: [][]byte{[]byte(structural.Name())}},
+		Attribute{Type: "entryUUID", Values: [][]byte{[]byte(t.newUUID())}},
+		Attribute{Type: "creatorsName", Values: [][]byte{[]byte(id.DN)}},
+		Attribute{Type: "createTimestamp", Values: [][]byte{[]byte(now)}},
+		Attribute{Type: "modifiersName", Values: [][]byte{[]byte(id.DN)}},
+		Attribute{Type: "modifyTimestamp", Values: [][]byte{[]byte(now)}},
+	)
+	_, err = t.st.DirUpdate(ctx, func(tx store.DirTx) error {
+		return t.put(ctx, tx, d, norm, attrs, false)
+	})
+	return storeErr(err)
+}
+
+// put inserts a checked entry under its parent. autoSuffix makes a
+// parentless entry a naming context (LDIF import); otherwise only
+// configured suffixes may be.
+func (t *Tree) put(ctx context.Context, tx store.DirTx, d DN, norm string, attrs []Attribute, autoSuffix bool) error {
+	var parentID int64
+	dnStr := d.String()
+	if p := d.Parent(); p.IsRoot() {
+		if !t.suffixes[norm] && !autoSuffix {
+			return &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("%q is not below a naming context of this server", d.String())}
+		}
+	} else {
+		pe, err := tx.Entry(p.Normalize(t.schema))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if !t.suffixes[norm] && !autoSuffix {
+				return t.noSuchObject(ctx, tx.Entry, d, "parent of")
+			}
+		case err != nil:
+			return err
+		default:
+			parentID = pe.ID
+			// The stored DN is the RDN as given plus the parent's stored
+			// DN, so a subtree move can rewrite descendants by suffix.
+			dnStr = RDN(d[0]).String() + "," + pe.DN
+		}
+	}
+	err := tx.Put(&store.DirEntry{ParentID: parentID, DN: dnStr, NormDN: norm, Data: encodeAttributes(attrs), Index: t.indexKeys(attrs)})
+	if errors.Is(err, store.ErrExists) {
+		return ldap.Errorf(ldap.ResultEntryAlreadyExists, "entry %q already exists", d.String())
+	}
+	return err
+}
+
+func (t *Tree) subschemaNorm() string {
+	n, _ := NormalizeDN(t.schema, SubschemaDN)
+	return n
+}

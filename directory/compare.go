@@ -1,0 +1,68 @@
+package directory
+
+import (
+	"context"
+	"errors"
+
+	"github.com/pkid/pkid/ldap"
+	"github.com/pkid/pkid/store"
+)
+
+// Compare tests an attribute value assertion against an entry (RFC 4511
+// §4.10): (true, nil) is compareTrue, (false, nil) compareFalse. Failures:
+// noSuchObject, undefinedAttributeType, noSuchAttribute (the entry lacks
+// the attribute), inappropriateMatching (no equality rule),
+// invalidAttributeSyntax (the value does not fit the rule),
+// insufficientAccessRights.
+func (t *Tree) Compare(ctx context.Context, id Identity, dnStr, attr string, value []byte) (bool, error) {
+	d, norm, err := t.parseDN(dnStr)
+	if err != nil {
+		return false, err
+	}
+	desc, name, err := t.schema.parseAttrDesc(attr)
+	if err != nil || desc.at == nil {
+		return false, ldap.Errorf(ldap.ResultUndefinedAttributeType, "%s: attribute type undefined", attr)
+	}
+	at := desc.at
+	if at.Equality == nil || at.Equality.impl == nil {
+		return false, ldap.Errorf(ldap.ResultInappropriateMatching, "%s has no equality matching rule", name)
+	}
+	if _, ok := at.Equality.impl.norm(t.schema, value); !ok {
+		return false, ldap.Errorf(ldap.ResultInvalidAttributeSyntax, "%s: assertion value invalid per syntax", name)
+	}
+	e, err := t.lookup(ctx, d, norm)
+	if err != nil {
+		return false, err
+	}
+	if !t.allowed(ctx, id, RightCompare, norm, at) {
+		return false, ldap.Errorf(ldap.ResultInsufficientAccessRights, "no compare access to %s of %q", name, dnStr)
+	}
+	v := t.newView(e)
+	present := false
+	v.each(at, desc.opts, func([]byte) bool { present = true; return true })
+	if !present {
+		return false, ldap.Errorf(ldap.ResultNoSuchAttribute, "entry %q has no %s", e.DN, name)
+	}
+	f := ldap.Filter{Type: ldap.FilterEqualityMatch, Attr: attr, Value: value}
+	return t.eval(&f, v, nil) == True, nil
+}
+
+// lookup reads one entry (the root DSE and subschema entry included), or
+// noSuchObject with matchedDN.
+func (t *Tree) lookup(ctx context.Context, d DN, norm string) (*Entry, error) {
+	if d.IsRoot() {
+		return t.RootDSE(ctx)
+	}
+	if norm == t.subschemaNorm() {
+		return t.SubschemaEntry(), nil
+	}
+	se, err := t.st.DirEntry(ctx, norm)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "entry")
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	e, err := decode(se)
+	return e, storeErr(err)
+}

@@ -1,0 +1,308 @@
+package directory
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/pkid/pkid/ldap"
+	"github.com/pkid/pkid/store"
+)
+
+// SearchParams is a search as the frontend decoded it, plus paging.
+type SearchParams struct {
+	Request *ldap.SearchRequest
+	// PageSize > 0 asks for one page (RFC 2696) of at most that many
+	// entries, continuing after Cookie (nil: the first page).
+	PageSize int
+	Cookie   []byte
+}
+
+// SearchResult is what a search returns besides the entries.
+type SearchResult struct {
+	// Cookie continues a paged search; nil when the last page was sent.
+	Cookie []byte
+	// Entries counts the entries sent.
+	Entries int
+}
+
+// Search runs a search (RFC 4511 §4.5) and calls fn with each matching
+// entry, holding only the selected attributes (binary-syntax ones named
+// with ";binary"), streamed from the store without loading the scope.
+// fn's error stops the search and is returned. The root DSE and the
+// subschema entry are found by base-scope searches of "" and cn=Subschema.
+//
+// Failures, as *ldap.Error: invalidDNSyntax; noSuchObject with matchedDN;
+// sizeLimitExceeded and timeLimitExceeded (after sending what fit, from
+// the smaller of the client's and the server's limit); the context's error
+// when ctx ends (abandon). Entries and attributes the caller may not read
+// are left out; filter items on attributes it may not search are
+// Undefined.
+func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(*Entry) error) (SearchResult, error) {
+	req := p.Request
+	var res SearchResult
+	d, norm, err := t.parseDN(req.BaseObject)
+	if err != nil {
+		return res, err
+	}
+	sel := t.newSelection(req.Attributes, req.TypesOnly)
+	sizeLimit := t.cfg.SizeLimit
+	if req.SizeLimit > 0 && (sizeLimit == 0 || int(req.SizeLimit) < sizeLimit) {
+		sizeLimit = int(req.SizeLimit)
+	}
+	timeLimit := t.cfg.TimeLimit
+	if req.TimeLimit > 0 && (timeLimit == 0 || time.Duration(req.TimeLimit)*time.Second < timeLimit) {
+		timeLimit = time.Duration(req.TimeLimit) * time.Second
+	}
+	var deadline time.Time
+	if timeLimit > 0 {
+		deadline = t.now().Add(timeLimit)
+	}
+	var skip int
+	if len(p.Cookie) == 8 {
+		skip = int(binary.BigEndian.Uint64(p.Cookie))
+	}
+	matched := 0
+	can := func(at *AttributeType) bool { return true }
+	emit := func(e *Entry, normDN string, id64 int64) error {
+		if !t.allowed(ctx, id, RightRead, normDN, nil) {
+			return nil
+		}
+		v := t.newView(e)
+		if t.cfg.Access != nil {
+			can = func(at *AttributeType) bool { return t.allowed(ctx, id, RightSearch, normDN, at) }
+		}
+		if t.eval(&req.Filter, v, can) != True {
+			return nil
+		}
+		matched++
+		if matched <= skip {
+			return nil
+		}
+		if sizeLimit > 0 && res.Entries >= sizeLimit {
+			return ldap.Errorf(ldap.ResultSizeLimitExceeded, "size limit of %d entries exceeded", sizeLimit)
+		}
+		if p.PageSize > 0 && res.Entries >= p.PageSize {
+			res.Cookie = binary.BigEndian.AppendUint64(nil, uint64(matched-1))
+			return errPageFull
+		}
+		out := t.selectAttrs(ctx, id, v, sel, normDN, id64)
+		res.Entries++
+		return fn(out)
+	}
+	check := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !deadline.IsZero() && t.now().After(deadline) {
+			return ldap.Errorf(ldap.ResultTimeLimitExceeded, "time limit of %s exceeded", timeLimit)
+		}
+		return nil
+	}
+	// The root DSE and the subschema entry.
+	if d.IsRoot() && req.Scope == ldap.ScopeBaseObject {
+		e, err := t.RootDSE(ctx)
+		if err != nil {
+			return res, err
+		}
+		return res, pageDone(emit(e, "", -1))
+	}
+	if t.isSubschemaDN(norm) {
+		if req.Scope == ldap.ScopeBaseObject || req.Scope == ldap.ScopeWholeSubtree {
+			return res, pageDone(emit(t.SubschemaEntry(), norm, -1))
+		}
+		return res, nil
+	}
+	var base int64
+	if !d.IsRoot() {
+		se, err := t.st.DirEntry(ctx, norm)
+		if errors.Is(err, store.ErrNotFound) {
+			return res, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "base object")
+		}
+		if err != nil {
+			return res, storeErr(err)
+		}
+		base = se.ID
+	}
+	q := store.DirQuery{Base: base, Index: t.indexFor(&req.Filter)}
+	switch req.Scope {
+	case ldap.ScopeBaseObject:
+		q.Scope = store.DirBase
+	case ldap.ScopeSingleLevel:
+		q.Scope = store.DirOne
+	case ldap.ScopeWholeSubtree, ldap.ScopeChildren:
+		q.Scope = store.DirSub
+	default:
+		return res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
+	}
+	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
+		if err := check(); err != nil {
+			return err
+		}
+		if req.Scope == ldap.ScopeChildren && se.ID == base {
+			return nil
+		}
+		e, err := decode(se)
+		if err != nil {
+			return err
+		}
+		return emit(e, se.NormDN, se.ID)
+	})
+	return res, storeErr(pageDone(err))
+}
+
+var errPageFull = errors.New("page full")
+
+func pageDone(err error) error {
+	if errors.Is(err, errPageFull) {
+		return nil
+	}
+	return err
+}
+
+// indexFor picks an equality index the filter can use: the filter itself
+// or a conjunct of an AND being an equality on an indexed attribute
+// (without subtypes, whose values the index would miss).
+func (t *Tree) indexFor(f *ldap.Filter) *store.DirIndexKey {
+	switch f.Type {
+	case ldap.FilterEqualityMatch:
+		d, _, err := t.schema.parseAttrDesc(f.Attr)
+		if err != nil || d.at == nil || d.opts != "" || !t.indexed[d.at] || t.subtyped[d.at] {
+			return nil
+		}
+		name := strings.ToLower(d.at.Name())
+		if d.at.OID == oidObjectClass {
+			c := t.schema.Class(strings.TrimSpace(string(f.Value)))
+			if c == nil {
+				return nil
+			}
+			if c.OID == "2.5.6.0" {
+				return nil // top: every entry
+			}
+			return &store.DirIndexKey{Attr: name, Value: c.OID}
+		}
+		n, ok := d.at.Equality.impl.norm(t.schema, f.Value)
+		if !ok {
+			return nil
+		}
+		return &store.DirIndexKey{Attr: name, Value: n}
+	case ldap.FilterAnd:
+		var best *store.DirIndexKey
+		for i := range f.Children {
+			if k := t.indexFor(&f.Children[i]); k != nil {
+				// Prefer a key other than objectClass: it selects fewer entries.
+				if best == nil || best.Attr == "objectclass" {
+					best = k
+				}
+			}
+		}
+		return best
+	}
+	return nil
+}
+
+// selection is a parsed AttributeSelection (RFC 4511 §4.5.1.8, RFC 3673,
+// RFC 4529).
+type selection struct {
+	allUser, allOp, typesOnly bool
+	types                     map[*AttributeType]bool // requested, subtypes match
+}
+
+func (t *Tree) newSelection(attrs []string, typesOnly bool) *selection {
+	s := &selection{types: map[*AttributeType]bool{}, typesOnly: typesOnly}
+	if len(attrs) == 0 {
+		s.allUser = true
+	}
+	for _, a := range attrs {
+		switch {
+		case a == "*":
+			s.allUser = true
+		case a == "+":
+			s.allOp = true
+		case a == "1.1":
+		case strings.HasPrefix(a, "@"):
+			if c := t.schema.Class(a[1:]); c != nil {
+				all := map[*ObjectClass]bool{}
+				c.superclasses(all)
+				for x := range all {
+					for _, at := range append(append([]*AttributeType{}, x.Must...), x.May...) {
+						s.types[at] = true
+					}
+				}
+			}
+		default:
+			if d, _, err := t.schema.parseAttrDesc(a); err == nil && d.at != nil {
+				s.types[d.at] = true
+			}
+		}
+	}
+	return s
+}
+
+func (s *selection) wants(at *AttributeType) bool {
+	if at.Operational() {
+		if s.allOp {
+			return true
+		}
+	} else if s.allUser {
+		return true
+	}
+	for x := at; x != nil; x = x.Sup {
+		if s.types[x] {
+			return true
+		}
+	}
+	return false
+}
+
+// selectAttrs builds the entry to return: the selected stored attributes
+// and the computed operational ones (entryDN, subschemaSubentry,
+// hasSubordinates).
+func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selection, normDN string, entryID int64) *Entry {
+	out := &Entry{DN: v.entry.DN}
+	readable := func(at *AttributeType) bool {
+		return t.cfg.Access == nil || t.allowed(ctx, id, RightRead, normDN, at)
+	}
+	add := func(at *AttributeType, opts string, vals [][]byte) {
+		name := at.Name() + opts
+		if at.Syntax != nil && at.Syntax.Binary {
+			name += ";binary"
+		}
+		if sel.typesOnly {
+			vals = nil
+		}
+		out.Attributes = append(out.Attributes, Attribute{Type: name, Values: vals})
+	}
+	for _, a := range v.attrs {
+		if a.at == nil || !sel.wants(a.at) || !readable(a.at) {
+			continue
+		}
+		add(a.at, a.opts, a.vals)
+	}
+	if entryID < 0 {
+		return out // root DSE, subschema: nothing computed
+	}
+	computed := []struct {
+		name string
+		val  func() string
+	}{
+		{"entryDN", func() string { return v.entry.DN }},
+		{"subschemaSubentry", func() string { return SubschemaDN }},
+		{"hasSubordinates", func() string {
+			n, err := t.st.DirChildren(ctx, entryID)
+			if err == nil && n > 0 {
+				return "TRUE"
+			}
+			return "FALSE"
+		}},
+	}
+	for _, c := range computed {
+		at := t.schema.Attribute(c.name)
+		if sel.wants(at) && readable(at) {
+			add(at, "", [][]byte{[]byte(c.val())})
+		}
+	}
+	return out
+}

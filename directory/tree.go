@@ -1,0 +1,265 @@
+package directory
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pkid/pkid/ldap"
+	"github.com/pkid/pkid/store"
+)
+
+// DefaultIndexed are the attributes with an equality index unless
+// Config.Indexed says otherwise.
+var DefaultIndexed = []string{"objectClass", "uid", "cn", "mail", "member", "memberUid"}
+
+// SubschemaDN is the DN of the subschema entry (RFC 4512 §4.2).
+const SubschemaDN = "cn=Subschema"
+
+// Config configures a Tree. The zero value of every field but Store is a
+// working default.
+type Config struct {
+	// Store holds the entries; it must implement store.DirectoryStore.
+	Store store.Store
+	// Schema checks and matches entries; nil means DefaultSchema().
+	Schema *Schema
+	// Suffixes are the naming contexts an Add may create (an entry whose
+	// parent does not exist). Entries already stored without a parent are
+	// naming contexts too.
+	Suffixes []string
+	// Indexed names the attributes with an equality index; nil means
+	// DefaultIndexed. Changing it applies to entries written afterwards.
+	Indexed []string
+	// SizeLimit and TimeLimit are the server's search limits (0: none); a
+	// client's smaller limit applies.
+	SizeLimit int
+	TimeLimit time.Duration
+	// RootDSE describes what the frontend implements, for the root DSE.
+	RootDSE RootDSEConfig
+	// Access decides what an identity may do (issue 6). nil allows all.
+	Access AccessControl
+	// Now and Rand are injected for tests; defaults time.Now, crypto/rand.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Identity is the caller of an operation: the DN it bound as ("" for
+// anonymous) and how it authenticated.
+type Identity struct {
+	DN        string // as bound; "" = anonymous
+	Mechanism string // "SIMPLE", "EXTERNAL", or "" for anonymous
+}
+
+// Anonymous reports whether the identity has not authenticated.
+func (id Identity) Anonymous() bool { return id.DN == "" }
+
+// Right is what an operation needs on an entry or attribute.
+type Right uint8
+
+// Rights checked through AccessControl.
+const (
+	RightRead    Right = iota // return an entry or attribute in search results
+	RightSearch               // use an attribute in a filter
+	RightCompare              // compare an attribute's value
+	RightWrite                // add, delete or replace an attribute's values
+	RightAdd                  // create an entry
+	RightDelete               // delete an entry
+	RightRename               // rename or move an entry
+)
+
+// AccessControl is the seam for access control: Allowed reports whether id
+// holds right on the entry named by entryDN (normalised), for the attribute
+// at (nil for the entry as a whole). Issue 6 implements it with aclEntry.
+type AccessControl interface {
+	Allowed(ctx context.Context, id Identity, right Right, entryDN string, at *AttributeType) bool
+}
+
+// Tree is the directory information tree over a store: it runs LDAP
+// operations with their RFC 4511 semantics, schema checks and result
+// codes. It is safe for concurrent use.
+type Tree struct {
+	cfg      Config
+	st       store.DirectoryStore
+	schema   *Schema
+	indexed  map[*AttributeType]bool
+	subtyped map[*AttributeType]bool // types other types inherit from: their index misses subtypes
+	suffixes map[string]bool
+	now      func() time.Time
+	rand     io.Reader
+}
+
+// New returns a Tree over cfg.Store.
+func New(cfg Config) (*Tree, error) {
+	ds, ok := cfg.Store.(store.DirectoryStore)
+	if !ok {
+		return nil, fmt.Errorf("directory: store %T does not implement store.DirectoryStore", cfg.Store)
+	}
+	t := &Tree{cfg: cfg, st: ds, schema: cfg.Schema, indexed: map[*AttributeType]bool{}, subtyped: map[*AttributeType]bool{}, suffixes: map[string]bool{}, now: cfg.Now, rand: cfg.Rand}
+	if t.schema == nil {
+		t.schema = DefaultSchema()
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.rand == nil {
+		t.rand = rand.Reader
+	}
+	idx := cfg.Indexed
+	if idx == nil {
+		idx = DefaultIndexed
+	}
+	for _, n := range idx {
+		at := t.schema.Attribute(n)
+		if at == nil {
+			return nil, fmt.Errorf("directory: indexed attribute %q is not in the schema", n)
+		}
+		if at.Equality == nil || at.Equality.impl == nil {
+			return nil, fmt.Errorf("directory: indexed attribute %q has no equality rule pkid implements", n)
+		}
+		t.indexed[at] = true
+	}
+	for _, at := range t.schema.Attributes {
+		if at.Sup != nil {
+			t.subtyped[at.Sup] = true
+		}
+	}
+	for _, s := range cfg.Suffixes {
+		n, err := NormalizeDN(t.schema, s)
+		if err != nil {
+			return nil, fmt.Errorf("directory: suffix %q: %w", s, err)
+		}
+		t.suffixes[n] = true
+	}
+	return t, nil
+}
+
+// Schema returns the tree's schema.
+func (t *Tree) Schema() *Schema { return t.schema }
+
+func (t *Tree) allowed(ctx context.Context, id Identity, r Right, normDN string, at *AttributeType) bool {
+	return t.cfg.Access == nil || t.cfg.Access.Allowed(ctx, id, r, normDN, at)
+}
+
+// parseDN parses and normalises a DN from a request; invalidDNSyntax when
+// it does not parse.
+func (t *Tree) parseDN(s string) (DN, string, error) {
+	d, err := ParseDN(s)
+	if err != nil {
+		return nil, "", ldap.Errorf(ldap.ResultInvalidDNSyntax, "invalid DN: %v", err)
+	}
+	for _, rdn := range d {
+		for _, ava := range rdn {
+			if t.schema.Attribute(ava.Type) == nil {
+				return nil, "", ldap.Errorf(ldap.ResultInvalidDNSyntax, "invalid DN %q: attribute type %q is not in the schema", s, ava.Type)
+			}
+		}
+	}
+	return d, d.Normalize(t.schema), nil
+}
+
+// noSuchObject builds the noSuchObject error naming the nearest existing
+// ancestor of d as matchedDN (RFC 4511 §4.1.9).
+func (t *Tree) noSuchObject(ctx context.Context, get func(string) (*store.DirEntry, error), d DN, what string) error {
+	matched := ""
+	for p := d.Parent(); len(p) > 0; p = p.Parent() {
+		if e, err := get(p.Normalize(t.schema)); err == nil {
+			matched = e.DN
+			break
+		}
+	}
+	return &ldap.Error{Code: ldap.ResultNoSuchObject, MatchedDN: matched, Message: fmt.Sprintf("%s %q does not exist", what, d.String())}
+}
+
+// storeErr turns a store failure into operationsError (other) unless it is
+// already an LDAP error.
+func storeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		return le
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &ldap.Error{Code: ldap.ResultOther, Message: "directory store: " + err.Error()}
+}
+
+// decode reads a stored entry.
+func decode(e *store.DirEntry) (*Entry, error) {
+	attrs, err := decodeAttributes(e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("entry %q: %w", e.DN, err)
+	}
+	return &Entry{DN: e.DN, Attributes: attrs}, nil
+}
+
+// indexKeys returns the equality index rows of an entry's attributes.
+func (t *Tree) indexKeys(attrs []Attribute) []store.DirIndexKey {
+	var keys []store.DirIndexKey
+	for _, a := range attrs {
+		d, _, err := t.schema.parseAttrDesc(a.Type)
+		if err != nil || d.at == nil || !t.indexed[d.at] {
+			continue
+		}
+		name := strings.ToLower(d.at.Name())
+		for _, v := range a.Values {
+			if d.at.OID == oidObjectClass {
+				if c := t.schema.Class(string(v)); c != nil {
+					sup := map[*ObjectClass]bool{}
+					c.superclasses(sup)
+					for x := range sup {
+						keys = append(keys, store.DirIndexKey{Attr: name, Value: x.OID})
+					}
+					continue
+				}
+			}
+			if n, ok := d.at.Equality.impl.norm(t.schema, v); ok {
+				keys = append(keys, store.DirIndexKey{Attr: name, Value: n})
+			}
+		}
+	}
+	return keys
+}
+
+// generalizedTime formats a time as slapd writes createTimestamp.
+func generalizedTime(tm time.Time) string { return tm.UTC().Format("20060102150405Z") }
+
+func (t *Tree) newUUID() string {
+	var b [16]byte
+	io.ReadFull(t.rand, b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// setAttr replaces (or appends) attribute name's values.
+func setAttr(attrs []Attribute, s *Schema, name string, vals ...string) []Attribute {
+	at := s.Attribute(name)
+	bv := make([][]byte, len(vals))
+	for i, v := range vals {
+		bv[i] = []byte(v)
+	}
+	for i, a := range attrs {
+		if d, _, err := s.parseAttrDesc(a.Type); err == nil && d.at == at && d.opts == "" {
+			attrs[i].Values = bv
+			return attrs
+		}
+	}
+	return append(attrs, Attribute{Type: name, Values: bv})
+}
+
+func hasAttr(attrs []Attribute, s *Schema, name string) bool {
+	at := s.Attribute(name)
+	for _, a := range attrs {
+		if d, _, err := s.parseAttrDesc(a.Type); err == nil && d.at == at {
+			return true
+		}
+	}
+	return false
+}
