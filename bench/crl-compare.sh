@@ -4,7 +4,9 @@
 # (keyCompromise, 4-byte serials, as bench/peers/openssl-crl.sh of the
 # baseline), openssl makes its CRL, `pkid import openssl` takes the
 # directory over and `pkid crl` makes the same CRL from the store.
-# Prints median seconds of each, the ratio and both DER sizes.
+# Prints, for each, the median wall time and the median CPU time
+# (user+sys; on a shared machine the wall time also measures the
+# neighbours, the CPU time does not), the ratios and both DER sizes.
 #
 # Env: N (1000000), RUNS (3), CPU (0: both tools pinned to one core with
 # taskset when it exists), KEEP=1 keeps the work directory.
@@ -61,29 +63,39 @@ awk -v n="$N" -v ex="$(date -u -d '+1 year' +%y%m%d%H%M%SZ)" -v rev="$(date -u +
 
 now() { date +%s.%N; }
 median() { sort -g | awk -v n="$1" 'NR==int((n+1)/2)'; }
+# timed LOG CMD...: run CMD (stderr to LOG); print "wall cpu" in seconds.
+timed() {
+	local log=$1 t
+	shift
+	if ! t=$( { TIMEFORMAT='%3R %3U %3S'; time "$@" 2>"$log" >/dev/null; } 2>&1 ); then
+		echo "failed: $*" >&2
+		tail -5 "$log" >&2
+		return 1
+	fi
+	awk '{printf "%.3f %.3f\n", $1, $2 + $3}' <<<"$t"
+}
 
-ossl_times=()
+ossl_times=() ossl_cpu=()
 for r in $(seq "$RUNS"); do
-	s0=$(now)
-	"${pin[@]}" openssl ca -config "$ca/openssl.cnf" -gencrl -out "$WORK/openssl.pem" 2>/dev/null
-	s1=$(now)
-	ossl_times+=("$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b-a}')")
+	t=$(timed "$WORK/openssl.log" "${pin[@]}" openssl ca -config "$ca/openssl.cnf" -gencrl -out "$WORK/openssl.pem")
+	read -r w c <<<"$t"
+	ossl_times+=("$w") ossl_cpu+=("$c")
 done
 openssl crl -in "$WORK/openssl.pem" -outform DER -out "$WORK/openssl.der"
 
 export PKID_DIR=$WORK/pkid-data
 unset PKID_PASSPHRASE PKID_STORE
 s0=$(now)
-"$WORK/pkid" import openssl --ca-cert "$ca/ca.pem" --ca-key "$ca/ca.key" --index "$ca/index.txt" --crlnumber "$ca/crlnumber" 2>"$WORK/import.log"
+"$WORK/pkid" import openssl --ca-cert "$ca/ca.pem" --ca-key "$ca/ca.key" --index "$ca/index.txt" --crlnumber "$ca/crlnumber" 2>"$WORK/import.log" ||
+	{ echo "pkid import failed:" >&2; cat "$WORK/import.log" >&2; exit 1; }
 s1=$(now)
 import_s=$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b-a}')
 
-pkid_times=()
+pkid_times=() pkid_cpu=()
 for r in $(seq "$RUNS"); do
-	s0=$(now)
-	"${pin[@]}" "$WORK/pkid" crl --der --out "$WORK/pkid.der" 2>"$WORK/crl.log"
-	s1=$(now)
-	pkid_times+=("$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b-a}')")
+	t=$(timed "$WORK/crl.log" "${pin[@]}" "$WORK/pkid" crl --der --out "$WORK/pkid.der")
+	read -r w c <<<"$t"
+	pkid_times+=("$w") pkid_cpu+=("$c")
 done
 
 # Same entries? Compare the serial+reason lists of the two CRLs.
@@ -95,10 +107,12 @@ fi
 
 o=$(printf '%s\n' "${ossl_times[@]}" | median "$RUNS")
 p=$(printf '%s\n' "${pkid_times[@]}" | median "$RUNS")
+oc=$(printf '%s\n' "${ossl_cpu[@]}" | median "$RUNS")
+pc=$(printf '%s\n' "${pkid_cpu[@]}" | median "$RUNS")
 osz=$(stat -c %s "$WORK/openssl.der")
 psz=$(stat -c %s "$WORK/pkid.der")
 echo "entries=$N runs=$RUNS pinned=${pin[*]:-no}"
-echo "openssl ca -gencrl: ${o}s (runs: ${ossl_times[*]})  DER ${osz} bytes ($(awk -v s="$osz" -v n="$N" 'BEGIN{printf "%.2f", s/n}') B/entry)"
-echo "pkid crl:           ${p}s (runs: ${pkid_times[*]})  DER ${psz} bytes ($(awk -v s="$psz" -v n="$N" 'BEGIN{printf "%.2f", s/n}') B/entry)"
+echo "openssl ca -gencrl: wall ${o}s (runs: ${ossl_times[*]}), CPU ${oc}s (runs: ${ossl_cpu[*]})  DER ${osz} bytes ($(awk -v s="$osz" -v n="$N" 'BEGIN{printf "%.2f", s/n}') B/entry)"
+echo "pkid crl:           wall ${p}s (runs: ${pkid_times[*]}), CPU ${pc}s (runs: ${pkid_cpu[*]})  DER ${psz} bytes ($(awk -v s="$psz" -v n="$N" 'BEGIN{printf "%.2f", s/n}') B/entry)"
 echo "pkid import openssl (once, not compared): ${import_s}s"
-echo "speed-up (openssl / pkid): $(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}')x; size pkid-openssl: $((psz - osz)) bytes"
+echo "speed-up (openssl / pkid): wall $(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}')x, CPU $(awk -v a="$oc" -v b="$pc" 'BEGIN{printf "%.2f", a/b}')x; size pkid-openssl: $((psz - osz)) bytes"

@@ -254,7 +254,26 @@ func crlSign(signer crypto.Signer, hash crypto.Hash, tbs []byte, rnd io.Reader) 
 	}
 	h := hash.New()
 	h.Write(tbs)
-	return signer.Sign(rnd, h.Sum(nil), hash)
+	digest := h.Sum(nil)
+	sig, err := signer.Sign(rnd, digest, hash)
+	// An ECDSA signature's DER varies by a few bytes (r and s need a
+	// padding byte when their top bit is set). Another signature costs
+	// microseconds, so take the shortest form when a few tries find it:
+	// the CRL then is never larger than OpenSSL's for the same entries.
+	if k, ok := signer.Public().(*ecdsa.PublicKey); ok && err == nil {
+		n := (k.Curve.Params().BitSize + 7) / 8
+		shortest := 2*(2+n) + crlHeaderLen(2*(2+n))
+		for i := 0; i < 8 && len(sig) > shortest; i++ {
+			again, err := signer.Sign(rnd, digest, hash)
+			if err != nil || bytes.Equal(again, sig) { // a deterministic signer
+				break
+			}
+			if len(again) < len(sig) {
+				sig = again
+			}
+		}
+	}
+	return sig, err
 }
 
 // crlExtensions encodes [0] EXPLICIT Extensions (§5.2).

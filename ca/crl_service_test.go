@@ -226,6 +226,37 @@ func TestServiceDeltaCRL(t *testing.T) {
 		if err != nil || !strings.Contains(out, "X509v3 Delta CRL Indicator: critical") || !strings.Contains(out, "Remove From CRL") {
 			t.Errorf("openssl crl on the delta CRL: %v\n%s", err, out)
 		}
+
+		// openssl verify -use_deltas: c, revoked after the full CRL, is
+		// revoked only according to the delta CRL.
+		dir := t.TempDir()
+		p := func(n string) string { return filepath.Join(dir, n) }
+		root, _ := st.CA(ctx, "root")
+		crlTestWritePEM(t, p("root.pem"), "CERTIFICATE", root.CertDER)
+		crlTestWritePEM(t, p("issuing.pem"), "CERTIFICATE", iss.CertDER)
+		crlTestWritePEM(t, p("c.pem"), "CERTIFICATE", c.DER)
+		crlTestWritePEM(t, p("full.pem"), "X509 CRL", full.DER)
+		crlTestWritePEM(t, p("both.pem"), "X509 CRL", full.DER, delta.DER)
+		crlTestWritePEM(t, p("b.pem"), "CERTIFICATE", b.DER)
+		verifyLeaf := func(leaf, crls string, extra ...string) (string, error) {
+			args := append([]string{"verify", "-CAfile", p("root.pem"), "-untrusted", p("issuing.pem"), "-crl_check", "-CRLfile", p(crls)}, extra...)
+			return crlTestOpenSSL(t, openssl, append(args, p(leaf))...)
+		}
+		verify := func(crls string, extra ...string) (string, error) { return verifyLeaf("c.pem", crls, extra...) }
+		// b, on hold in the full CRL and released since, is valid again
+		// once the delta CRL's removeFromCRL is taken into account.
+		if out, err := verifyLeaf("b.pem", "full.pem"); err == nil || !strings.Contains(out, "certificate revoked") {
+			t.Errorf("openssl verify of the held certificate with the full CRL: %v\n%s", err, out)
+		}
+		if out, err := verifyLeaf("b.pem", "both.pem", "-use_deltas"); err != nil {
+			t.Errorf("openssl verify -use_deltas of the released certificate: %v\n%s", err, out)
+		}
+		if out, err := verify("full.pem"); err != nil {
+			t.Errorf("openssl verify with the full CRL alone rejects c: %v\n%s", err, out)
+		}
+		if out, err := verify("both.pem", "-use_deltas"); err == nil || !strings.Contains(out, "certificate revoked") {
+			t.Errorf("openssl verify -use_deltas with the delta CRL: %v\n%s", err, out)
+		}
 	})
 }
 

@@ -98,6 +98,11 @@ func PrepareOpenSSLImport(in OpenSSLImport) (*OpenSSLImportPlan, error) {
 	if k, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(cert.PublicKey) {
 		return nil, errors.New("import: the CA key does not belong to the CA certificate (different public key); pass the private_key that the openssl.cnf of this CA names")
 	}
+	for _, r := range in.ID {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return nil, fmt.Errorf("import: CA ID %q: use letters, digits, '-', '_' and '.' only (it appears in URLs such as /crl/ID.crl)", in.ID)
+		}
+	}
 	p := &OpenSSLImportPlan{in: in, cert: cert, created: now()}
 	if in.CRLNumber != nil {
 		if p.next, err = ParseCRLNumberFile(in.CRLNumber); err != nil {

@@ -280,6 +280,7 @@ func TestImportOpenSSLRefuses(t *testing.T) {
 		}, "index line 2: expiry date"},
 		{"corrupt crlnumber", func(in *OpenSSLImport) { in.CRLNumber = []byte("xyz\n") }, "crlnumber"},
 		{"no key", func(in *OpenSSLImport) { in.CAKey = nil }, "no PEM block"},
+		{"bad ID", func(in *OpenSSLImport) { in.ID = "a/b" }, "letters, digits"},
 		{"certificate file of another CA", func(in *OpenSSLImport) {
 			dir := t.TempDir()
 			other := crlTestRoot(t, "p256")

@@ -49,7 +49,7 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 		Attribute{Type: "modifyTimestamp", Values: [][]byte{[]byte(now)}},
 	)
 	_, err = t.st.DirUpdate(ctx, func(tx store.DirTx) error {
-		return t.put(ctx, tx, d, norm, attrs, false)
+		return t.put(ctx, tx, d, norm, attrs, false, nil)
 	})
 	return storeErr(err)
 }
@@ -57,7 +57,7 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 // put inserts a checked entry under its parent. autoSuffix makes a
 // parentless entry a naming context (LDIF import); otherwise only
 // configured suffixes may be.
-func (t *Tree) put(ctx context.Context, tx store.DirTx, d DN, norm string, attrs []Attribute, autoSuffix bool) error {
+func (t *Tree) put(ctx context.Context, tx store.DirTx, d DN, norm string, attrs []Attribute, autoSuffix bool, parents map[string]parentRef) error {
 	var parentID int64
 	dnStr := d.String()
 	if p := d.Parent(); p.IsRoot() {
@@ -65,7 +65,14 @@ func (t *Tree) put(ctx context.Context, tx store.DirTx, d DN, norm string, attrs
 			return &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("%q is not below a naming context of this server", d.String())}
 		}
 	} else {
-		pe, err := tx.Entry(p.Normalize(t.schema))
+		pn := p.Normalize(t.schema)
+		var pe *store.DirEntry
+		var err error
+		if ref, ok := parents[pn]; ok {
+			pe = &store.DirEntry{ID: ref.id, DN: ref.dn}
+		} else {
+			pe, err = tx.Entry(pn)
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			if !t.suffixes[norm] && !autoSuffix {
@@ -80,11 +87,25 @@ func (t *Tree) put(ctx context.Context, tx store.DirTx, d DN, norm string, attrs
 			dnStr = RDN(d[0]).String() + "," + pe.DN
 		}
 	}
-	err := tx.Put(&store.DirEntry{ParentID: parentID, DN: dnStr, NormDN: norm, Data: encodeAttributes(attrs), Index: t.indexKeys(attrs)})
+	se := &store.DirEntry{ParentID: parentID, DN: dnStr, NormDN: norm, Data: encodeAttributes(attrs), Index: t.indexKeys(attrs)}
+	err := tx.Put(se)
+	if err == nil && parents != nil {
+		if len(parents) > 10000 {
+			clear(parents)
+		}
+		parents[norm] = parentRef{se.ID, se.DN}
+	}
 	if errors.Is(err, store.ErrExists) {
 		return ldap.Errorf(ldap.ResultEntryAlreadyExists, "entry %q already exists", d.String())
 	}
 	return err
+}
+
+// parentRef caches a possible parent during an import: parents come just
+// before their children, so most lookups hit.
+type parentRef struct {
+	id int64
+	dn string
 }
 
 func (t *Tree) subschemaNorm() string {

@@ -126,15 +126,25 @@ type Schema struct {
 	rules    map[string]*MatchingRule
 	attrs    map[string]*AttributeType
 	classes  map[string]*ObjectClass
+	// exact* hold names as defined and as lower-case: most lookups hit
+	// without lower-casing (which allocates).
+	exactAttrs   map[string]*AttributeType
+	exactClasses map[string]*ObjectClass
 }
 
 // Attribute returns the attribute type named by an OID or name (any case).
 func (s *Schema) Attribute(name string) *AttributeType {
+	if a, ok := s.exactAttrs[name]; ok {
+		return a
+	}
 	return s.attrs[strings.ToLower(name)]
 }
 
 // Class returns the object class named by an OID or name (any case).
 func (s *Schema) Class(name string) *ObjectClass {
+	if c, ok := s.exactClasses[name]; ok {
+		return c
+	}
 	return s.classes[strings.ToLower(name)]
 }
 
@@ -199,6 +209,24 @@ func ParseSchema(text string) (*Schema, error) {
 	}
 	if err := s.resolve(); err != nil {
 		return nil, err
+	}
+	s.exactAttrs = map[string]*AttributeType{}
+	for k, a := range s.attrs {
+		s.exactAttrs[k] = a
+	}
+	for _, a := range s.Attributes {
+		for _, n := range a.Names {
+			s.exactAttrs[n] = a
+		}
+	}
+	s.exactClasses = map[string]*ObjectClass{}
+	for k, c := range s.classes {
+		s.exactClasses[k] = c
+	}
+	for _, c := range s.Classes {
+		for _, n := range c.Names {
+			s.exactClasses[n] = c
+		}
 	}
 	return s, nil
 }

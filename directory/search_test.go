@@ -119,7 +119,6 @@ func TestSearch(t *testing.T) {
 	}
 }
 
-
 func TestSearchLimitsAndSelection(t *testing.T) {
 	tr := newTestTree(t)
 	populate(t, tr)

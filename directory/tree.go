@@ -214,7 +214,9 @@ func (t *Tree) indexKeys(attrs []Attribute) []store.DirIndexKey {
 					sup := map[*ObjectClass]bool{}
 					c.superclasses(sup)
 					for x := range sup {
-						keys = append(keys, store.DirIndexKey{Attr: name, Value: x.OID})
+						if x.OID != "2.5.6.0" { // top: every entry; never looked up
+							keys = append(keys, store.DirIndexKey{Attr: name, Value: x.OID})
+						}
 					}
 					continue
 				}

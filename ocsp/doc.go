@@ -56,6 +56,13 @@
 // other timeouts. Put the Responder in front of an http.ServeMux with
 // Mount: ServeMux redirects paths with "//", which base64 may contain.
 //
+// Wiring it into a server: New with a Lookup that reads the store (serial
+// as upper-case hex, status, revocation time and reason); Prepare per CA at
+// start; Refresh(caID, serial) for every revoke/release the change feed
+// reports; go Run(ctx); SetIssuer with a new responder certificate when
+// NeedsRenewal says so; Mount(mux) as the HTTP handler and NewServer for the
+// timeouts; a Metrics adapter to Prometheus counters.
+//
 // The package must not import pkid's ca or store packages: the server
 // adapts the store to Lookup, and issues responder certificates (see
 // NeedsRenewal) with the ca package.

@@ -2,6 +2,7 @@ package ocsp
 
 import (
 	"encoding/base64"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -104,11 +105,7 @@ func (r *Responder) servePost(w http.ResponseWriter, req *http.Request) {
 	w.Write(a.der)
 }
 
-type tooLarge struct{}
-
-func (tooLarge) Error() string { return "request body too large" }
-
-var errTooLarge error = tooLarge{}
+var errTooLarge = errors.New("request body too large")
 
 // readBody appends up to limit bytes of body to buf.
 func readBody(body io.Reader, buf []byte, limit int64) ([]byte, error) {

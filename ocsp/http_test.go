@@ -339,3 +339,30 @@ func TestMount(t *testing.T) {
 		t.Errorf("/ocspx: HTTP %d", w.Code)
 	}
 }
+
+func TestHTTPMetricsAndHead(t *testing.T) {
+	f := newFixture(t, "p256", nil)
+	der := request(t, f.ca1, crypto.SHA1, f.good)
+	get := "/ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(der))
+	do(t, f.r, "POST", "/ocsp", ContentTypeRequest, der, nil) // signed (miss)
+	w := do(t, f.r, "GET", get, "", nil, nil)                 // cached
+	do(t, f.r, "GET", get, "", nil, map[string]string{"If-None-Match": w.Header().Get("ETag")})
+	multi := request(t, f.ca1, crypto.SHA1, f.good, f.revoked)
+	mw := do(t, f.r, "GET", "/ocsp/"+url.PathEscape(base64.StdEncoding.EncodeToString(multi)), "", nil, nil)
+	if !strings.HasPrefix(mw.Header().Get("Cache-Control"), "max-age=") || mw.Header().Get("Expires") == "" {
+		t.Errorf("multi-certificate GET headers %v", mw.Header())
+	}
+	do(t, f.r, "POST", "/ocsp", ContentTypeRequest, []byte{0x30, 0}, nil)
+	h := do(t, f.r, "HEAD", get, "", nil, nil)
+	if h.Code != 200 || h.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
+		t.Errorf("HEAD: %d, Content-Length %q", h.Code, h.Header().Get("Content-Length"))
+	}
+	for res, want := range map[Result]int{ResultSigned: 2, ResultCached: 2, ResultNotModified: 1, ResultMalformed: 1} {
+		if got := f.metrics.count(res); got != want {
+			t.Errorf("%s counted %d times, want %d", res, got, want)
+		}
+	}
+	if f.metrics.signed.Load() != 2 {
+		t.Errorf("%d signatures, want 2 (the miss and the two-certificate request)", f.metrics.signed.Load())
+	}
+}

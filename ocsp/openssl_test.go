@@ -2,7 +2,6 @@ package ocsp
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"io"
@@ -180,7 +179,6 @@ func TestOpenSSLGet(t *testing.T) {
 	if err != nil || !strings.Contains(errOut, "Response verify OK") || !strings.Contains(out, "revoked.pem: revoked") {
 		t.Errorf("openssl -respin: %v", err)
 	}
-	_ = crypto.SHA1
 }
 
 // TestOpenSSLKeyTypes: openssl verifies responses signed with every

@@ -650,26 +650,53 @@ func (r *Responder) Prepare(ctx context.Context, issuerID string, load func(cont
 		return fmt.Errorf("ocsp: prepare CA %q: %w", issuerID, err)
 	}
 	for i := range statuses {
-		if r.cache.len() >= r.cfg.MaxCached {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		st := statuses[i]
-		if st.Serial == nil {
+		if statuses[i].Serial == nil {
 			return fmt.Errorf("ocsp: prepare CA %q: status %d has no serial", issuerID, i)
 		}
-		known := &st
-		if r.epoch.Load() != epoch {
-			known = nil
-		}
-		key := certIDKey(iss, crypto.SHA1, oidSHA1, st.Serial, true)
-		if _, err := r.signEntry(ctx, iss, key, st.Serial, known, epoch, 0); err != nil {
-			return fmt.Errorf("ocsp: prepare CA %q serial %s: %w", issuerID, st.Serial.Text(16), err)
-		}
 	}
-	return nil
+	// MaxSigners workers: each signature still takes a signer slot, so
+	// requests keep their share while the cache warms.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	work := make(chan int)
+	for range r.cfg.MaxSigners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				st := statuses[i]
+				known := &st
+				if r.epoch.Load() != epoch {
+					known = nil
+				}
+				key := certIDKey(iss, crypto.SHA1, oidSHA1, st.Serial, true)
+				if _, err := r.signEntry(ctx, iss, key, st.Serial, known, epoch, 0); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("ocsp: prepare CA %q serial %s: %w", issuerID, st.Serial.Text(16), err)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return firstErr != nil }
+	room := r.cfg.MaxCached - r.cache.len() // never evict what Prepare just signed
+	for i := range statuses {
+		if i >= room || r.cache.len() >= r.cfg.MaxCached || ctx.Err() != nil || failed() {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
 }
 
 // Cached returns the number of pre-signed responses held in memory.

@@ -622,7 +622,6 @@ func TestNewNeedsLookup(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Error("New without Lookup succeeded")
 	}
-	_ = big.NewInt
 }
 
 // TestMissFloodBounded: requests for many distinct serials (each a cache

@@ -105,9 +105,9 @@ func (s *Server) runCRLs(ctx context.Context) {
 			s.rebuildDirty(ctx)
 		case <-t.C:
 			for _, c := range s.caList() {
-				if c.signs && (due(c.crls.full.Load(), s.now()) || c.rec.DeltaCRL && due(c.crls.delta.Load(), s.now())) {
+				if c.signs && (due(c.crls.full.Load(), s.now()) || c.rec().DeltaCRL && due(c.crls.delta.Load(), s.now())) {
 					if err := s.updateCRL(ctx, c); err != nil {
-						s.log.Error("CRL", "ca", c.rec.ID, "err", err)
+						s.log.Error("CRL", "ca", c.id, "err", err)
 					}
 				}
 			}
@@ -129,8 +129,8 @@ func (s *Server) rebuildDirty(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			s.metrics.crlErrors.WithLabelValues(c.rec.ID).Inc()
-			s.log.Error("CRL rebuild failed; retrying", "ca", c.rec.ID, "err", err)
+			s.metrics.crlErrors.WithLabelValues(c.id).Inc()
+			s.log.Error("CRL rebuild failed; retrying", "ca", c.id, "err", err)
 			s.mu.Lock()
 			c.pending = append(waiting, c.pending...)
 			s.mu.Unlock()
@@ -163,9 +163,12 @@ func (s *Server) updateCRL(ctx context.Context, c *caState) error {
 	if err := s.loadStoredCRL(ctx, c); err != nil {
 		return err
 	}
-	id := c.rec.ID
+	s.mu.Lock()
+	id, rec, force := c.id, c.rec(), c.forceCRL
+	c.forceCRL = false
+	s.mu.Unlock()
 	cur := c.crls.full.Load()
-	build := cur == nil || due(cur, s.now())
+	build := force || cur == nil || due(cur, s.now())
 	if !build {
 		changed, err := s.changedSince(ctx, id, cur.revision)
 		if err != nil {
@@ -176,13 +179,18 @@ func (s *Server) updateCRL(ctx context.Context, c *caState) error {
 	if build {
 		crl, err := s.svc.CRL(ctx, id, false)
 		if err != nil {
+			if force {
+				s.mu.Lock()
+				c.forceCRL = true
+				s.mu.Unlock()
+			}
 			return err
 		}
 		s.metrics.crlBuilds.WithLabelValues(id, "full").Inc()
 		offer(&c.crls.full, crl)
 		s.log.Info("CRL", "ca", id, "number", crl.Number, "revision", crl.Revision, "next_update", crl.NextUpdate)
 	}
-	if !c.rec.DeltaCRL {
+	if !rec.DeltaCRL {
 		return nil
 	}
 	full, delta := c.crls.full.Load(), c.crls.delta.Load()
@@ -216,15 +224,15 @@ func (s *Server) changedSince(ctx context.Context, caID string, rev int64) (bool
 // than the served ones (another process ran `pkid crl`).
 func (s *Server) loadStoredCRL(ctx context.Context, c *caState) error {
 	for _, delta := range []bool{false, true} {
-		if delta && !c.rec.DeltaCRL {
+		if delta && !c.rec().DeltaCRL {
 			continue
 		}
-		crl, err := s.st.LatestCRL(ctx, c.rec.ID, delta)
+		crl, err := s.st.LatestCRL(ctx, c.id, delta)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("read the CRL of CA %q: %w", c.rec.ID, err)
+			return fmt.Errorf("read the CRL of CA %q: %w", c.id, err)
 		}
 		slot := &c.crls.full
 		if delta {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
 	"io"
 	"log/slog"
 	"math/big"
@@ -279,4 +280,20 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(pkidBin))
 	}
 	os.Exit(code)
+}
+
+func x509ParseCRL(der []byte) (*x509.RevocationList, error) { return x509.ParseRevocationList(der) }
+
+// deltaBase returns the BaseCRLNumber of a delta CRL (RFC 5280 §5.2.4),
+// or -1.
+func deltaBase(crl *x509.RevocationList) int64 {
+	for _, e := range crl.Extensions {
+		if e.Id.String() == "2.5.29.27" {
+			var n *big.Int
+			if _, err := asn1.Unmarshal(e.Value, &n); err == nil {
+				return n.Int64()
+			}
+		}
+	}
+	return -1
 }

@@ -42,18 +42,18 @@ func (s *Server) setRoutes() {
 	for _, c := range s.caList() {
 		c := c
 		bases := []string{""}
-		if c.rec.URL != "" {
-			bases = append(bases, c.rec.URL)
+		if c.rec().URL != "" {
+			bases = append(bases, c.rec().URL)
 		}
 		for _, base := range bases {
 			add := func(der, endpoint string, get func() *published) {
-				m[urlPath(der)] = resource{endpoint: endpoint, caID: c.rec.ID, get: get}
-				m[pemPath(urlPath(der))] = resource{endpoint: endpoint, caID: c.rec.ID, get: get, pem: true}
+				m[urlPath(der)] = resource{endpoint: endpoint, caID: c.id, get: get}
+				m[pemPath(urlPath(der))] = resource{endpoint: endpoint, caID: c.id, get: get, pem: true}
 			}
-			add(ca.CAIssuersURL(base, c.rec.ID), "ca", func() *published { return c.cert })
+			add(ca.CAIssuersURL(base, c.id), "ca", func() *published { return c.cert })
 			if c.signs {
-				add(ca.CRLURL(base, c.rec.ID), "crl", c.crls.full.Load)
-				add(ca.CRLDeltaURL(base, c.rec.ID), "crl", c.crls.delta.Load)
+				add(ca.CRLURL(base, c.id), "crl", c.crls.full.Load)
+				add(ca.CRLDeltaURL(base, c.id), "crl", c.crls.delta.Load)
 			}
 		}
 	}
@@ -147,7 +147,7 @@ func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 		strings.HasPrefix(p, "/crl/") || strings.HasPrefix(p, "/ca/") {
 		var ids []string
 		for _, c := range s.caList() {
-			ids = append(ids, c.rec.ID)
+			ids = append(ids, c.id)
 		}
 		http.Error(w, fmt.Sprintf("no such CA certificate or CRL; the CAs are %s (e.g. %s)", strings.Join(ids, ", "),
 			urlPath(ca.CRLURL(s.boot.URL, s.boot.DefaultCA.ID))), http.StatusNotFound)
@@ -189,7 +189,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, c := range s.caList() {
 		s.mu.Lock()
-		ch := CAHealth{ID: c.rec.ID, Subject: c.rec.Subject, OCSP: c.issuer != nil}
+		ch := CAHealth{ID: c.id, Subject: c.rec().Subject, OCSP: c.issuer != nil}
 		s.mu.Unlock()
 		if p := c.crls.full.Load(); p != nil {
 			ch.CRLNumber, ch.CRLNextUpdate = p.number, p.nextUpdate

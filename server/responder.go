@@ -153,13 +153,13 @@ func (s *Server) checkResponders(ctx context.Context) {
 		if c.issuer != nil && !ocsp.NeedsRenewal(c.issuer.ResponderCert, s.now()) {
 			continue
 		}
-		a, err := s.svc.Authority(ctx, c.rec.ID)
+		a, err := s.svc.Authority(ctx, c.id)
 		if err != nil {
-			s.log.Error("renew OCSP responder", "ca", c.rec.ID, "err", err)
+			s.log.Error("renew OCSP responder", "ca", c.id, "err", err)
 			continue
 		}
 		if err := s.serveOCSP(ctx, c, a); err != nil {
-			s.log.Error("renew OCSP responder", "ca", c.rec.ID, "err", err)
+			s.log.Error("renew OCSP responder", "ca", c.id, "err", err)
 		}
 	}
 }

@@ -51,15 +51,19 @@ type Server struct {
 
 // caState is one CA as served.
 type caState struct {
-	rec   *store.CA
+	id    string
+	recp  atomic.Pointer[store.CA] // replaced when the CA's record changes
 	cert  *published
 	signs bool // pkid holds its key: it signs CRLs and has a responder
 
-	issuer  *ocsp.Issuer // nil until the responder certificate is set
-	dirty   bool
-	pending []pending
-	crls    crlSet
+	issuer   *ocsp.Issuer // nil until the responder certificate is set
+	dirty    bool
+	forceCRL bool // sign a new full CRL even if no revocation changed
+	pending  []pending
+	crls     crlSet
 }
+
+func (c *caState) rec() *store.CA { return c.recp.Load() }
 
 // New prepares a Server: it listens (unless Config.HTTPListener is set),
 // creates the CA hierarchy and the administrator's certificate on a first
@@ -192,8 +196,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	run(func(ctx context.Context) {
 		for _, c := range s.caList() {
 			if c.signs {
-				if err := s.prepareOCSP(ctx, c.rec.ID); err != nil && ctx.Err() == nil {
-					s.log.Warn("OCSP pre-signing", "ca", c.rec.ID, "err", err)
+				if err := s.prepareOCSP(ctx, c.id); err != nil && ctx.Err() == nil {
+					s.log.Warn("OCSP pre-signing", "ca", c.id, "err", err)
 				}
 			}
 		}
@@ -250,7 +254,7 @@ func (s *Server) caByID(id string) *caState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.cas {
-		if c.rec.ID == id {
+		if c.id == id {
 			return c
 		}
 	}
@@ -268,8 +272,15 @@ func (s *Server) reloadCAs(ctx context.Context) error {
 	for _, rec := range recs {
 		if c := s.caByID(rec.ID); c != nil {
 			s.mu.Lock()
-			c.rec = rec
+			old := c.rec()
+			changed := old.DeltaCRL != rec.DeltaCRL || old.URL != rec.URL || old.LDAPURL != rec.LDAPURL
+			c.recp.Store(rec)
+			// The full CRL names the delta CRLs (freshestCRL): re-sign it.
+			c.forceCRL = c.forceCRL || changed
 			s.mu.Unlock()
+			if changed && c.signs {
+				s.markDirty(c, pending{})
+			}
 			continue
 		}
 		cert, err := x509.ParseCertificate(rec.CertDER)
@@ -277,7 +288,8 @@ func (s *Server) reloadCAs(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("certificate of CA %q: %w", rec.ID, err))
 			continue
 		}
-		c := &caState{rec: rec, cert: newPublished(rec.CertDER, "CERTIFICATE", cert.NotBefore), signs: len(rec.KeyPEM) > 0}
+		c := &caState{id: rec.ID, cert: newPublished(rec.CertDER, "CERTIFICATE", cert.NotBefore), signs: len(rec.KeyPEM) > 0}
+		c.recp.Store(rec)
 		if c.signs {
 			a, err := s.svc.Authority(ctx, rec.ID)
 			if err != nil {

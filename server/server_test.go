@@ -331,7 +331,7 @@ func TestLoopbackOnly(t *testing.T) {
 func TestConfigFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, err string
-		want server.File
+		want          server.File
 	}{
 		{"full", `{"dir": "/d", "http": "127.0.0.1:9", "allow_remote": true, "url": "http://x:9", "log_format": "json", "log_level": "debug"}`, "",
 			server.File{Dir: "/d", HTTP: "127.0.0.1:9", AllowRemote: true, URL: "http://x:9", LogFormat: "json", LogLevel: "debug"}},

@@ -131,4 +131,3 @@ func printServing(w io.Writer, g *globals, srv *server.Server) {
 		dirFlag(g), rel(b.AdminCert))
 	fmt.Fprintf(w, "Stop with Ctrl-C (started %s).\n", time.Now().Format(time.RFC3339))
 }
-

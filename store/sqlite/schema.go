@@ -96,7 +96,10 @@ CREATE TABLE dir_entries (
 	parent_id INTEGER NOT NULL DEFAULT 0, -- 0: a naming context
 	norm_dn   TEXT NOT NULL UNIQUE,
 	dn        TEXT NOT NULL,
-	data      BLOB NOT NULL
+	data      BLOB NOT NULL,
+	-- ikeys: the entry's index rows (attr NUL value NUL ...), so they can
+	-- be deleted without a second index on dir_index by entry.
+	ikeys     BLOB NOT NULL DEFAULT ''
 );
 CREATE INDEX dir_entries_parent ON dir_entries (parent_id);
 
@@ -108,7 +111,6 @@ CREATE TABLE dir_index (
 	entry_id INTEGER NOT NULL,
 	PRIMARY KEY (attr, value, entry_id)
 ) WITHOUT ROWID;
-CREATE INDEX dir_index_entry ON dir_index (entry_id);
 `,
 }
 

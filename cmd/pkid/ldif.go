@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/pkid/pkid/directory"
+)
+
+func init() {
+	register(&command{
+		name:    "ldif",
+		args:    "import FILE | export [--base DN] [--out FILE]",
+		summary: "load LDIF (e.g. a slapcat dump) into the directory, or dump the directory as LDIF",
+		example: `slapcat -f /etc/ldap/slapd.conf > dump.ldif && pkid ldif import dump.ldif
+pkid ldif export --base ou=people,o=example > people.ldif`,
+		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			base := fs.String("base", "", "export: only this entry and its subtree (default: every naming context)")
+			out := fs.String("out", "", "export: write to this file instead of standard output")
+			files := fs.Bool("allow-files", false, "import: read values given as file:// URLs (attr:< file:///path)")
+			batch := fs.Int("batch", directory.DefaultImportBatch, "import: entries per transaction")
+			return func(ctx context.Context, args []string) error {
+				if len(args) == 0 {
+					return usagef("say import FILE or export")
+				}
+				switch args[0] {
+				case "import":
+					if len(args) != 2 {
+						return usagef("ldif import takes one FILE (- for standard input)")
+					}
+					return ldifImport(ctx, g, args[1], *files, *batch)
+				case "export":
+					if len(args) != 1 {
+						return usagef("unexpected argument %q", args[1])
+					}
+					return ldifExport(ctx, g, *base, *out)
+				}
+				return usagef("unknown ldif subcommand %q: use import or export", args[0])
+			}
+		},
+	})
+}
+
+func openTree(ctx context.Context, g *globals, create bool) (*directory.Tree, error) {
+	st, err := g.openStore(ctx, create)
+	if err != nil {
+		return nil, err
+	}
+	return directory.New(directory.Config{Store: st})
+}
+
+func ldifImport(ctx context.Context, g *globals, file string, allowFiles bool, batch int) error {
+	var in io.Reader = g.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("open LDIF: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	tr, err := openTree(ctx, g, true)
+	if err != nil {
+		return err
+	}
+	r := directory.NewLDIFReader(in)
+	r.AllowFiles = allowFiles
+	start := time.Now()
+	st, err := tr.Import(ctx, r, directory.ImportOptions{Batch: batch})
+	if err != nil {
+		return fmt.Errorf("import %s (%d entries added before the error): %w", file, st.Added, err)
+	}
+	fmt.Fprintf(g.stdout, "imported %s: %d entries added, %d modified, %d deleted, %d renamed in %.2fs\n",
+		file, st.Added, st.Modified, st.Deleted, st.Renamed, time.Since(start).Seconds())
+	return nil
+}
+
+func ldifExport(ctx context.Context, g *globals, base, out string) error {
+	tr, err := openTree(ctx, g, false)
+	if err != nil {
+		return err
+	}
+	w := io.Writer(g.stdout)
+	if out != "" {
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", out, err)
+		}
+		defer f.Close()
+		bw := bufio.NewWriter(f)
+		defer bw.Flush()
+		w = bw
+	}
+	n, err := tr.Export(ctx, base, directory.NewLDIFWriter(w))
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if out != "" {
+		fmt.Fprintf(g.stderr, "exported %d entries to %s\n", n, out)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/server"
+	"github.com/pkid/pkid/store/sqlite"
+)
+
+// TestResponderRenewal: when two thirds of a responder certificate's
+// life have passed, the renewal check issues a new one, writes it to
+// Dir/ocsp and signs with it; a restart keeps it.
+func TestResponderRenewal(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	f := start(t, "", func(c *server.Config) { c.Now = now })
+	file := filepath.Join(f.dir, "ocsp", "issuing.pem")
+	before, err := ca.ParseCertificate(must(os.ReadFile(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.CheckResponders(context.Background())
+	if same, _ := ca.ParseCertificate(must(os.ReadFile(file))); !same.Equal(before) {
+		t.Fatalf("renewed a responder certificate that was not due")
+	}
+
+	clock.Add(int64(before.NotAfter.Sub(before.NotBefore) * 3 / 4))
+	f.srv.CheckResponders(context.Background())
+	after, err := ca.ParseCertificate(must(os.ReadFile(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Equal(before) || !after.NotAfter.After(before.NotAfter) {
+		t.Fatalf("responder certificate not renewed: was until %v, now until %v", before.NotAfter, after.NotAfter)
+	}
+	resp, err := f.ocspStatus(f.issuer.SerialNumber) // any serial: what matters is the signer
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Certificate == nil || !resp.Certificate.Equal(after) {
+		t.Errorf("responses are not signed by the renewed certificate")
+	}
+}
+
+// TestDeltaCRL: when a CA is switched to delta CRLs (from another store
+// handle), the server publishes a delta CRL at ca.CRLDeltaURL, and a
+// revocation reaches it.
+func TestDeltaCRL(t *testing.T) {
+	f := start(t, "")
+	ctx := context.Background()
+	other, err := sqlite.Open(ctx, filepath.Join(f.dir, "pkid.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	rec, err := other.CA(ctx, "issuing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.DeltaCRL = true
+	if err := other.UpdateCA(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	path := "/crl/issuing-delta.crl"
+	waitFor(t, 5*time.Second, func() bool { r, _ := f.get(path); return r.StatusCode == 200 })
+	iss, _ := f.issue(ca.Request{Profile: "client", Subject: "CN=delta"})
+	svc := ca.New(other, ca.Options{})
+	defer svc.Close()
+	if _, err := svc.Revoke(ctx, iss.Serial, ca.ReasonKeyCompromise, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitRevoked(iss.Certificate.SerialNumber, time.Now(), 5*time.Second)
+	// The full CRL lists it; the delta against that full CRL is current.
+	waitFor(t, 5*time.Second, func() bool {
+		r, body := f.get(path)
+		if r.StatusCode != 200 || r.Header.Get("Content-Type") != server.ContentTypeCRL {
+			return false
+		}
+		d, err := x509ParseCRL(body)
+		full, err2 := f.crl()
+		return err == nil && err2 == nil && d.CheckSignatureFrom(f.issuer) == nil && deltaBase(d) == full.Number.Int64()
+	})
+}
+
+func waitFor(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
