@@ -39,8 +39,9 @@ type testServer struct {
 }
 
 type serverOpts struct {
-	cfg     func(*ldap.ServerConfig)
-	entries int // users under ou=people,o=pkid
+	cfg      func(*ldap.ServerConfig)
+	entries  int  // users under ou=people,o=pkid
+	skipData bool // an empty tree
 }
 
 const (
@@ -78,24 +79,26 @@ func startServer(t testing.TB, o serverOpts) *testServer {
 			t.Fatalf("add %s: %v", dn, err)
 		}
 	}
-	add(suffix, "objectClass: organization", "o: pkid")
-	add(adminDN, "objectClass: person", "cn: admin", "sn: Administrator", "userPassword: "+adminPW)
-	add(peopleDN, "objectClass: organizationalUnit", "ou: people")
-	for i := 0; i < o.entries; i++ {
-		add(fmt.Sprintf("uid=user%d,%s", i, peopleDN), "objectClass: inetOrgPerson", "objectClass: posixAccount", fmt.Sprintf("uid: user%d", i),
-			fmt.Sprintf("uidNumber: %d", 1000+i), "gidNumber: 100", fmt.Sprintf("homeDirectory: /home/user%d", i),
-			fmt.Sprintf("cn: User %d", i), fmt.Sprintf("sn: %d", i), fmt.Sprintf("mail: user%d@example.org", i),
-			fmt.Sprintf("employeeNumber: %d", i))
-		if i < 4 {
-			// Hashing (argon2id) is slow on purpose: only a few users
-			// get a password.
-			if err := tree.Modify(ctx, directory.Identity{}, user(i), []ldap.Change{{Operation: ldap.ModifyReplace,
-				Modification: ldap.Attribute{Type: "userPassword", Values: [][]byte{[]byte(fmt.Sprintf("pw%d", i))}}}}); err != nil {
-				t.Fatal(err)
+	if !o.skipData {
+		add(suffix, "objectClass: organization", "o: pkid")
+		add(adminDN, "objectClass: person", "cn: admin", "sn: Administrator", "userPassword: "+adminPW)
+		add(peopleDN, "objectClass: organizationalUnit", "ou: people")
+		for i := 0; i < o.entries; i++ {
+			add(fmt.Sprintf("uid=user%d,%s", i, peopleDN), "objectClass: inetOrgPerson", "objectClass: posixAccount", fmt.Sprintf("uid: user%d", i),
+				fmt.Sprintf("uidNumber: %d", 1000+i), "gidNumber: 100", fmt.Sprintf("homeDirectory: /home/user%d", i),
+				fmt.Sprintf("cn: User %d", i), fmt.Sprintf("sn: %d", i), fmt.Sprintf("mail: user%d@example.org", i),
+				fmt.Sprintf("employeeNumber: %d", i))
+			if i < 4 {
+				// Hashing (argon2id) is slow on purpose: only a few users
+				// get a password.
+				if err := tree.Modify(ctx, directory.Identity{}, user(i), []ldap.Change{{Operation: ldap.ModifyReplace,
+					Modification: ldap.Attribute{Type: "userPassword", Values: [][]byte{[]byte(fmt.Sprintf("pw%d", i))}}}}); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
-	}
 
+	}
 	dir := t.TempDir()
 	srvCert := c.Issue(t, ca.Request{Profile: "server", Subject: "CN=localhost,O=pkid", SANs: "DNS:localhost,IP:127.0.0.1"})
 	adminCert := c.Issue(t, ca.Request{Profile: "client", Subject: "CN=admin,O=pkid"})
