@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
@@ -32,7 +33,9 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 	if !t.allowed(ctx, id, RightAdd, norm, nil) {
 		return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no add access to %q", e.DN)
 	}
-	attrs, structural, err := t.checkEntry(d, e.Attributes, checkUser)
+	// Like slapd, supply the RDN's values the entry lacks (RFC 4511 §4.7
+	// lets a server refuse or add them; clients rely on slapd adding).
+	attrs, structural, err := t.checkEntry(d, t.withRDNValues(d, e.Attributes), checkUser)
 	if err != nil {
 		return err
 	}
@@ -48,7 +51,7 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 		Attribute{Type: "modifiersName", Values: [][]byte{[]byte(id.DN)}},
 		Attribute{Type: "modifyTimestamp", Values: [][]byte{[]byte(now)}},
 	)
-	_, err = t.st.DirUpdate(ctx, func(tx store.DirTx) error {
+	_, err = t.update(ctx, func(tx store.DirTx) error {
 		return t.put(ctx, tx, d, norm, attrs, false, nil)
 	})
 	return storeErr(err)
@@ -111,4 +114,44 @@ type parentRef struct {
 func (t *Tree) subschemaNorm() string {
 	n, _ := NormalizeDN(t.schema, SubschemaDN)
 	return n
+}
+
+// withRDNValues returns attrs plus any value of d's RDN they lack.
+func (t *Tree) withRDNValues(d DN, attrs []Attribute) []Attribute {
+	if len(d) == 0 {
+		return attrs
+	}
+	v := t.newView(&Entry{DN: d.String(), Attributes: attrs})
+	var out []Attribute
+	for _, ava := range d[0] {
+		at := t.schema.Attribute(ava.Type)
+		if at == nil || ava.Hex || at.Equality == nil {
+			continue
+		}
+		f := ldap.Filter{Type: ldap.FilterEqualityMatch, Attr: ava.Type, Value: []byte(ava.Value)}
+		if t.eval(&f, v, nil) == True {
+			continue
+		}
+		if out == nil {
+			out = make([]Attribute, len(attrs))
+			for i, a := range attrs {
+				out[i] = Attribute{Type: a.Type, Values: append([][]byte(nil), a.Values...)}
+			}
+		}
+		added := false
+		for i, a := range out {
+			if t.schema.Attribute(attrName(a.Type)) == at && !strings.Contains(a.Type, ";") {
+				out[i].Values = append(out[i].Values, []byte(ava.Value))
+				added = true
+				break
+			}
+		}
+		if !added {
+			out = append(out, Attribute{Type: ava.Type, Values: [][]byte{[]byte(ava.Value)}})
+		}
+	}
+	if out == nil {
+		return attrs
+	}
+	return out
 }

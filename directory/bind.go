@@ -30,20 +30,16 @@ func (t *Tree) Bind(ctx context.Context, name string, password []byte) (Identity
 		return Identity{}, err
 	}
 	invalid := ldap.Errorf(ldap.ResultInvalidCredentials, "invalid credentials")
-	se, err := t.st.DirEntry(ctx, norm)
+	x, err := t.getEntry(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) {
 		return Identity{}, invalid
 	}
 	if err != nil {
 		return Identity{}, storeErr(err)
 	}
-	e, err := decode(se)
-	if err != nil {
-		return Identity{}, storeErr(err)
-	}
-	for _, v := range e.Get("userPassword") {
+	for _, v := range x.entry.Get("userPassword") {
 		if ok, _ := VerifyPassword(v, password); ok {
-			return Identity{DN: se.DN, Mechanism: "SIMPLE"}, nil
+			return Identity{DN: x.se.DN, Mechanism: "SIMPLE"}, nil
 		}
 	}
 	return Identity{}, invalid

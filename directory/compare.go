@@ -47,6 +47,18 @@ func (t *Tree) Compare(ctx context.Context, id Identity, dnStr, attr string, val
 	return t.eval(&f, v, nil) == True, nil
 }
 
+// Entry returns the stored entry named dn with all its stored attributes
+// (the root DSE and the subschema entry included), without access checks:
+// for the frontend's own needs (SASL EXTERNAL mapping, WhoAmI). Failures:
+// invalidDNSyntax, noSuchObject with matchedDN.
+func (t *Tree) Entry(ctx context.Context, dn string) (*Entry, error) {
+	d, norm, err := t.parseDN(dn)
+	if err != nil {
+		return nil, err
+	}
+	return t.lookup(ctx, d, norm)
+}
+
 // lookup reads one entry (the root DSE and subschema entry included), or
 // noSuchObject with matchedDN.
 func (t *Tree) lookup(ctx context.Context, d DN, norm string) (*Entry, error) {
@@ -56,13 +68,12 @@ func (t *Tree) lookup(ctx context.Context, d DN, norm string) (*Entry, error) {
 	if norm == t.subschemaNorm() {
 		return t.SubschemaEntry(), nil
 	}
-	se, err := t.st.DirEntry(ctx, norm)
+	x, err := t.getEntry(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "entry")
 	}
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	e, err := decode(se)
-	return e, storeErr(err)
+	return x.entry, nil
 }

@@ -22,7 +22,7 @@ func (t *Tree) Delete(ctx context.Context, id Identity, dnStr string) error {
 	if !t.allowed(ctx, id, RightDelete, norm, nil) {
 		return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no delete access to %q", dnStr)
 	}
-	_, err = t.st.DirUpdate(ctx, func(tx store.DirTx) error {
+	_, err = t.update(ctx, func(tx store.DirTx) error {
 		e, err := tx.Entry(norm)
 		if errors.Is(err, store.ErrNotFound) {
 			return t.noSuchObject(ctx, tx.Entry, d, "entry")

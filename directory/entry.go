@@ -15,7 +15,9 @@ type Attribute struct {
 }
 
 // Entry is a directory entry: its DN (RFC 4514 string) and attributes.
-// Entries the Tree returns are the caller's to keep and change.
+// Entries the Tree returns are the caller's to keep, and their slices to
+// change, but value bytes may be shared with the Tree's read cache: do not
+// modify them in place.
 type Entry struct {
 	DN         string
 	Attributes []Attribute

@@ -23,6 +23,16 @@ type resolved struct {
 	vals [][]byte
 }
 
+// computed reports whether the attribute is one Search computes (entryDN,
+// subschemaSubentry, hasSubordinates) rather than stores.
+func (r resolved) computed() bool {
+	switch r.at.OID {
+	case "1.3.6.1.1.20", "2.5.18.10", "2.5.18.9":
+		return true
+	}
+	return false
+}
+
 // view is an entry prepared for filter evaluation and attribute selection.
 type view struct {
 	entry *Entry

@@ -52,7 +52,7 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 		// Entry IDs stay valid across batches, but a change record run
 		// between batches may move or delete a parent: start afresh.
 		parents := map[string]parentRef{}
-		_, err := t.st.DirUpdate(ctx, func(tx store.DirTx) error {
+		_, err := t.update(ctx, func(tx store.DirTx) error {
 			for _, rec := range pending {
 				if err := t.importEntry(ctx, tx, rec.Entry, opts.Identity, parents); err != nil {
 					return fmt.Errorf("LDIF line %d (dn: %s): %w", rec.Line, rec.DN, err)

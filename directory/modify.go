@@ -14,8 +14,8 @@ import (
 // invalidAttributeSyntax, attributeOrValueExists (adding a present value),
 // noSuchAttribute (deleting an absent value or attribute, incrementing an
 // absent one), constraintViolation (single-valued, NO-USER-MODIFICATION),
-// notAllowedOnRDN (removing an RDN value), objectClassViolation (the result
-// breaks the schema), objectClassModsProhibited (changing the structural
+// objectClassViolation (the result breaks the schema), namingViolation (removing an RDN value, as slapd
+// answers), objectClassModsProhibited (changing the structural
 // class), insufficientAccessRights.
 func (t *Tree) Modify(ctx context.Context, id Identity, dnStr string, changes []ldap.Change) error {
 	return t.modify(ctx, id, dnStr, changes, true)
@@ -38,7 +38,7 @@ func (t *Tree) modify(ctx context.Context, id Identity, dnStr string, changes []
 			return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no write access to %s of %q", c.Modification.Type, dnStr)
 		}
 	}
-	_, err = t.st.DirUpdate(ctx, func(tx store.DirTx) error {
+	_, err = t.update(ctx, func(tx store.DirTx) error {
 		se, err := tx.Entry(norm)
 		if errors.Is(err, store.ErrNotFound) {
 			return t.noSuchObject(ctx, tx.Entry, d, "entry")
@@ -119,7 +119,8 @@ func (t *Tree) checkRDNKept(d DN, attrs []Attribute) error {
 		}
 		f := ldap.Filter{Type: ldap.FilterEqualityMatch, Attr: ava.Type, Value: []byte(ava.Value)}
 		if at.Equality != nil && t.eval(&f, v, nil) != True {
-			return ldap.Errorf(ldap.ResultNotAllowedOnRDN, "%s: cannot remove the value the entry is named by", ava.Type)
+			// slapd answers namingViolation here, and clients see slapd's code.
+			return ldap.Errorf(ldap.ResultNamingViolation, "%s: cannot remove the value the entry is named by", ava.Type)
 		}
 	}
 	return nil

@@ -43,7 +43,7 @@ func (t *Tree) ModifyDN(ctx context.Context, id Identity, dnStr, newRDN string, 
 	if !t.allowed(ctx, id, RightRename, norm, nil) {
 		return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no rename access to %q", dnStr)
 	}
-	_, err = t.st.DirUpdate(ctx, func(tx store.DirTx) error {
+	_, err = t.update(ctx, func(tx store.DirTx) error {
 		se, err := tx.Entry(norm)
 		if errors.Is(err, store.ErrNotFound) {
 			return t.noSuchObject(ctx, tx.Entry, d, "entry")

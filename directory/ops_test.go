@@ -39,7 +39,8 @@ func TestAddResultCodes(t *testing.T) {
 		{"duplicate value", entry("cn=y,o=test", "objectClass: person", "cn: y", "cn: Y", "sn: y"), ldap.ResultAttributeOrValueExists, ""},
 		{"single-valued", entry("cn=y,o=test", "objectClass: posixGroup", "cn: y", "gidNumber: 1", "gidNumber: 2"), ldap.ResultConstraintViolation, ""},
 		{"no user modification", entry("cn=y,o=test", "objectClass: person", "cn: y", "sn: y", "createTimestamp: 20200101000000Z"), ldap.ResultConstraintViolation, ""},
-		{"RDN value missing", entry("cn=y,o=test", "objectClass: person", "cn: z", "sn: y"), ldap.ResultNamingViolation, ""},
+		{"RDN value added", entry("cn=y,o=test", "objectClass: person", "cn: z", "sn: y"), ldap.ResultSuccess, ""},
+		{"RDN attribute not allowed", entry("uid=y,o=test", "objectClass: person", "cn: z", "sn: y"), ldap.ResultObjectClassViolation, ""},
 		{"bad DN", entry("cn=y,,o=test", "objectClass: person", "cn: y", "sn: y"), ldap.ResultInvalidDNSyntax, ""},
 		{"root DSE", entry("", "objectClass: top"), ldap.ResultEntryAlreadyExists, ""},
 	}
@@ -127,7 +128,7 @@ func TestModify(t *testing.T) {
 		{"increment non-integer", []ldap.Change{ch(ldap.ModifyIncrement, "cn", "5")}, ldap.ResultConstraintViolation},
 		{"single-valued", []ldap.Change{ch(ldap.ModifyAdd, "uidNumber", "7")}, ldap.ResultConstraintViolation},
 		{"remove MUST", []ldap.Change{ch(ldap.ModifyDelete, "sn")}, ldap.ResultObjectClassViolation},
-		{"remove RDN value", []ldap.Change{ch(ldap.ModifyDelete, "uid", "alice")}, ldap.ResultNotAllowedOnRDN},
+		{"remove RDN value", []ldap.Change{ch(ldap.ModifyDelete, "uid", "alice")}, ldap.ResultNamingViolation},
 		{"not allowed", []ldap.Change{ch(ldap.ModifyAdd, "dc", "x")}, ldap.ResultObjectClassViolation},
 		{"no user modification", []ldap.Change{ch(ldap.ModifyReplace, "modifyTimestamp", "20200101000000Z")}, ldap.ResultConstraintViolation},
 		{"undefined", []ldap.Change{ch(ldap.ModifyAdd, "fooBar", "x")}, ldap.ResultUndefinedAttributeType},

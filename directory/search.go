@@ -15,7 +15,9 @@ import (
 type SearchParams struct {
 	Request *ldap.SearchRequest
 	// PageSize > 0 asks for one page (RFC 2696) of at most that many
-	// entries, continuing after Cookie (nil: the first page).
+	// entries, continuing after Cookie (nil: the first page). The cookie
+	// counts matching entries already sent: an entry added or deleted
+	// between pages can shift later pages by one.
 	PageSize int
 	Cookie   []byte
 }
@@ -33,6 +35,9 @@ type SearchResult struct {
 // with ";binary"), streamed from the store without loading the scope.
 // fn's error stops the search and is returned. The root DSE and the
 // subschema entry are found by base-scope searches of "" and cn=Subschema.
+//
+// Aliases are stored and returned as entries: derefAliases is not
+// applied.
 //
 // Failures, as *ldap.Error: invalidDNSyntax; noSuchObject with matchedDN;
 // sizeLimitExceeded and timeLimitExceeded (after sending what fit, from
@@ -66,11 +71,24 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	}
 	matched := 0
 	can := func(at *AttributeType) bool { return true }
+	// Computed operational attributes a filter may test.
+	entryDNAt, subAt, hasSubAt := t.schema.Attribute("entryDN"), t.schema.Attribute("subschemaSubentry"), t.schema.Attribute("hasSubordinates")
+	needHasSub := mentions(&req.Filter, t.schema, hasSubAt)
 	emit := func(e *Entry, normDN string, id64 int64) error {
 		if !t.allowed(ctx, id, RightRead, normDN, nil) {
 			return nil
 		}
 		v := t.newView(e)
+		if id64 >= 0 {
+			v.attrs = append(v.attrs, resolved{at: entryDNAt, vals: [][]byte{[]byte(e.DN)}}, resolved{at: subAt, vals: [][]byte{[]byte(SubschemaDN)}})
+			if needHasSub {
+				n, err := t.st.DirChildren(ctx, id64)
+				if err != nil {
+					return err
+				}
+				v.attrs = append(v.attrs, resolved{at: hasSubAt, vals: [][]byte{[]byte(map[bool]string{true: "TRUE", false: "FALSE"}[n > 0])}})
+			}
+		}
 		if t.cfg.Access != nil {
 			can = func(at *AttributeType) bool { return t.allowed(ctx, id, RightSearch, normDN, at) }
 		}
@@ -116,17 +134,27 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		return res, nil
 	}
 	var base int64
+	var gen uint64
+	if t.cache != nil {
+		gen = t.cacheBegin(ctx)
+	}
 	if !d.IsRoot() {
-		se, err := t.st.DirEntry(ctx, norm)
+		var x *cached
+		var err error
+		if t.cache != nil {
+			x, err = t.cachedEntry(ctx, gen, norm)
+		} else {
+			x, err = t.getEntry(ctx, norm)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return res, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "base object")
 		}
 		if err != nil {
 			return res, storeErr(err)
 		}
-		base = se.ID
+		base = x.se.ID
 	}
-	q := store.DirQuery{Base: base, Index: t.indexFor(&req.Filter)}
+	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
 	switch req.Scope {
 	case ldap.ScopeBaseObject:
 		q.Scope = store.DirBase
@@ -136,6 +164,24 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		q.Scope = store.DirSub
 	default:
 		return res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
+	}
+	if q.Index != nil && t.cache != nil {
+		xs, err := t.indexedEntries(ctx, gen, *q.Index)
+		if err != nil {
+			return res, storeErr(err)
+		}
+		for _, x := range xs {
+			if !inScope(x.se.NormDN, x.se.ParentID, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.se.ID == base) {
+				continue
+			}
+			if err := check(); err != nil {
+				return res, storeErr(err)
+			}
+			if err := emit(x.entry, x.se.NormDN, x.se.ID); err != nil {
+				return res, storeErr(pageDone(err))
+			}
+		}
+		return res, nil
 	}
 	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
 		if err := check(); err != nil {
@@ -276,7 +322,7 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 		out.Attributes = append(out.Attributes, Attribute{Type: name, Values: vals})
 	}
 	for _, a := range v.attrs {
-		if a.at == nil || !sel.wants(a.at) || !readable(a.at) {
+		if a.at == nil || (entryID >= 0 && a.computed()) || !sel.wants(a.at) || !readable(a.at) {
 			continue
 		}
 		add(a.at, a.opts, a.vals)
@@ -305,4 +351,19 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 		}
 	}
 	return out
+}
+
+// mentions reports whether filter f tests attribute type at.
+func mentions(f *ldap.Filter, s *Schema, at *AttributeType) bool {
+	if f.Attr != "" {
+		if d, _, err := s.parseAttrDesc(f.Attr); err == nil && d.at == at {
+			return true
+		}
+	}
+	for i := range f.Children {
+		if mentions(&f.Children[i], s, at) {
+			return true
+		}
+	}
+	return false
 }

@@ -34,7 +34,9 @@ func TestFilterEvaluation(t *testing.T) {
 		{"(uidNumber=1000)", True},
 		{"(uidNumber=01000)", Undefined}, // not a valid integer
 		{"(uidNumber=abc)", Undefined},
-		{"(uidNumber>=999)", Undefined}, // uidNumber has no ORDERING rule
+		{"(uidNumber>=999)", True}, // slapd gives uidNumber integerOrderingMatch
+		{"(uidNumber<=999)", False},
+		{"(sn>=a)", Undefined}, // sn has no ORDERING rule
 		{"(createTimestamp>=20260101000000Z)", True},
 		{"(createTimestamp<=20260101000000Z)", False},
 		{"(createTimestamp>=202603011300+0100)", True},

@@ -42,6 +42,11 @@ type Config struct {
 	RootDSE RootDSEConfig
 	// Access decides what an identity may do (issue 6). nil allows all.
 	Access AccessControl
+	// CacheEntries bounds the read cache of decoded entries (0:
+	// DefaultCacheEntries; negative: no cache). CacheMaxAge bounds how late
+	// another process's change is seen (0: DefaultCacheMaxAge).
+	CacheEntries int
+	CacheMaxAge  time.Duration
 	// Now and Rand are injected for tests; defaults time.Now, crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -90,6 +95,7 @@ type Tree struct {
 	suffixes map[string]bool
 	now      func() time.Time
 	rand     io.Reader
+	cache    *readCache
 }
 
 // New returns a Tree over cfg.Store.
@@ -107,6 +113,9 @@ func New(cfg Config) (*Tree, error) {
 	}
 	if t.rand == nil {
 		t.rand = rand.Reader
+	}
+	if cfg.CacheEntries >= 0 {
+		t.cache = newReadCache(cfg.CacheEntries, cfg.CacheMaxAge)
 	}
 	idx := cfg.Indexed
 	if idx == nil {

@@ -195,3 +195,14 @@ func TestOpenSSLKeyTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenSSLUnknownHash: a CertID hashed with an algorithm the responder
+// does not match (MD5 here) names no served CA: unauthorized.
+func TestOpenSSLUnknownHash(t *testing.T) {
+	e := newOpenSSLEnv(t, "p256")
+	f := e.fixture
+	out, errOut, _ := e.run(t, "-md5", "-issuer", e.files[f.ca1.cert], "-cert", e.files[f.good], "-url", e.url, "-CAfile", e.files[f.root.cert])
+	if !strings.Contains(out+errOut, "unauthorized") {
+		t.Errorf("openssl did not report unauthorized")
+	}
+}

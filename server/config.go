@@ -194,6 +194,13 @@ func NewLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, o))
 }
 
+// CheckListenAddr refuses an --http address beyond this machine unless
+// allowRemote; New checks it too, callers may check before creating
+// anything.
+func CheckListenAddr(addr string, allowRemote bool) error {
+	return checkLoopback(addr, allowRemote, "--http")
+}
+
 // checkLoopback refuses an address beyond this machine unless allowed.
 func checkLoopback(addr string, allow bool, flag string) error {
 	if allow {

@@ -104,12 +104,18 @@ func (s *Server) runCRLs(ctx context.Context) {
 			}
 			s.rebuildDirty(ctx)
 		case <-t.C:
-			for _, c := range s.caList() {
-				if c.signs && (due(c.crls.full.Load(), s.now()) || c.rec().DeltaCRL && due(c.crls.delta.Load(), s.now())) {
-					if err := s.updateCRL(ctx, c); err != nil {
-						s.log.Error("CRL", "ca", c.id, "err", err)
-					}
-				}
+			s.refreshDueCRLs(ctx)
+		}
+	}
+}
+
+// refreshDueCRLs re-signs the CRLs of which half the validity has passed.
+func (s *Server) refreshDueCRLs(ctx context.Context) {
+	for _, c := range s.caList() {
+		if c.signs && (due(c.crls.full.Load(), s.now()) || c.rec().DeltaCRL && due(c.crls.delta.Load(), s.now())) {
+			if err := s.updateCRL(ctx, c); err != nil {
+				s.metrics.crlErrors.WithLabelValues(c.id).Inc()
+				s.log.Error("CRL", "ca", c.id, "err", err)
 			}
 		}
 	}

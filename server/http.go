@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -65,13 +66,13 @@ func (s *Server) setRoutes() {
 // (each also as PEM, with .pem for the extension), HealthPath and
 // MetricsPath.
 func (s *Server) Handler() http.Handler {
-	metricsHandler := s.metrics.count("metrics", s.metrics.handler())
-	health := s.metrics.count("healthz", http.HandlerFunc(s.serveHealth))
-	ocspHandler := s.metrics.count("ocsp", s.resp)
-	other := s.metrics.count("other", http.HandlerFunc(s.serveNotFound))
+	metricsHandler := s.metrics.count("metrics", s.log, s.metrics.handler())
+	health := s.metrics.count("healthz", s.log, http.HandlerFunc(s.serveHealth))
+	ocspHandler := s.metrics.count("ocsp", s.log, s.resp)
+	other := s.metrics.count("other", s.log, http.HandlerFunc(s.serveNotFound))
 	published := map[string]http.Handler{
-		"ca":  s.metrics.count("ca", http.HandlerFunc(s.servePublished)),
-		"crl": s.metrics.count("crl", http.HandlerFunc(s.servePublished)),
+		"ca":  s.metrics.count("ca", s.log, http.HandlerFunc(s.servePublished)),
+		"crl": s.metrics.count("crl", s.log, http.HandlerFunc(s.servePublished)),
 	}
 	prefix := urlPath(ca.OCSPURL(s.boot.URL))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -141,8 +142,41 @@ func (s *Server) servePublished(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", p.modified, bytes.NewReader(body))
 }
 
+// serveIndex lists what the server publishes, for a person with a
+// browser or curl.
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "use GET or HEAD", http.StatusMethodNotAllowed)
+		return
+	}
+	base := s.boot.URL
+	if base == "" {
+		base = s.URL()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "pkid serves:\n  OCSP (RFC 6960): POST %s, GET %s/<base64 request>\n", ca.OCSPURL(base), ca.OCSPURL(base))
+	for _, c := range s.caList() {
+		fmt.Fprintf(&b, "  CA %s (%s): certificate %s (PEM %s)\n", c.id, c.rec().Subject, ca.CAIssuersURL(base, c.id), pemPath(ca.CAIssuersURL(base, c.id)))
+		if c.signs {
+			fmt.Fprintf(&b, "    CRL %s (PEM %s)\n", ca.CRLURL(base, c.id), pemPath(ca.CRLURL(base, c.id)))
+			if c.rec().DeltaCRL {
+				fmt.Fprintf(&b, "    delta CRL %s\n", ca.CRLDeltaURL(base, c.id))
+			}
+		}
+	}
+	fmt.Fprintf(&b, "  health %s%s, metrics %s%s\n", base, HealthPath, base, MetricsPath)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	io.WriteString(w, b.String())
+}
+
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	if p == "/" {
+		s.serveIndex(w, r)
+		return
+	}
 	if strings.HasPrefix(p, urlPath(ca.CRLURL(s.boot.URL, ""))) || strings.HasPrefix(p, urlPath(ca.CAIssuersURL(s.boot.URL, ""))) ||
 		strings.HasPrefix(p, "/crl/") || strings.HasPrefix(p, "/ca/") {
 		var ids []string

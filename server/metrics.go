@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -69,9 +70,35 @@ func (m *metrics) handler() http.Handler {
 }
 
 // ocspMetrics adapts metrics to ocsp.Metrics.
-type ocspMetrics struct{ m *metrics }
+type ocspMetrics struct {
+	m *metrics
+	// known holds the counters of the usual label pairs, resolved once:
+	// the responder reports every request, and a label lookup costs more
+	// than the rest of counting.
+	known map[ocspLabels]prometheus.Counter
+}
+
+type ocspLabels struct {
+	method string
+	result ocsp.Result
+}
+
+func newOCSPMetrics(m *metrics) ocspMetrics {
+	o := ocspMetrics{m: m, known: map[ocspLabels]prometheus.Counter{}}
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodHead} {
+		for _, r := range []ocsp.Result{ocsp.ResultCached, ocsp.ResultSigned, ocsp.ResultNonceDropped, ocsp.ResultNotModified,
+			ocsp.ResultMalformed, ocsp.ResultUnauthorized, ocsp.ResultTryLater, ocsp.ResultInternalError, ocsp.ResultRejected} {
+			o.known[ocspLabels{method, r}] = m.ocspResults.WithLabelValues(method, string(r))
+		}
+	}
+	return o
+}
 
 func (o ocspMetrics) Request(method string, result ocsp.Result) {
+	if c, ok := o.known[ocspLabels{method, result}]; ok {
+		c.Inc()
+		return
+	}
 	o.m.ocspResults.WithLabelValues(method, string(result)).Inc()
 }
 
@@ -97,13 +124,28 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// count wraps h so every request is counted under endpoint.
-func (m *metrics) count(endpoint string, h http.Handler) http.Handler {
+// count wraps h so every request is counted under endpoint and, when log
+// is enabled for debug, logged (one line per request).
+func (m *metrics) count(endpoint string, log *slog.Logger, h http.Handler) http.Handler {
+	ok := m.requests.WithLabelValues(endpoint, "200") // the hot path skips the label lookup
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		debug := log.Enabled(r.Context(), slog.LevelDebug)
+		var began time.Time
+		if debug {
+			began = time.Now()
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
 		if sw.code == 0 {
 			sw.code = http.StatusOK
+		}
+		if debug {
+			log.Debug("http", "endpoint", endpoint, "method", r.Method, "path", r.URL.Path, "code", sw.code,
+				"remote", r.RemoteAddr, "duration", time.Since(began))
+		}
+		if sw.code == http.StatusOK {
+			ok.Inc()
+			return
 		}
 		m.requests.WithLabelValues(endpoint, strconv.Itoa(sw.code)).Inc()
 	})

@@ -99,3 +99,29 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCRLBeforeNextUpdate: a CRL is re-signed once half its validity has
+// passed, and not before (an idle server keeps its CRL number).
+func TestCRLBeforeNextUpdate(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	f := start(t, "", func(c *server.Config) { c.Now = func() time.Time { return time.Unix(0, clock.Load()) } })
+	first, err := f.crl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f.srv.RefreshDueCRLs(ctx)
+	if again, _ := f.crl(); again.Number.Cmp(first.Number) != 0 {
+		t.Fatalf("re-signed a fresh CRL: number %v → %v", first.Number, again.Number)
+	}
+	clock.Add(int64(first.NextUpdate.Sub(first.ThisUpdate)/2 + time.Minute))
+	f.srv.RefreshDueCRLs(ctx)
+	next, err := f.crl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Number.Cmp(first.Number) <= 0 || !next.NextUpdate.After(first.NextUpdate) {
+		t.Errorf("CRL not re-signed at half its validity: number %v → %v, nextUpdate %v → %v", first.Number, next.Number, first.NextUpdate, next.NextUpdate)
+	}
+}

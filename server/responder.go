@@ -150,7 +150,10 @@ func (s *Server) renewResponders(ctx context.Context) {
 // checkResponders renews every responder certificate that is due.
 func (s *Server) checkResponders(ctx context.Context) {
 	for _, c := range s.caList() {
-		if c.issuer != nil && !ocsp.NeedsRenewal(c.issuer.ResponderCert, s.now()) {
+		s.mu.Lock()
+		iss := c.issuer
+		s.mu.Unlock()
+		if !c.signs || iss != nil && !ocsp.NeedsRenewal(iss.ResponderCert, s.now()) {
 			continue
 		}
 		a, err := s.svc.Authority(ctx, c.id)

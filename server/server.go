@@ -138,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 		Lookup:   s.lookup,
 		Validity: cfg.OCSPValidity,
 		Prefix:   urlPath(ca.OCSPURL(s.boot.URL)),
-		Metrics:  ocspMetrics{s.metrics},
+		Metrics:  newOCSPMetrics(s.metrics),
 		Logger:   s.log,
 		Now:      cfg.Now,
 	})

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/internal/pkitest"
 	"github.com/pkid/pkid/server"
 	"github.com/pkid/pkid/store/sqlite"
 )
@@ -157,6 +159,13 @@ func TestEndpoints(t *testing.T) {
 		}},
 		{"no delta CRLs", "GET", "/crl/issuing-delta.crl", 404, "", nil},
 		{"unknown path", "GET", "/nothing", 404, "", nil},
+		{"index", "GET", "/", 200, "text/plain", func(t *testing.T, b []byte) {
+			for _, want := range []string{f.url + "/ocsp", f.url + "/crl/issuing.crl", f.url + "/ca/root.der", "/healthz"} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("index lacks %s:\n%s", want, b)
+				}
+			}
+		}},
 		{"POST CRL", "POST", crlPath, 405, "", nil},
 		{"DELETE CA", "DELETE", issPath, 405, "", nil},
 		{"PUT OCSP", "PUT", "/ocsp", 405, "", nil},
@@ -372,5 +381,43 @@ func TestShutdown(t *testing.T) {
 	t.Logf("Shutdown took %v", time.Since(began))
 	if _, err := http.Get(f.url + "/healthz"); err == nil {
 		t.Errorf("still answering after Shutdown")
+	}
+}
+
+// TestHealthStoreDown: /healthz says 503 when the store cannot be read.
+func TestHealthStoreDown(t *testing.T) {
+	f := start(t, "")
+	if resp, _ := f.get("/healthz"); resp.StatusCode != 200 {
+		t.Fatalf("healthy server: HTTP %d", resp.StatusCode)
+	}
+	f.st.Close()
+	resp, body := f.get("/healthz")
+	var h server.Health
+	if err := json.Unmarshal(body, &h); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || h.Status != "unavailable" || h.Store == "ok" {
+		t.Errorf("store closed: HTTP %d, %+v", resp.StatusCode, h)
+	}
+}
+
+// TestExistingCA: a data directory made by `pkid init` without --url,
+// with encrypted keys, is served with the passphrase (CRLs at the root
+// paths); without it New fails with a sentence naming the passphrase.
+func TestExistingCA(t *testing.T) {
+	c := pkitest.NewCA(t, pkitest.Options{Passphrase: "s3cret"})
+	c.Service.Close()
+	_, err := server.New(server.Config{Dir: c.Dir, Store: c.Store, HTTPAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "passphrase") {
+		t.Fatalf("encrypted CA without a passphrase: %v", err)
+	}
+	f := start(t, c.Dir, func(cfg *server.Config) {
+		cfg.Passphrase = func() ([]byte, error) { return []byte("s3cret"), nil }
+	})
+	if f.boot.CreatedCA || !f.boot.CreatedAdmin {
+		t.Errorf("CreatedCA=%v CreatedAdmin=%v; want only the admin certificate", f.boot.CreatedCA, f.boot.CreatedAdmin)
+	}
+	if _, err := f.crl(); err != nil {
+		t.Errorf("CRL at the root path: %v", err)
 	}
 }

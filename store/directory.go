@@ -38,8 +38,11 @@ const (
 
 // DirQuery selects entries for DirSearch.
 type DirQuery struct {
-	Base  int64 // ID of the base entry
-	Scope DirScope
+	Base int64 // ID of the base entry
+	// BaseDN is the base's NormDN; with Index set it lets the store check
+	// the scope without reading the base (optional: "" makes it read it).
+	BaseDN string
+	Scope  DirScope
 	// Index, when set, restricts the result to entries holding this index
 	// row, found through the index (no scan of the scope).
 	Index *DirIndexKey

@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pkid/pkid/ca"
@@ -81,6 +84,10 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 						return err
 					}
 				}
+				// Refuse before anything is created.
+				if err := server.CheckListenAddr(*httpAddr, *listenAny); err != nil {
+					return err
+				}
 				st, err := g.openStore(ctx, true)
 				if err != nil {
 					return err
@@ -125,9 +132,14 @@ func printServing(w io.Writer, g *globals, srv *server.Server) {
 	if b.CreatedCA || b.CreatedAdmin {
 		fmt.Fprintf(w, "OCSP responder certificates are in %s (renewed automatically).\n\n", rel(filepath.Join(g.dir, server.ResponderDirName)))
 	}
-	url := b.URL
-	if url == "" {
-		url = srv.URL()
+	// Print commands against the listener; the CA's URL when it names the
+	// same port (it may carry a host name instead of 127.0.0.1).
+	url := srv.URL()
+	_, port, _ := net.SplitHostPort(srv.Addr().String())
+	if u, err := neturl.Parse(b.URL); err == nil && b.URL != "" && u.Port() == port {
+		url = strings.TrimSuffix(b.URL, "/")
+	} else if b.URL != "" {
+		fmt.Fprintf(w, "Note: the CA's certificates point to %s, not to this listener; clients follow them there.\n", b.URL)
 	}
 	fmt.Fprintf(w, "Serving %s: OCSP %s, CRLs %s, CA certificates %s, %s, %s\n",
 		srv.URL(), ca.OCSPURL(url), ca.CRLURL(url, b.DefaultCA.ID), ca.CAIssuersURL(url, b.DefaultCA.ID), server.HealthPath, server.MetricsPath)

@@ -76,6 +76,8 @@ func (s *Store) DirSearch(ctx context.Context, q store.DirQuery, fn func(*store.
 		if q.Index != nil {
 			if base == nil && q.Base == 0 {
 				base = &store.DirEntry{}
+			} else if base == nil && q.BaseDN != "" {
+				base = &store.DirEntry{ID: q.Base, NormDN: q.BaseDN}
 			} else if base == nil {
 				if base, err = s.dirEntryByID(ctx, q.Base); err != nil {
 					return err

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Compare `pkid ldif import` with `slapadd -q` (back-mdb) on the same LDIF,
+# in the same run: USERS inetOrgPerson entries with {SSHA} passwords under
+# ou=people,o=bench, generated exactly as ../shared/bench/peers/slapd.sh
+# generates its data. Each tool loads into a fresh database RUNS times;
+# prints the median wall seconds of each, the ratio, and peak RSS.
+#
+# Env: USERS (100000), RUNS (3), CPU (0: both pinned to one core with
+# taskset when it exists), KEEP=1 keeps the work directory.
+set -euo pipefail
+
+USERS=${USERS:-100000}
+RUNS=${RUNS:-3}
+CPU=${CPU:-0}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/pkid-ldif-compare.XXXXXX)
+cleanup() { if [[ ${KEEP:-0} == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi; }
+trap cleanup EXIT
+
+pin=()
+if command -v taskset >/dev/null; then pin=(taskset -c "$CPU"); fi
+SLAPADD=$(command -v slapadd || echo /usr/sbin/slapadd)
+[[ -x $SLAPADD ]] || { echo "slapadd missing: apt-get install slapd" >&2; exit 1; }
+
+(cd "$ROOT" && go build -o "$WORK/pkid" ./cmd/pkid)
+
+python3 - "$USERS" >"$WORK/users.ldif" <<'PY'
+import base64, hashlib, os, sys
+print("dn: o=bench\nobjectClass: organization\no: bench\n")
+print("dn: ou=people,o=bench\nobjectClass: organizationalUnit\nou: people\n")
+for i in range(int(sys.argv[1])):
+    salt = os.urandom(8)
+    pw = "{SSHA}" + base64.b64encode(hashlib.sha1(b"pw%d" % i + salt).digest() + salt).decode()
+    print(f"dn: uid=user{i},ou=people,o=bench\nobjectClass: inetOrgPerson\nuid: user{i}\n"
+          f"cn: User {i}\nsn: {i}\nmail: user{i}@bench.example\nuserPassword: {pw}\n")
+PY
+
+slapd_conf() {
+	cat <<CONF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+maxsize 1073741824
+suffix "o=bench"
+rootdn "cn=admin,o=bench"
+directory $1
+index objectClass eq
+index uid eq
+CONF
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# timed CMD...: prints "seconds maxrss_kB" of one run.
+timed() { /usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -1; }
+
+: >"$WORK/slapadd.times"
+: >"$WORK/pkid.times"
+for run in $(seq "$RUNS"); do
+	rm -rf "$WORK/mdb" "$WORK/pkid-data"
+	mkdir "$WORK/mdb"
+	slapd_conf "$WORK/mdb" >"$WORK/slapd.conf"
+	timed "${pin[@]}" "$SLAPADD" -q -f "$WORK/slapd.conf" -l "$WORK/users.ldif" >>"$WORK/slapadd.times"
+	timed "${pin[@]}" "$WORK/pkid" ldif import --dir "$WORK/pkid-data" "$WORK/users.ldif" >>"$WORK/pkid.times"
+done
+s=$(cut -d' ' -f1 "$WORK/slapadd.times" | median)
+p=$(cut -d' ' -f1 "$WORK/pkid.times" | median)
+srss=$(cut -d' ' -f2 "$WORK/slapadd.times" | median)
+prss=$(cut -d' ' -f2 "$WORK/pkid.times" | median)
+echo "entries:            $((USERS + 2))"
+echo "slapadd -q:         ${s}s  (peak RSS ${srss} kB)"
+echo "pkid ldif import:   ${p}s  (peak RSS ${prss} kB)"
+awk -v s="$s" -v p="$p" 'BEGIN { printf "pkid/slapadd time:  %.2fx (below 1 means pkid is faster)\n", p / s }'
