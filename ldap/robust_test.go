@@ -444,3 +444,50 @@ var (
 	_ sync.Mutex
 	_ x509.Certificate
 )
+
+// TestLimits checks the connection limit, the idle timeout and the
+// operation time limit.
+func TestLimits(t *testing.T) {
+	t.Run("max connections", func(t *testing.T) {
+		ts := startServer(t, serverOpts{cfg: func(c *ldap.ServerConfig) { c.MaxConnections = 2 }})
+		a, b := dialRaw(t, ts.ldapURL), dialRaw(t, ts.ldapURL)
+		for _, c := range []*rawClient{a, b} {
+			c.send(1, &ldap.ExtendedRequest{Name: ldap.OIDWhoAmI})
+			c.mustRecv()
+		}
+		dialRaw(t, ts.ldapURL).expectDisconnect(ldap.ResultBusy)
+		a.nc.Close()
+		deadline := time.Now().Add(5 * time.Second)
+		for ts.srv.Connections() > 1 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		c := dialRaw(t, ts.ldapURL)
+		c.send(1, &ldap.ExtendedRequest{Name: ldap.OIDWhoAmI})
+		if got := resultCode(t, c.mustRecv()); got != ldap.ResultSuccess {
+			t.Errorf("after a slot freed: %s", got)
+		}
+	})
+	t.Run("idle timeout", func(t *testing.T) {
+		ts := startServer(t, serverOpts{cfg: func(c *ldap.ServerConfig) { c.IdleTimeout = 200 * time.Millisecond }})
+		c := dialRaw(t, ts.ldapURL)
+		start := time.Now()
+		c.expectDisconnect(ldap.ResultUnavailable)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("idle connection closed after %v", d)
+		}
+	})
+	t.Run("operation time limit", func(t *testing.T) {
+		ts := startServer(t, serverOpts{entries: 20, cfg: func(c *ldap.ServerConfig) { c.OperationTimeout = time.Nanosecond }})
+		c := dialRaw(t, ts.ldapURL)
+		c.send(1, &ldap.SearchRequest{BaseObject: suffix, Scope: ldap.ScopeWholeSubtree, Filter: ldap.Filter{Type: ldap.FilterPresent, Attr: "objectClass"}})
+		for {
+			m := c.mustRecv()
+			if m.Op.Tag() == ldap.TagSearchResultDone {
+				if got := resultCode(t, m); got != ldap.ResultTimeLimitExceeded {
+					t.Errorf("search past the operation time limit: %s", got)
+				}
+				break
+			}
+		}
+	})
+}
