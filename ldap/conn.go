@@ -208,7 +208,7 @@ func (c *conn) dispatch(m *Message) {
 	c.inflight[m.ID] = o
 	c.ops.Add(1)
 	c.opsMu.Unlock()
-	go func() {
+	c.s.workers.run(func() {
 		defer func() {
 			cancel()
 			c.opsMu.Lock()
@@ -218,7 +218,7 @@ func (c *conn) dispatch(m *Message) {
 			c.ops.Done()
 		}()
 		c.run(ctx, o, m)
-	}()
+	})
 }
 
 // run performs one operation and writes its responses.

@@ -156,7 +156,8 @@ type Server struct {
 	closing   bool
 	wg        sync.WaitGroup // connections
 
-	open atomic.Int64
+	open    atomic.Int64
+	workers *workerPool
 }
 
 // NewServer returns a Server for cfg.
@@ -200,6 +201,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return &Server{
 		cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.MaxConnections),
 		listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
+		workers: newWorkerPool(),
 	}, nil
 }
 
@@ -335,5 +337,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.disconnect(ResultUnavailable, "the server is shutting down")
 	}
 	s.wg.Wait()
+	s.workers.stop()
 	return err
 }
