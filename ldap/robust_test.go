@@ -491,3 +491,49 @@ func TestLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestPagedCookieBoundToConnection: a cookie works on the connection
+// that got it, and not on another.
+func TestPagedCookieBoundToConnection(t *testing.T) {
+	ts := startServer(t, serverOpts{entries: 10})
+	req := &ldap.SearchRequest{BaseObject: peopleDN, Scope: ldap.ScopeSingleLevel, Filter: ldap.Filter{Type: ldap.FilterPresent, Attr: "objectClass"}, Attributes: []string{"1.1"}}
+	page := func(c *rawClient, id int32, cookie []byte) (int, []byte, ldap.ResultCode) {
+		c.send(id, req, (&ldap.PagedResults{Size: 4, Cookie: cookie}).Control(true))
+		n := 0
+		for {
+			m := c.mustRecv()
+			if m.Op.Tag() == ldap.TagSearchResultEntry {
+				n++
+				continue
+			}
+			var next []byte
+			if ctl := ldap.FindControl(m.Controls, ldap.OIDPagedResults); ctl != nil {
+				pr, err := ldap.DecodePagedResults(ctl.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				next = pr.Cookie
+			}
+			return n, next, resultCode(t, m)
+		}
+	}
+	a, b := dialRaw(t, ts.ldapURL), dialRaw(t, ts.ldapURL)
+	n, cookie, code := page(a, 1, nil)
+	if n != 4 || len(cookie) == 0 || code != ldap.ResultSuccess {
+		t.Fatalf("first page: %d entries, cookie %x, %s", n, cookie, code)
+	}
+	if _, _, code := page(b, 1, cookie); code != ldap.ResultProtocolError {
+		t.Errorf("cookie on another connection: %s, want protocolError", code)
+	}
+	total := n
+	for i := int32(2); len(cookie) > 0; i++ {
+		n, cookie, code = page(a, i, cookie)
+		if code != ldap.ResultSuccess {
+			t.Fatalf("page %d: %s", i, code)
+		}
+		total += n
+	}
+	if total != 10 {
+		t.Errorf("pages held %d entries, want 10", total)
+	}
+}
