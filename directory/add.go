@@ -35,7 +35,7 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 	}
 	// Like slapd, supply the RDN's values the entry lacks (RFC 4511 §4.7
 	// lets a server refuse or add them; clients rely on slapd adding).
-	attrs, structural, err := t.checkEntry(d, t.withRDNValues(d, e.Attributes), checkUser)
+	attrs, structural, err := t.checkEntry(d, t.withRDNValues(d, e.Attributes))
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 		Attribute{Type: "modifyTimestamp", Values: [][]byte{[]byte(now)}},
 	)
 	_, err = t.update(ctx, func(tx store.DirTx) error {
-		return t.put(ctx, tx, d, norm, attrs, false, nil)
+		return t.put(ctx, tx, t.encode(d, norm, attrs), false, nil)
 	})
 	return storeErr(err)
 }
@@ -60,15 +60,35 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 // put inserts a checked entry under its parent. autoSuffix makes a
 // parentless entry a naming context (LDIF import); otherwise only
 // configured suffixes may be.
-func (t *Tree) put(ctx context.Context, tx store.DirTx, d DN, norm string, attrs []Attribute, autoSuffix bool, parents map[string]parentRef) error {
+// encoded is an entry ready for the store: everything put needs that does
+// not depend on the transaction, computed ahead (by Import's reader).
+type encoded struct {
+	d          DN
+	norm       string
+	parentNorm string // "" for a one-RDN DN
+	rdn, dn    string // the RDN and the whole DN as written
+	data       []byte
+	index      []store.DirIndexKey
+}
+
+func (t *Tree) encode(d DN, norm string, attrs []Attribute) *encoded {
+	x := &encoded{d: d, norm: norm, rdn: RDN(d[0]).String(), dn: d.String(), data: encodeAttributes(attrs), index: t.indexKeys(attrs)}
+	if p := d.Parent(); !p.IsRoot() {
+		x.parentNorm = p.Normalize(t.schema)
+	}
+	return x
+}
+
+func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix bool, parents map[string]parentRef) error {
 	var parentID int64
-	dnStr := d.String()
+	d, norm := x.d, x.norm
+	dnStr := x.dn
 	if p := d.Parent(); p.IsRoot() {
 		if !t.suffixes[norm] && !autoSuffix {
 			return &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("%q is not below a naming context of this server", d.String())}
 		}
 	} else {
-		pn := p.Normalize(t.schema)
+		pn := x.parentNorm
 		var pe *store.DirEntry
 		var err error
 		if ref, ok := parents[pn]; ok {
@@ -87,10 +107,10 @@ func (t *Tree) put(ctx context.Context, tx store.DirTx, d DN, norm string, attrs
 			parentID = pe.ID
 			// The stored DN is the RDN as given plus the parent's stored
 			// DN, so a subtree move can rewrite descendants by suffix.
-			dnStr = RDN(d[0]).String() + "," + pe.DN
+			dnStr = x.rdn + "," + pe.DN
 		}
 	}
-	se := &store.DirEntry{ParentID: parentID, DN: dnStr, NormDN: norm, Data: encodeAttributes(attrs), Index: t.indexKeys(attrs)}
+	se := &store.DirEntry{ParentID: parentID, DN: dnStr, NormDN: norm, Data: x.data, Index: x.index}
 	err := tx.Put(se)
 	if err == nil && parents != nil {
 		if len(parents) > 10000 {

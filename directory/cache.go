@@ -123,43 +123,52 @@ func (t *Tree) cachedEntry(ctx context.Context, gen uint64, norm string) (*cache
 	return x, nil
 }
 
-// indexed returns the entries holding an index row, through the cache
-// (all of them, whatever the scope; the caller checks it).
-func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirIndexKey) ([]*cached, error) {
+// indexedEntries calls fn with each entry holding an index row (all of
+// them, whatever the scope; fn checks it), from the cache when the key's
+// result is cached, else streamed from the store; a small result (at most
+// 64 entries: an objectClass lookup can name every entry) is then cached.
+func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirIndexKey, fn func(*cached) error) error {
 	c := t.cache
 	c.mu.Lock()
 	xs, ok := c.index[key]
 	c.mu.Unlock()
 	if ok {
-		return xs, nil
+		for _, x := range xs {
+			if err := fn(x); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	keep := true
 	err := t.st.DirSearch(ctx, store.DirQuery{Base: 0, Scope: store.DirSub, Index: &key}, func(se *store.DirEntry) error {
 		e, err := decode(se)
 		if err != nil {
 			return err
 		}
-		xs = append(xs, &cached{se: se, entry: e})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	// Only small results are worth keeping (an objectClass lookup can
-	// name every entry).
-	if len(xs) <= 64 {
-		c.mu.Lock()
-		if c.gen == gen && c.size+len(xs)+1 <= c.max {
-			c.index[key] = xs
-			c.size += len(xs) + 1
-			for _, x := range xs {
-				if _, ok := c.entries[x.se.NormDN]; !ok {
-					c.entries[x.se.NormDN] = x
-				}
+		x := &cached{se: se, entry: e}
+		if keep {
+			if xs = append(xs, x); len(xs) > 64 {
+				keep, xs = false, nil
 			}
 		}
-		c.mu.Unlock()
+		return fn(x)
+	})
+	if err != nil || !keep {
+		return err
 	}
-	return xs, nil
+	c.mu.Lock()
+	if c.gen == gen && c.size+len(xs)+1 <= c.max {
+		c.index[key] = xs
+		c.size += len(xs) + 1
+		for _, x := range xs {
+			if _, ok := c.entries[x.se.NormDN]; !ok {
+				c.entries[x.se.NormDN] = x
+			}
+		}
+	}
+	c.mu.Unlock()
+	return nil
 }
 
 // inScope reports whether the entry with NormDN n and parent p lies in

@@ -1,24 +1,17 @@
 package directory
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/pkid/pkid/ldap"
 )
 
-// checkMode says how strict the entry check is.
-type checkMode int
-
-const (
-	checkUser   checkMode = iota // an LDAP client's write
-	checkImport                  // LDIF import: operational attributes kept as given
-)
-
 // checkEntry verifies a complete entry against the schema (RFC 4512 §2.4,
 // §2.5 and RFC 4511's result codes) and returns it with each attribute's
 // description canonicalised (";binary" dropped) and its structural class.
-func (t *Tree) checkEntry(d DN, attrs []Attribute, mode checkMode) ([]Attribute, *ObjectClass, error) {
+// Operational attributes are checked like any other; refusing those a
+// client may not write is the caller's job (refuseNoUserMod).
+func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, error) {
 	s := t.schema
 	type seen struct {
 		idx  int
@@ -51,9 +44,8 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute, mode checkMode) ([]Attribute,
 			if err := ValidateValue(at, v); err != nil {
 				return nil, nil, ldap.Errorf(ldap.ResultInvalidAttributeSyntax, "%s: value #%d invalid per syntax: %v", name, i, err)
 			}
-			if at.SyntaxLen > 0 && mode == checkUser && len([]rune(string(v))) > at.SyntaxLen {
-				return nil, nil, ldap.Errorf(ldap.ResultConstraintViolation, "%s: value #%d longer than %d characters", name, i, at.SyntaxLen)
-			}
+			// The {n} bounds of a SYNTAX are advisory (RFC 4512 §4.1.2);
+			// slapd does not enforce them either.
 			n := string(v)
 			if at.Equality != nil && at.Equality.impl != nil {
 				if x, ok := at.Equality.impl.norm(s, v); ok {
@@ -209,5 +201,3 @@ func (t *Tree) refuseNoUserMod(attr string) error {
 	}
 	return nil
 }
-
-var errNoSuchEntry = fmt.Errorf("no such entry")

@@ -44,89 +44,180 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 	if batch <= 0 {
 		batch = DefaultImportBatch
 	}
-	var pending []*LDIFRecord
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		// Entry IDs stay valid across batches, but a change record run
-		// between batches may move or delete a parent: start afresh.
-		parents := map[string]parentRef{}
-		_, err := t.update(ctx, func(tx store.DirTx) error {
-			for _, rec := range pending {
-				if err := t.importEntry(ctx, tx, rec.Entry, opts.Identity, parents); err != nil {
-					return fmt.Errorf("LDIF line %d (dn: %s): %w", rec.Line, rec.DN, err)
-				}
+	// A reader goroutine parses and schema-checks the next batch while
+	// this one writes the current batch: on two cores the Go work and
+	// SQLite's overlap.
+	type item struct {
+		entries []*prepared // a batch of content records, or
+		change  *LDIFRecord // one change record
+		err     error       // a parse or check error (after the items before it)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	items := make(chan item, 1)
+	go func() {
+		defer close(items)
+		var pending []*prepared
+		send := func(it item) bool {
+			select {
+			case items <- it:
+				return true
+			case <-ctx.Done():
+				return false
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
-		st.Added += len(pending)
-		pending = pending[:0]
-		return nil
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				if len(pending) > 0 {
+					send(item{entries: pending})
+				}
+				return
+			}
+			if err != nil {
+				if len(pending) > 0 && !send(item{entries: pending}) {
+					return
+				}
+				send(item{err: err})
+				return
+			}
+			if rec.ChangeType == "" || rec.ChangeType == ChangeAdd {
+				p, err := t.prepareImport(rec, opts.Identity)
+				if err != nil {
+					if len(pending) > 0 && !send(item{entries: pending}) {
+						return
+					}
+					send(item{err: err})
+					return
+				}
+				pending = append(pending, p)
+				if len(pending) >= importChunk {
+					if !send(item{entries: pending}) {
+						return
+					}
+					pending = nil
+				}
+				continue
+			}
+			if len(pending) > 0 {
+				if !send(item{entries: pending}) {
+					return
+				}
+				pending = nil
+			}
+			if !send(item{change: rec}) {
+				return
+			}
+		}
+	}()
+	var held *item // an item received inside a transaction that ends it
+	next := func() (item, bool) {
+		if held != nil {
+			it := *held
+			held = nil
+			return it, true
+		}
+		it, ok := <-items
+		return it, ok
 	}
 	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return st, flush()
+		it, ok := next()
+		if !ok {
+			break
 		}
-		if err != nil {
-			return st, err
-		}
-		if rec.ChangeType == "" || rec.ChangeType == ChangeAdd {
-			pending = append(pending, rec)
-			if len(pending) >= batch {
-				if err := flush(); err != nil {
-					return st, err
+		switch {
+		case it.err != nil:
+			return st, it.err
+		case it.entries != nil:
+			// One transaction takes chunks until it holds batch entries.
+			// Entry IDs stay valid across transactions, but a change record
+			// run between them may move or delete a parent: start afresh.
+			parents := map[string]parentRef{}
+			n := 0
+			_, err := t.update(ctx, func(tx store.DirTx) error {
+				for cur := it; ; {
+					for _, p := range cur.entries {
+						if err := t.put(ctx, tx, p.enc, true, parents); err != nil {
+							return fmt.Errorf("LDIF line %d (dn: %s): %w", p.rec.Line, p.rec.DN, err)
+						}
+					}
+					n += len(cur.entries)
+					if n >= batch {
+						return nil
+					}
+					c, ok := <-items
+					if !ok {
+						return nil
+					}
+					if c.entries == nil {
+						held = &c
+						return nil
+					}
+					cur = c
 				}
+			})
+			if err != nil {
+				return st, err
 			}
-			continue
-		}
-		if err := flush(); err != nil {
-			return st, err
-		}
-		id := opts.Identity
-		switch rec.ChangeType {
-		case ChangeDelete:
-			err = t.Delete(ctx, id, rec.DN)
-			st.Deleted++
-		case ChangeModify:
-			err = t.Modify(ctx, id, rec.DN, rec.Changes)
-			st.Modified++
-		case ChangeModRDN:
-			err = t.ModifyDN(ctx, id, rec.DN, rec.NewRDN, rec.DeleteOldRDN, rec.NewSuperior)
-			st.Renamed++
-		}
-		if err != nil {
-			return st, fmt.Errorf("LDIF line %d (dn: %s, %s): %w", rec.Line, rec.DN, rec.ChangeType, err)
+			st.Added += n
+		default:
+			rec, id := it.change, opts.Identity
+			var err error
+			switch rec.ChangeType {
+			case ChangeDelete:
+				err = t.Delete(ctx, id, rec.DN)
+				st.Deleted++
+			case ChangeModify:
+				err = t.Modify(ctx, id, rec.DN, rec.Changes)
+				st.Modified++
+			case ChangeModRDN:
+				err = t.ModifyDN(ctx, id, rec.DN, rec.NewRDN, rec.DeleteOldRDN, rec.NewSuperior)
+				st.Renamed++
+			}
+			if err != nil {
+				return st, fmt.Errorf("LDIF line %d (dn: %s, %s): %w", rec.Line, rec.DN, rec.ChangeType, err)
+			}
 		}
 	}
+	return st, ctx.Err()
 }
 
-func (t *Tree) importEntry(ctx context.Context, tx store.DirTx, e *Entry, id Identity, parents map[string]parentRef) error {
+// importChunk is how many prepared entries the reader hands over at a
+// time: small, so memory stays flat whatever the batch size.
+const importChunk = 256
+
+// prepared is a content record checked and completed for storing.
+type prepared struct {
+	rec *LDIFRecord
+	enc *encoded
+}
+
+// prepareImport checks one imported entry and completes its operational
+// attributes; it touches no store, so it runs ahead of the writer.
+func (t *Tree) prepareImport(rec *LDIFRecord, id Identity) (*prepared, error) {
+	wrap := func(err error) error { return fmt.Errorf("LDIF line %d (dn: %s): %w", rec.Line, rec.DN, err) }
+	e := rec.Entry
 	d, norm, err := t.parseDN(e.DN)
 	if err != nil {
-		return err
+		return nil, wrap(err)
 	}
 	if d.IsRoot() {
-		return ldap.Errorf(ldap.ResultUnwillingToPerform, "cannot import the root DSE")
+		return nil, wrap(ldap.Errorf(ldap.ResultUnwillingToPerform, "cannot import the root DSE"))
 	}
-	attrs, structural, err := t.checkEntry(d, e.Attributes, checkImport)
+	attrs, structural, err := t.checkEntry(d, e.Attributes)
 	if err != nil {
-		return err
+		return nil, wrap(err)
 	}
 	if attrs, err = t.hashPasswords(attrs); err != nil {
-		return err
+		return nil, wrap(err)
 	}
-	now := generalizedTime(t.now())
 	have := map[*AttributeType]bool{}
 	for _, a := range attrs {
 		if at := t.schema.Attribute(attrName(a.Type)); at != nil {
 			have[at] = true
 		}
 	}
+	now := generalizedTime(t.now())
 	for _, def := range []struct{ name, value string }{
 		{"structuralObjectClass", structural.Name()},
 		{"entryUUID", ""},
@@ -144,7 +235,7 @@ func (t *Tree) importEntry(ctx context.Context, tx store.DirTx, e *Entry, id Ide
 		}
 		attrs = append(attrs, Attribute{Type: def.name, Values: [][]byte{[]byte(v)}})
 	}
-	return t.put(ctx, tx, d, norm, attrs, true, parents)
+	return &prepared{rec: rec, enc: t.encode(d, norm, attrs)}, nil
 }
 
 // Export writes the entries at and below base ("" for every naming

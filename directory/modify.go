@@ -74,7 +74,7 @@ func (t *Tree) modify(ctx context.Context, id Identity, dnStr string, changes []
 				return ldap.Errorf(ldap.ResultObjectClassModsProhibited, "structural object class modification from '%s' to '%s' not allowed", old.Name(), now.Name())
 			}
 		}
-		checked, _, err := t.checkEntry(d, attrs, checkImport)
+		checked, _, err := t.checkEntry(d, attrs)
 		if err != nil {
 			return err
 		}

@@ -110,7 +110,7 @@ func (t *Tree) ModifyDN(ctx context.Context, id Identity, dnStr, newRDN string, 
 				attrs = next
 			}
 		}
-		checked, _, err := t.checkEntry(target, attrs, checkImport)
+		checked, _, err := t.checkEntry(target, attrs)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package directory
 import (
 	"embed"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -687,16 +686,6 @@ func (s *Schema) subschemaValues() map[string][]string {
 	for _, x := range s.Classes {
 		out["objectClasses"] = append(out["objectClasses"], x.Definition)
 	}
-	return out
-}
-
-// sortedNames is a helper for deterministic messages.
-func sortedNames(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -36,8 +37,9 @@ type SearchResult struct {
 // fn's error stops the search and is returned. The root DSE and the
 // subschema entry are found by base-scope searches of "" and cn=Subschema.
 //
-// Aliases are stored and returned as entries: derefAliases is not
-// applied.
+// derefAliases: finding the base follows alias chains; in searching, an
+// alias entry in scope is replaced by its target entry (not the target's
+// subtree), each entry returned once.
 //
 // Failures, as *ldap.Error: invalidDNSyntax; noSuchObject with matchedDN;
 // sizeLimitExceeded and timeLimitExceeded (after sending what fit, from
@@ -127,11 +129,13 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		}
 		return res, pageDone(emit(e, "", -1))
 	}
-	if t.isSubschemaDN(norm) {
-		if req.Scope == ldap.ScopeBaseObject || req.Scope == ldap.ScopeWholeSubtree {
+	// As slapd: neither the root DSE nor the subschema entry has
+	// subordinates to search; search a naming context instead.
+	if d.IsRoot() || t.isSubschemaDN(norm) {
+		if req.Scope == ldap.ScopeBaseObject {
 			return res, pageDone(emit(t.SubschemaEntry(), norm, -1))
 		}
-		return res, nil
+		return res, &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("no entries below %q: search a naming context (see namingContexts in the root DSE)", req.BaseObject)}
 	}
 	var base int64
 	var gen uint64
@@ -152,7 +156,32 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		if err != nil {
 			return res, storeErr(err)
 		}
+		if req.DerefAliases == ldap.DerefFindingBaseObj || req.DerefAliases == ldap.DerefAlways {
+			if x, err = t.derefAlias(ctx, x); err != nil {
+				return res, err
+			}
+			norm = x.se.NormDN
+		}
 		base = x.se.ID
+	}
+	if req.DerefAliases == ldap.DerefInSearching || req.DerefAliases == ldap.DerefAlways {
+		// Alias entries found in the scope stand for their targets (the
+		// target itself, not its subtree), each returned once.
+		plain, seen := emit, map[string]bool{}
+		emit = func(e *Entry, normDN string, id64 int64) error {
+			if id64 >= 0 && id64 != base && t.isAlias(e) {
+				x, err := t.derefAlias(ctx, &cached{se: &store.DirEntry{ID: id64, NormDN: normDN, DN: e.DN}, entry: e})
+				if err != nil {
+					return err
+				}
+				e, normDN, id64 = x.entry, x.se.NormDN, x.se.ID
+			}
+			if seen[normDN] {
+				return nil
+			}
+			seen[normDN] = true
+			return plain(e, normDN, id64)
+		}
 	}
 	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
 	switch req.Scope {
@@ -166,22 +195,16 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		return res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
 	}
 	if q.Index != nil && t.cache != nil {
-		xs, err := t.indexedEntries(ctx, gen, *q.Index)
-		if err != nil {
-			return res, storeErr(err)
-		}
-		for _, x := range xs {
+		err := t.indexedEntries(ctx, gen, *q.Index, func(x *cached) error {
 			if !inScope(x.se.NormDN, x.se.ParentID, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.se.ID == base) {
-				continue
+				return nil
 			}
 			if err := check(); err != nil {
-				return res, storeErr(err)
+				return err
 			}
-			if err := emit(x.entry, x.se.NormDN, x.se.ID); err != nil {
-				return res, storeErr(pageDone(err))
-			}
-		}
-		return res, nil
+			return emit(x.entry, x.se.NormDN, x.se.ID)
+		})
+		return res, storeErr(pageDone(err))
 	}
 	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
 		if err := check(); err != nil {
@@ -366,4 +389,40 @@ func mentions(f *ldap.Filter, s *Schema, at *AttributeType) bool {
 		}
 	}
 	return false
+}
+
+// isAlias reports whether e is an alias entry (RFC 4512 §2.6).
+func (t *Tree) isAlias(e *Entry) bool {
+	alias := t.schema.Class("alias")
+	for _, v := range e.Get("objectClass") {
+		if c := t.schema.Class(string(v)); c != nil && c.isA(alias) {
+			return true
+		}
+	}
+	return false
+}
+
+// derefAlias follows aliasedObjectName from x until an entry that is not
+// an alias: aliasProblem when an alias names no entry or the chain loops
+// (more than 8 hops).
+func (t *Tree) derefAlias(ctx context.Context, x *cached) (*cached, error) {
+	for hops := 0; t.isAlias(x.entry); hops++ {
+		if hops == 8 {
+			return nil, &ldap.Error{Code: ldap.ResultAliasProblem, MatchedDN: x.se.DN, Message: "alias chain longer than 8 entries (a loop?)"}
+		}
+		target := x.entry.GetString("aliasedObjectName")
+		n, err := NormalizeDN(t.schema, target)
+		if err != nil {
+			return nil, &ldap.Error{Code: ldap.ResultAliasDereferencingProblem, MatchedDN: x.se.DN, Message: fmt.Sprintf("alias %q names an invalid DN", x.se.DN)}
+		}
+		next, err := t.getEntry(ctx, n)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &ldap.Error{Code: ldap.ResultAliasProblem, MatchedDN: x.se.DN, Message: fmt.Sprintf("alias %q names %q, which does not exist", x.se.DN, target)}
+		}
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		x = next
+	}
+	return x, nil
 }

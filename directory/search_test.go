@@ -105,7 +105,9 @@ func TestSearch(t *testing.T) {
 		{"unindexed", "o=test", ldap.ScopeWholeSubtree, "(employeeNumber=42)", "uid=bob,ou=people,o=test"},
 		{"no such base", "ou=x,o=test", ldap.ScopeWholeSubtree, "(objectClass=*)", "!32"},
 		{"bad base", "ou=x,,o=test", ldap.ScopeWholeSubtree, "(objectClass=*)", "!34"},
-		{"root one", "", ldap.ScopeSingleLevel, "(objectClass=*)", "o=test"},
+		{"root one", "", ldap.ScopeSingleLevel, "(objectClass=*)", "!32"},
+		{"root sub", "", ldap.ScopeWholeSubtree, "(objectClass=*)", "!32"},
+		{"subschema one", "cn=Subschema", ldap.ScopeSingleLevel, "(objectClass=*)", "!32"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,5 +234,34 @@ func TestBinaryTransfer(t *testing.T) {
 		if string(es[0].Get("certificateRevocationList;binary")[0]) != string(der) {
 			t.Errorf("%s: got %+v", req, es[0].Attributes)
 		}
+	}
+}
+
+func TestDerefAliases(t *testing.T) {
+	tr := newTestTree(t)
+	populate(t, tr)
+	mustAdd(t, tr, entry("ou=aliases,o=test", "objectClass: organizationalUnit", "ou: aliases"))
+	mustAdd(t, tr, entry("cn=al,ou=aliases,o=test", "objectClass: alias", "objectClass: extensibleObject", "cn: al", "aliasedObjectName: uid=alice,ou=people,o=test"))
+	mustAdd(t, tr, entry("cn=dangling,o=test", "objectClass: alias", "objectClass: extensibleObject", "cn: dangling", "aliasedObjectName: uid=zed,o=test"))
+	f, _ := ldap.ParseFilter("(objectClass=*)")
+	run := func(base string, scope ldap.Scope, deref ldap.DerefAliases) ([]string, error) {
+		var dns []string
+		_, err := tr.Search(t.Context(), admin, SearchParams{Request: &ldap.SearchRequest{BaseObject: base, Scope: scope, DerefAliases: deref, Filter: f}}, func(e *Entry) error {
+			dns = append(dns, e.DN)
+			return nil
+		})
+		return dns, err
+	}
+	if dns, err := run("cn=al,ou=aliases,o=test", ldap.ScopeBaseObject, ldap.NeverDerefAliases); err != nil || len(dns) != 1 || dns[0] != "cn=al,ou=aliases,o=test" {
+		t.Errorf("never: %q %v", dns, err)
+	}
+	if dns, err := run("cn=al,ou=aliases,o=test", ldap.ScopeBaseObject, ldap.DerefFindingBaseObj); err != nil || len(dns) != 1 || dns[0] != "uid=alice,ou=people,o=test" {
+		t.Errorf("finding: %q %v", dns, err)
+	}
+	if dns, err := run("ou=aliases,o=test", ldap.ScopeSingleLevel, ldap.DerefInSearching); err != nil || len(dns) != 1 || dns[0] != "uid=alice,ou=people,o=test" {
+		t.Errorf("searching: %q %v", dns, err)
+	}
+	if _, err := run("cn=dangling,o=test", ldap.ScopeBaseObject, ldap.DerefAlways); code(err) != ldap.ResultAliasProblem {
+		t.Errorf("dangling alias: %v", err)
 	}
 }

@@ -264,13 +264,3 @@ func setAttr(attrs []Attribute, s *Schema, name string, vals ...string) []Attrib
 	}
 	return append(attrs, Attribute{Type: name, Values: bv})
 }
-
-func hasAttr(attrs []Attribute, s *Schema, name string) bool {
-	at := s.Attribute(name)
-	for _, a := range attrs {
-		if d, _, err := s.parseAttrDesc(a.Type); err == nil && d.at == at {
-			return true
-		}
-	}
-	return false
-}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -177,8 +178,8 @@ func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 		s.serveIndex(w, r)
 		return
 	}
-	if strings.HasPrefix(p, urlPath(ca.CRLURL(s.boot.URL, ""))) || strings.HasPrefix(p, urlPath(ca.CAIssuersURL(s.boot.URL, ""))) ||
-		strings.HasPrefix(p, "/crl/") || strings.HasPrefix(p, "/ca/") {
+	under := func(u string) bool { return strings.HasPrefix(p, path.Dir(urlPath(u))+"/") }
+	if under(ca.CRLURL(s.boot.URL, "x")) || under(ca.CAIssuersURL(s.boot.URL, "x")) || under(ca.CRLURL("", "x")) || under(ca.CAIssuersURL("", "x")) {
 		var ids []string
 		for _, c := range s.caList() {
 			ids = append(ids, c.id)

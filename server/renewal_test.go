@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"context"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	xocsp "golang.org/x/crypto/ocsp"
 
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/server"
@@ -124,4 +127,65 @@ func TestCRLBeforeNextUpdate(t *testing.T) {
 	if next.Number.Cmp(first.Number) <= 0 || !next.NextUpdate.After(first.NextUpdate) {
 		t.Errorf("CRL not re-signed at half its validity: number %v → %v, nextUpdate %v → %v", first.Number, next.Number, first.NextUpdate, next.NextUpdate)
 	}
+}
+
+// TestNewCAWhileServing: a CA added to the store by another process (as
+// `pkid import` does) is served within seconds: its certificate, a CRL
+// signed by it, and OCSP answers signed by a new delegated responder.
+func TestNewCAWhileServing(t *testing.T) {
+	f := start(t, "")
+	ctx := context.Background()
+	// Make a one-CA hierarchy in a scratch store and copy its record over.
+	scratch, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "scratch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scratch.Close()
+	res, err := ca.Init(ctx, scratch, ca.InitOptions{Single: true, Name: "CN=Second CA,O=pkid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := *res.CAs[0]
+	rec.ID, rec.Default = "second", false
+	other, err := sqlite.Open(ctx, filepath.Join(f.dir, "pkid.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.CreateCA(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	second, err := x509.ParseCertificate(rec.CertDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() bool {
+		r, body := f.get("/crl/second.crl")
+		if r.StatusCode != 200 {
+			return false
+		}
+		crl, err := x509.ParseRevocationList(body)
+		return err == nil && crl.CheckSignatureFrom(second) == nil
+	})
+	if r, body := f.get("/ca/second.der"); r.StatusCode != 200 || string(body) != string(second.Raw) {
+		t.Errorf("CA certificate: HTTP %d", r.StatusCode)
+	}
+	svc := ca.New(other, ca.Options{})
+	defer svc.Close()
+	iss, err := svc.Issue(ctx, ca.Request{Profile: "client", Subject: "CN=of the second CA", CAID: "second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := xocsp.CreateRequest(iss.Certificate, second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() bool {
+		r, der := f.do("POST", "/ocsp", req, "Content-Type", "application/ocsp-request")
+		if r.StatusCode != 200 {
+			return false
+		}
+		resp, err := xocsp.ParseResponseForCert(der, iss.Certificate, second)
+		return err == nil && resp.Status == xocsp.Good && resp.Certificate != nil
+	})
 }

@@ -26,7 +26,12 @@ func scanDirEntry(sc interface{ Scan(...any) error }) (*store.DirEntry, error) {
 
 // DirEntry returns the entry with that normalised DN.
 func (s *Store) DirEntry(ctx context.Context, normDN string) (*store.DirEntry, error) {
-	e, err := scanDirEntry(s.db.QueryRowContext(ctx, `SELECT `+dirEntryColumns+` FROM dir_entries WHERE norm_dn = ?`, normDN))
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// One seek on a unique index: not worth the driver's per-statement
+	// interrupt goroutine, which a cancellable context would start.
+	e, err := scanDirEntry(s.db.QueryRowContext(context.WithoutCancel(ctx), `SELECT `+dirEntryColumns+` FROM dir_entries WHERE norm_dn = ?`, normDN))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("entry %q: %w", normDN, store.ErrNotFound)
 	}
@@ -142,7 +147,10 @@ func (s *Store) DirChildren(ctx context.Context, id int64) (int, error) {
 func (s *Store) DirUpdate(ctx context.Context, fn func(tx store.DirTx) error) (int64, error) {
 	var rev int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		dt := &dirTx{ctx: ctx, tx: tx}
+		// Statements run without cancellation (the driver would start a
+		// goroutine per statement to interrupt it); ctx is checked between
+		// writes instead, and cancelling it rolls the transaction back.
+		dt := &dirTx{ctx: context.WithoutCancel(ctx), outer: ctx, tx: tx}
 		defer dt.close()
 		if err := fn(dt); err != nil {
 			return err
@@ -164,6 +172,7 @@ func (s *Store) DirUpdate(ctx context.Context, fn func(tx store.DirTx) error) (i
 // transaction, which is what makes a 100,000-entry import fast.
 type dirTx struct {
 	ctx     context.Context
+	outer   context.Context
 	tx      *sql.Tx
 	changed bool
 	stmts   map[string]*sql.Stmt
@@ -232,6 +241,9 @@ func (t *dirTx) Children(id int64) (int, error) {
 }
 
 func (t *dirTx) Put(e *store.DirEntry) error {
+	if err := t.outer.Err(); err != nil {
+		return err
+	}
 	if e.ParentID != 0 && !t.known[e.ParentID] {
 		st, err := t.stmt(`SELECT 1 FROM dir_entries WHERE id = ?`)
 		if err != nil {
@@ -316,6 +328,9 @@ func init() {
 func indexInsert(n int) string { return indexInserts[n] }
 
 func (t *dirTx) Delete(id int64) error {
+	if err := t.outer.Err(); err != nil {
+		return err
+	}
 	if err := t.deleteIndex(id); err != nil {
 		return err
 	}
@@ -415,6 +430,9 @@ func (t *dirTx) Descendants(id int64, fn func(*store.DirEntry) error) error {
 }
 
 func (t *dirTx) Rename(id int64, dn, normDN string) error {
+	if err := t.outer.Err(); err != nil {
+		return err
+	}
 	st, err := t.stmt(`UPDATE dir_entries SET dn = ?, norm_dn = ? WHERE id = ?`)
 	if err != nil {
 		return err
