@@ -106,7 +106,9 @@ func (c *conn) serve() {
 			c.disconnect(ResultUnavailable, "the server is shutting down")
 			return
 		}
-		c.raw.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		if rd.Buffered() == 0 {
+			c.raw.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		}
 		if _, err := rd.Peek(1); err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && !c.stopping.Load() {
@@ -123,7 +125,9 @@ func (c *conn) serve() {
 			c.abandonAll()
 			return
 		}
-		c.raw.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+		if !wholeMessageBuffered(rd) {
+			c.raw.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+		}
 		m, err := ReadMessage(rd, c.s.cfg.MaxMessageSize)
 		if err != nil {
 			var pe *ProtocolError
@@ -175,6 +179,31 @@ func (c *conn) serve() {
 			c.dispatch(m)
 		}
 	}
+}
+
+// wholeMessageBuffered reports whether the next message is already in
+// the read buffer, so reading it cannot block and needs no deadline (the
+// common case: a request arrives in one segment).
+func wholeMessageBuffered(rd *bufio.Reader) bool {
+	n := rd.Buffered()
+	if n < 2 {
+		return false
+	}
+	h, _ := rd.Peek(min(n, 6))
+	l := int(h[1])
+	hdr := 2
+	if l&0x80 != 0 {
+		k := l & 0x7f
+		if k == 0 || k > 4 || len(h) < 2+k {
+			return false
+		}
+		l = 0
+		for _, b := range h[2 : 2+k] {
+			l = l<<8 | int(b)
+		}
+		hdr += k
+	}
+	return l >= 0 && hdr+l <= n
 }
 
 func isRequest(tag byte) bool {
