@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -60,17 +61,9 @@ func (c *conn) bind(m *Message, req *BindRequest) {
 		}
 		c.identity.Store(&id)
 	}
-	attrs := []any{"remote", c.remote, "dn", req.Name, "mech", mechName(mech), "result", res.ResultCode.String(), "dur", time.Since(start)}
-	if res.ResultCode == ResultSuccess && id.DN != req.Name {
-		attrs = append(attrs, "authz", id.DN)
+	if c.s.log.Enabled(context.Background(), slog.LevelInfo) {
+		c.logBind(req, id, mech, res, start)
 	}
-	if res.ResultCode != ResultSuccess && res.DiagnosticMessage != "" {
-		attrs = append(attrs, "msg", res.DiagnosticMessage)
-	}
-	if len(id.Chain) > 0 {
-		attrs = append(attrs, "serial", fmt.Sprintf("%X", id.Chain[0].SerialNumber), "subject", id.Chain[0].Subject.String())
-	}
-	c.s.log.Info("bind", attrs...)
 	c.respond(m.ID, &BindResponse{LDAPResult: res}, nil)
 }
 
@@ -137,4 +130,20 @@ func (c *conn) bindExternal(req *BindRequest) (Identity, error) {
 	}
 	id.Chain = chains[0]
 	return id, nil
+}
+
+// logBind writes the bind's log line: DN, mechanism, result and, for
+// EXTERNAL, the certificate's serial and subject.
+func (c *conn) logBind(req *BindRequest, id Identity, mech string, res LDAPResult, start time.Time) {
+	attrs := []any{"remote", c.remote, "dn", req.Name, "mech", mechName(mech), "result", res.ResultCode.String(), "dur", time.Since(start)}
+	if res.ResultCode == ResultSuccess && id.DN != req.Name {
+		attrs = append(attrs, "authz", id.DN)
+	}
+	if res.ResultCode != ResultSuccess && res.DiagnosticMessage != "" {
+		attrs = append(attrs, "msg", res.DiagnosticMessage)
+	}
+	if len(id.Chain) > 0 {
+		attrs = append(attrs, "serial", fmt.Sprintf("%X", id.Chain[0].SerialNumber), "subject", id.Chain[0].Subject.String())
+	}
+	c.s.log.Info("bind", attrs...)
 }
