@@ -102,8 +102,8 @@ type ExternalBackend interface {
 type ServerConfig struct {
 	// Backend answers the operations. Required.
 	Backend Backend
-	// TLS is used for LDAPS listeners (ServeTLS) and StartTLS; nil refuses
-	// StartTLS with protocolError-free unavailable and makes ServeTLS fail.
+	// TLS is used for LDAPS listeners (ServeTLS) and StartTLS. With nil,
+	// StartTLS is answered with unavailable and ServeTLS fails.
 	// For SASL EXTERNAL set ClientAuth to tls.VerifyClientCertIfGiven
 	// (or RequestClientCert) and ClientCAs.
 	TLS *tls.Config
