@@ -39,8 +39,13 @@ func (cs Classes) Of(attr string) Class {
 	if c, ok := cs[attr]; ok {
 		return c
 	}
-	if c, ok := cs[strings.ToLower(attr)]; ok {
-		return c
+	for i := 0; i < len(attr); i++ {
+		if attr[i] >= 'A' && attr[i] <= 'Z' {
+			if c, ok := cs[strings.ToLower(attr)]; ok {
+				return c
+			}
+			break
+		}
 	}
 	return Normal
 }

@@ -61,6 +61,7 @@ type Engine struct {
 	cache   map[cacheKey]cached
 	nodes   map[string]*node           // parsed ACLs per normalised DN, for gen
 	groups  map[string]map[string]bool // members per normalised group DN, for gen
+	callers map[string]string          // normalised caller DNs, for gen
 	cgen    uint64                     // generation the maps belong to
 }
 
@@ -141,6 +142,7 @@ func (e *Engine) reset(gen uint64) {
 	e.cache = make(map[cacheKey]cached)
 	e.nodes = make(map[string]*node)
 	e.groups = make(map[string]map[string]bool)
+	e.callers = make(map[string]string)
 	e.cgen = gen
 }
 
@@ -417,9 +419,24 @@ func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN stri
 	fail := func(err error) effective { return effective{rule: RuleError, err: err} }
 	var caller string
 	if !c.Anonymous() {
-		n, err := e.normalize(c.DN)
-		if err != nil {
-			return fail(fmt.Errorf("acl: caller DN %q: %w", c.DN, err))
+		e.mu.RLock()
+		n, ok := e.callers[c.DN]
+		fresh := e.cgen == gen
+		e.mu.RUnlock()
+		if !ok || !fresh {
+			var err error
+			if n, err = e.normalize(c.DN); err != nil {
+				return fail(fmt.Errorf("acl: caller DN %q: %w", c.DN, err))
+			}
+			e.mu.Lock()
+			if e.cgen != gen {
+				e.reset(gen)
+			}
+			if len(e.callers) >= e.cfg.CacheSize {
+				clear(e.callers)
+			}
+			e.callers[c.DN] = n
+			e.mu.Unlock()
 		}
 		caller = n
 		if e.admins[caller] {
