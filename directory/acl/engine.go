@@ -146,6 +146,19 @@ func (e *Engine) reset(gen uint64) {
 	e.cgen = gen
 }
 
+// current prepares the caches (under e.mu held for writing) for storing
+// something computed at generation gen, and reports whether to store it:
+// results of an older generation are dropped.
+func (e *Engine) current(gen uint64) bool {
+	switch {
+	case gen > e.cgen:
+		e.reset(gen)
+	case gen < e.cgen:
+		return false
+	}
+	return true
+}
+
 func (e *Engine) normalize(s string) (string, error) {
 	if e.cfg.Normalize != nil {
 		return e.cfg.Normalize(s)
@@ -404,13 +417,12 @@ func (e *Engine) effective(ctx context.Context, c Caller, entryDN string) effect
 		return eff // do not cache failures
 	}
 	e.mu.Lock()
-	if e.cgen != gen {
-		e.reset(gen)
+	if e.current(gen) {
+		if len(e.cache) >= e.cfg.CacheSize {
+			clear(e.cache)
+		}
+		e.cache[key] = cached{gen: gen, eff: eff}
 	}
-	if len(e.cache) >= e.cfg.CacheSize {
-		clear(e.cache)
-	}
-	e.cache[key] = cached{gen: gen, eff: eff}
 	e.mu.Unlock()
 	return eff
 }
@@ -429,13 +441,12 @@ func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN stri
 				return fail(fmt.Errorf("acl: caller DN %q: %w", c.DN, err))
 			}
 			e.mu.Lock()
-			if e.cgen != gen {
-				e.reset(gen)
+			if e.current(gen) {
+				if len(e.callers) >= e.cfg.CacheSize {
+					clear(e.callers)
+				}
+				e.callers[c.DN] = n
 			}
-			if len(e.callers) >= e.cfg.CacheSize {
-				clear(e.callers)
-			}
-			e.callers[c.DN] = n
 			e.mu.Unlock()
 		}
 		caller = n
@@ -570,10 +581,9 @@ func (e *Engine) members(ctx context.Context, gen uint64, group string) (map[str
 		}
 	}
 	e.mu.Lock()
-	if e.cgen != gen {
-		e.reset(gen)
+	if e.current(gen) {
+		e.groups[group] = m
 	}
-	e.groups[group] = m
 	e.mu.Unlock()
 	return m, nil
 }
@@ -598,10 +608,9 @@ func (e *Engine) node(ctx context.Context, gen uint64, normDN string) (*node, er
 		n.err = fmt.Errorf("acl: entry %q: %w", normDN, n.err)
 	}
 	e.mu.Lock()
-	if e.cgen != gen {
-		e.reset(gen)
+	if e.current(gen) && len(e.nodes) < e.cfg.CacheSize {
+		e.nodes[normDN] = n
 	}
-	e.nodes[normDN] = n
 	e.mu.Unlock()
 	return n, n.err
 }

@@ -269,3 +269,27 @@ func ExampleEngine_Decide() {
 	// homePhone false not granted
 	// userPassword false not granted
 }
+
+func TestConcurrentDecideAndInvalidate(t *testing.T) {
+	f := newFakeTree()
+	e := newTestEngine(t, f)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				if w == 0 && i%50 == 0 {
+					e.Invalidate()
+				}
+				d := e.Decide(ctx, Request{Caller: Caller{DN: bob}, EntryDN: fmt.Sprintf("uid=u%d,ou=people,o=sss", i%20), Op: OpRead, Attribute: "cn"})
+				if !d.Allowed {
+					t.Errorf("bob denied cn: %+v", d)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
