@@ -293,3 +293,44 @@ func TestConcurrentDecideAndInvalidate(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestIBMPseudoDNExamples replays IBM's "Examples of pseudo DNs" (IBM
+// Directory Server documentation, examples 1 and 2): the effective rights
+// of three callers on cn=personA,o=sample.
+func TestIBMPseudoDNExamples(t *testing.T) {
+	example1 := []string{
+		"access-id: cn = this:critical:rwsc",
+		"group: cn=Anybody: normal:rsc",
+		"group: cn=Authenticated: sensitive:rcs",
+	}
+	example2 := append([]string{"access-id:cn=personA, o=sample: object:ad"}, example1...)
+	tests := []struct {
+		name   string
+		acl    []string
+		caller string
+		want   string
+	}{
+		{"example 1, personA", example1, "cn=personA, o=sample", "normal:rsc:sensitive:rsc:critical:rwsc"},
+		{"example 1, personB", example1, "cn=personB, o=sample", "normal:rsc:sensitive:rsc"},
+		{"example 1, anonymous", example1, "", "normal:rsc"},
+		{"example 2, personA", example2, "cn=personA, o=sample", "object:ad:critical:rwsc"},
+		{"example 2, personB", example2, "cn=personB, o=sample", "normal:rsc:sensitive:rsc"},
+		{"example 2, anonymous", example2, "", "normal:rsc"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			acls := map[string]Attributes{"cn=persona,o=sample": {ACLEntry: tc.acl}}
+			e, err := New(Config{Lookup: func(_ context.Context, dn string) (Attributes, error) { return acls[dn], nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _, err := e.Rights(context.Background(), Caller{DN: tc.caller}, "cn=persona,o=sample")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.String() != tc.want {
+				t.Errorf("rights of %q = %q, want %q", tc.caller, r, tc.want)
+			}
+		})
+	}
+}

@@ -96,6 +96,22 @@ type Rights struct {
 	Class  [numClasses]Perm
 }
 
+// String formats r as IBM's effective-ACL examples do:
+// "object:ad:normal:rsc:critical:rwsc", classes without permissions left
+// out, "" for no rights.
+func (r Rights) String() string {
+	var parts []string
+	if r.Object != 0 {
+		parts = append(parts, "object:"+r.Object.String())
+	}
+	for c := Class(0); c < numClasses; c++ {
+		if r.Class[c] != 0 {
+			parts = append(parts, c.String()+":"+r.Class[c].String())
+		}
+	}
+	return strings.Join(parts, ":")
+}
+
 // IsZero reports whether r holds no permission at all.
 func (r Rights) IsZero() bool { return r == Rights{} }
 
