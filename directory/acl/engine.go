@@ -184,6 +184,38 @@ func (e *Engine) normalize(s string) (string, error) {
 	return strings.Join(parts, ","), nil
 }
 
+// CheckValue is the package-level CheckValue plus a check that the
+// subject DN of an aclEntry or entryOwner value normalises with
+// Config.Normalize (the directory's schema), so that a value naming an
+// attribute type the schema lacks is refused with invalidAttributeSyntax
+// rather than stored and never matched. The error is a *SyntaxError.
+func (e *Engine) CheckValue(attr, value string) error {
+	if err := CheckValue(attr, value); err != nil {
+		return err
+	}
+	base := attr
+	if i := strings.IndexByte(base, ';'); i >= 0 {
+		base = base[:i]
+	}
+	var s Subject
+	switch strings.ToLower(base) {
+	case "aclentry":
+		p, _ := ParseACLEntry(value)
+		s = p.Subject
+	case "entryowner":
+		s, _ = ParseOwner(value)
+	default:
+		return nil
+	}
+	if s.Pseudo() != NotPseudo {
+		return nil
+	}
+	if _, err := e.normalize(s.DN); err != nil {
+		return &SyntaxError{Attr: base, Value: value, Part: s.DN, Reason: "is not a DN this directory can match: " + err.Error()}
+	}
+	return nil
+}
+
 // Caller is who asks: the DN it bound as ("" for anonymous).
 type Caller struct {
 	DN string
@@ -630,14 +662,19 @@ func (e *Engine) compile(a Attributes) *node {
 			return n
 		}
 	}
-	subject := func(s Subject) (compiledSubject, error) {
+	// A subject DN the directory cannot normalise (an attribute type its
+	// schema lacks) names no identity that can bind, so it matches nobody;
+	// refusing the whole ACL instead would lock everyone out of the subtree.
+	// Engine.CheckValue keeps such values out in the first place.
+	subject := func(s Subject) (compiledSubject, bool) {
 		cs := compiledSubject{typ: s.Type, pseudo: s.Pseudo()}
 		if cs.pseudo == NotPseudo {
+			var err error
 			if cs.dn, err = e.normalize(s.DN); err != nil {
-				return cs, fmt.Errorf("subject DN %q: %w", s.DN, err)
+				return cs, false
 			}
 		}
-		return cs, nil
+		return cs, true
 	}
 	for _, v := range a.ACLEntry {
 		p, err := ParseACLEntry(v)
@@ -645,12 +682,9 @@ func (e *Engine) compile(a Attributes) *node {
 			n.err = err
 			return n
 		}
-		cs, err := subject(p.Subject)
-		if err != nil {
-			n.err = err
-			return n
+		if cs, ok := subject(p.Subject); ok {
+			n.acl = append(n.acl, compiled{subj: cs, grant: p.Grant, deny: p.Deny})
 		}
-		n.acl = append(n.acl, compiled{subj: cs, grant: p.Grant, deny: p.Deny})
 	}
 	for _, v := range a.EntryOwner {
 		s, err := ParseOwner(v)
@@ -658,12 +692,9 @@ func (e *Engine) compile(a Attributes) *node {
 			n.err = err
 			return n
 		}
-		cs, err := subject(s)
-		if err != nil {
-			n.err = err
-			return n
+		if cs, ok := subject(s); ok {
+			n.owners = append(n.owners, cs)
 		}
-		n.owners = append(n.owners, cs)
 	}
 	return n
 }

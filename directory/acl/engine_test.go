@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pkid/pkid/dn"
 )
 
 // fakeTree is the directory as the engine sees it: access-control
@@ -332,5 +335,36 @@ func TestIBMPseudoDNExamples(t *testing.T) {
 				t.Errorf("rights of %q = %q, want %q", tc.caller, r, tc.want)
 			}
 		})
+	}
+}
+
+func TestUnknownSubjectMatchesNobody(t *testing.T) {
+	f := newFakeTree()
+	a := f.entries["o=sss"]
+	a.ACLEntry = append(append([]string(nil), a.ACLEntry...), "access-id:x-unknown=1,o=sss:normal:deny:rwsc")
+	f.entries["o=sss"] = a
+	strict := func(s string) (string, error) {
+		if strings.Contains(s, "x-unknown") {
+			return "", errors.New("x-unknown: unknown attribute type")
+		}
+		return dn.Normalize(s)
+	}
+	e, err := New(Config{Lookup: f.lookup, Members: f.members, Normalize: strict})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if d := e.Decide(ctx, Request{Caller: Caller{DN: bob}, EntryDN: alice, Op: OpRead, Attribute: "cn"}); !d.Allowed {
+		t.Errorf("an aclEntry naming an unknown type locked bob out: %+v", d)
+	}
+	var se *SyntaxError
+	if err := e.CheckValue("aclEntry", "access-id:x-unknown=1,o=sss:normal:r"); !errors.As(err, &se) {
+		t.Errorf("Engine.CheckValue accepted a subject the directory cannot normalise: %v", err)
+	}
+	if err := e.CheckValue("aclEntry", "group:cn=staff,o=sss:normal:r"); err != nil {
+		t.Errorf("Engine.CheckValue(group:cn=staff,o=sss) = %v", err)
+	}
+	if err := e.CheckValue("entryOwner", "access-id:x-unknown=1"); !errors.As(err, &se) {
+		t.Errorf("Engine.CheckValue accepted an owner the directory cannot normalise: %v", err)
 	}
 }
