@@ -413,6 +413,20 @@ func (e *Engine) Refuse(ctx context.Context, c Caller, entryDN string) Refusal {
 	return RefuseNoSuchObject
 }
 
+// MatchedDN returns the matchedDN to put in a noSuchObject result for
+// entryDN (RFC 4511 §4.1.9): the nearest of entryDN's ancestors, or
+// entryDN itself, that the caller may discover, or "" — so that the
+// result does not name entries the caller may not know of. The directory
+// passes the matchedDN it found (the deepest existing entry).
+func (e *Engine) MatchedDN(ctx context.Context, c Caller, matched string) string {
+	for d := matched; d != ""; d = Parent(d) {
+		if e.CanDiscover(ctx, c, d) {
+			return d
+		}
+	}
+	return ""
+}
+
 // Sources returns the computed aclSource and ownerSource of the entry: the
 // DN whose aclEntry (entryOwner) values apply to it, "" when none does.
 func (e *Engine) Sources(ctx context.Context, entryDN string) (aclSource, ownerSource string, err error) {

@@ -183,6 +183,16 @@ func TestCanDiscover(t *testing.T) {
 			t.Errorf("Refuse(%q at %q) = %v, want %v", tc.caller, tc.entry, got, tc.want)
 		}
 	}
+	for _, tc := range []struct{ caller, matched, want string }{
+		{"", "uid=alice,ou=people,o=sss", ""},
+		{bob, "uid=alice,ou=people,o=sss", "uid=alice,ou=people,o=sss"},
+		{bob, "cn=x,ou=hr,o=sss", "o=sss"},
+		{"", "cn=ssca256,ou=ca,o=sss", "cn=ssca256,ou=ca,o=sss"},
+	} {
+		if got := e.MatchedDN(ctx, Caller{DN: tc.caller}, tc.matched); got != tc.want {
+			t.Errorf("MatchedDN(%q, %q) = %q, want %q", tc.caller, tc.matched, got, tc.want)
+		}
+	}
 	if !e.CanSearch(ctx, Caller{DN: bob}, alice, "cn") || e.CanSearch(ctx, Caller{DN: bob}, alice, "userPassword") {
 		t.Error("CanSearch: bob should search cn but not userPassword at alice")
 	}
