@@ -271,6 +271,9 @@ func parseSubject(attr, value string) (Subject, []string, error) {
 	bad := func(part, reason string) (Subject, []string, error) {
 		return Subject{}, nil, &SyntaxError{Attr: attr, Value: value, Part: part, Reason: reason}
 	}
+	if strings.HasSuffix(strings.TrimSpace(value), ":") {
+		return bad(":", "ends the value; a clause or its permissions are missing")
+	}
 	toks := strings.Split(value, ":")
 	if len(toks) < 2 {
 		return bad("", "lacks a subject; write access-id:DN, group:DN or role:DN")
