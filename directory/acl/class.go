@@ -93,7 +93,7 @@ func AffectsAccess(attr string) bool {
 	}
 	switch strings.ToLower(attr) {
 	case "aclentry", "aclpropagate", "entryowner", "ownerpropagate",
-		"member", "uniquemember", "roleoccupant", "objectclass":
+		"member", "uniquemember", "roleoccupant":
 		return true
 	}
 	return false

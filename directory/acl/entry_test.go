@@ -156,6 +156,18 @@ func TestClasses(t *testing.T) {
 	}
 }
 
+func TestAffectsAccess(t *testing.T) {
+	for attr, want := range map[string]bool{
+		"aclEntry": true, "ACLPROPAGATE": true, "entryOwner": true, "ownerPropagate": true,
+		"member": true, "uniqueMember": true, "roleOccupant": true,
+		"objectClass": false, "cn": false, "userPassword": false, "member;x-opt": true,
+	} {
+		if got := AffectsAccess(attr); got != want {
+			t.Errorf("AffectsAccess(%q) = %v, want %v", attr, got, want)
+		}
+	}
+}
+
 func TestParent(t *testing.T) {
 	for in, want := range map[string]string{
 		"uid=a,ou=people,o=sss": "ou=people,o=sss",
