@@ -18,6 +18,13 @@
 // documentation is silent the engine takes the reading that grants less,
 // and the doc comment of the rule says so.
 //
+// Standards: values of aclPropagate/ownerPropagate are LDAP Booleans (RFC
+// 4517 §3.3.3); subject DNs are RFC 4514 strings; filter items on
+// attributes the caller may not search evaluate to Undefined (RFC 4511
+// §4.5.1.7, see Engine.CanSearch); noSuchObject's matchedDN (RFC 4511
+// §4.1.9) is trimmed to what the caller may discover (Engine.MatchedDN).
+// README.md shows how the directory and the server wire the engine in.
+//
 // It imports only the standard library and package dn; package directory
 // imports it (to check aclEntry syntax and to decide access), so it must
 // not import directory or ldap.
