@@ -151,6 +151,8 @@ type SyntaxError struct {
 	Reason string
 }
 
+// Error names the attribute, the value (shortened past 200 bytes), the
+// bad part and what is wrong with it.
 func (e *SyntaxError) Error() string {
 	v := e.Value
 	if len(v) > 200 {
