@@ -141,7 +141,7 @@ func clientAuthOK(c *x509.Certificate) bool {
 }
 
 func verifyError(leaf *x509.Certificate, err error) *Error {
-	selfSigned := bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && leaf.CheckSignatureFrom(leaf) == nil
+	selfSigned := bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil
 	var ua x509.UnknownAuthorityError
 	switch {
 	case selfSigned:
