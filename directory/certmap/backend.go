@@ -18,9 +18,9 @@ import (
 //	backend := &certmap.Backend{LDAPBackend: &directory.LDAPBackend{Tree: tree}, Mapper: m, Logger: log}
 //
 // The frontend has already verified the chain against
-// ServerConfig.ClientCAs at the time of the bind; Mapper verifies it again
-// against its own anchors (and checks revocation), so foreign roots must
-// be in both.
+// ServerConfig.ClientCAs at the time of the bind; Mapper checks that the
+// path ends at one of its own anchors (verifying it afresh when not) and
+// checks revocation, so foreign roots must be in both.
 type Backend struct {
 	*directory.LDAPBackend
 	Mapper *Mapper
@@ -30,11 +30,12 @@ type Backend struct {
 	Logger *slog.Logger
 }
 
-// BindExternal implements ldap.ExternalBackend with Mapper.Authenticate:
+// BindExternal implements ldap.ExternalBackend with Mapper.AuthenticatePath
+// (the frontend hands over the path it validated):
 // a refused certificate or authorization identity is invalidCredentials
 // whose message names the serial and the reason.
 func (b *Backend) BindExternal(ctx context.Context, chain []*x509.Certificate, authzID string) (ldap.Identity, error) {
-	res, err := b.Mapper.Authenticate(ctx, chain, authzID)
+	res, err := b.Mapper.AuthenticatePath(ctx, chain, authzID)
 	if b.Logger != nil {
 		LogBind(ctx, b.Logger, res, err)
 	}

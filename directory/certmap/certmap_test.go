@@ -138,14 +138,18 @@ func TestVerifyRefuses(t *testing.T) {
 				cfg.Now = func() time.Time { return tc.now }
 			}
 			m := f.mapper(t, cfg)
-			_, err := m.Authenticate(ctx, tc.chain, "")
-			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want *Error", err)
-			}
-			want := "certificate serial " + ca.FormatSerial(tc.chain[0].SerialNumber) + " ("
-			if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("err = %q, want prefix %q and %q", err, want, tc.wantErr)
+			// AuthenticatePath trusts only paths that end at one of the
+			// mapper's anchors; for the rest it must verify and refuse too.
+			for _, auth := range []func(context.Context, []*x509.Certificate, string) (*Result, error){m.Authenticate, m.AuthenticatePath} {
+				_, err := auth(ctx, tc.chain, "")
+				var ce *Error
+				if !errors.As(err, &ce) {
+					t.Fatalf("err = %v, want *Error", err)
+				}
+				want := "certificate serial " + ca.FormatSerial(tc.chain[0].SerialNumber) + " ("
+				if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %q, want prefix %q and %q", err, want, tc.wantErr)
+				}
 			}
 		})
 	}

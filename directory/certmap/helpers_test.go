@@ -27,7 +27,9 @@ type fixture struct {
 
 var admin = directory.Identity{DN: "cn=admin,o=Example", Mechanism: "EXTERNAL"}
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
+
+func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	c := pkitest.NewCA(t, pkitest.Options{})
 	tr, err := directory.New(directory.Config{Store: c.Store, Suffixes: []string{"o=Example"}})
@@ -48,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // add stores an entry from "attr: value" lines.
-func (f *fixture) add(t *testing.T, dn string, lines ...string) {
+func (f *fixture) add(t testing.TB, dn string, lines ...string) {
 	t.Helper()
 	e := &directory.Entry{DN: dn}
 	for _, l := range lines {
@@ -60,7 +62,9 @@ func (f *fixture) add(t *testing.T, dn string, lines ...string) {
 	}
 }
 
-func (f *fixture) mapper(t *testing.T, cfg Config) *Mapper {
+func (f *fixture) mapper(t *testing.T, cfg Config) *Mapper { return f.mapperTB(t, cfg) }
+
+func (f *fixture) mapperTB(t testing.TB, cfg Config) *Mapper {
 	t.Helper()
 	cfg.Store, cfg.Tree = f.ca.Store, f.tree
 	m, err := New(cfg)
@@ -72,7 +76,11 @@ func (f *fixture) mapper(t *testing.T, cfg Config) *Mapper {
 
 // issue issues a client certificate and returns the chain as a client
 // presents it.
-func (f *fixture) issue(t *testing.T, profile, subject, sans string) []*x509.Certificate {
+func (f *fixture) issueTB(t testing.TB, profile, subject string) []*x509.Certificate {
+	return f.issue(t, profile, subject, "")
+}
+
+func (f *fixture) issue(t testing.TB, profile, subject, sans string) []*x509.Certificate {
 	t.Helper()
 	iss := f.ca.Issue(t, ca.Request{Profile: profile, Subject: subject, SANs: sans})
 	return append([]*x509.Certificate{iss.Certificate}, iss.Chain...)

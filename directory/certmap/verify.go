@@ -33,6 +33,19 @@ type Verified struct {
 // cache to go stale. A refused certificate gives an *Error; a failure to
 // read the store gives a plain error.
 func (m *Mapper) Verify(ctx context.Context, chain []*x509.Certificate) (*Verified, error) {
+	return m.verify(ctx, chain, false)
+}
+
+// VerifyPath is Verify for a path the caller has already validated with
+// crypto/x509 (leaf first, trust anchor last), as the LDAP frontend does
+// at bind time: it checks that the path ends at one of the Mapper's trust
+// anchors instead of verifying the signatures again, then applies every
+// other check of Verify (validity, clientAuth, revocation).
+func (m *Mapper) VerifyPath(ctx context.Context, path []*x509.Certificate) (*Verified, error) {
+	return m.verify(ctx, path, true)
+}
+
+func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validated bool) (*Verified, error) {
 	if len(chain) == 0 || chain[0] == nil {
 		return nil, errors.New("certmap: the client presented no certificate")
 	}
@@ -54,6 +67,7 @@ func (m *Mapper) Verify(ctx context.Context, chain []*x509.Certificate) (*Verifi
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	ours := map[string]*store.CA{} // by certificate DER
+	anchors := map[string]bool{}   // roots' DER
 	for _, c := range cas {
 		cert, err := x509.ParseCertificate(c.CertDER)
 		if err != nil {
@@ -62,12 +76,14 @@ func (m *Mapper) Verify(ctx context.Context, chain []*x509.Certificate) (*Verifi
 		ours[string(c.CertDER)] = c
 		if c.ParentID == "" && bytes.Equal(cert.RawIssuer, cert.RawSubject) {
 			roots.AddCert(cert)
+			anchors[string(c.CertDER)] = true
 		} else {
 			inter.AddCert(cert)
 		}
 	}
 	for _, r := range m.cfg.Roots {
 		roots.AddCert(r)
+		anchors[string(r.Raw)] = true
 	}
 	for _, c := range m.cfg.Intermediates {
 		inter.AddCert(c)
@@ -77,12 +93,15 @@ func (m *Mapper) Verify(ctx context.Context, chain []*x509.Certificate) (*Verifi
 			inter.AddCert(c)
 		}
 	}
-	paths, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	if err != nil {
-		return nil, verifyError(leaf, err)
+	path := chain
+	if !validated || !anchors[string(chain[len(chain)-1].Raw)] {
+		paths, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		if err != nil {
+			return nil, verifyError(leaf, err)
+		}
+		path = paths[0]
 	}
-	path := paths[0]
 	v := &Verified{Leaf: leaf, Chain: path, Serial: ca.FormatSerial(leaf.SerialNumber), Subject: certSubject(leaf), Issuer: certIssuer(leaf)}
 	if len(path) >= 2 {
 		if c := ours[string(path[1].Raw)]; c != nil {
