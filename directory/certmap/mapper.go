@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pkid/pkid/directory"
@@ -99,6 +100,8 @@ type Mapper struct {
 	rules []*rule
 	rev   *revocation.Checker
 	proxy map[string]bool // normalised DNs
+	// parsed caches CA certificates by DER (a few per store).
+	parsed sync.Map
 }
 
 type rule struct {

@@ -67,16 +67,18 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	ours := map[string]*store.CA{} // by certificate DER
-	anchors := map[string]bool{}   // roots' DER
+	anchors := map[string]bool{}   // DER a validated path may end at
 	for _, c := range cas {
-		cert, err := x509.ParseCertificate(c.CertDER)
+		cert, err := m.parseCA(c.CertDER)
 		if err != nil {
 			return nil, fmt.Errorf("certmap: CA %s: %w", c.ID, err)
 		}
 		ours[string(c.CertDER)] = c
+		// Every pkid CA is trusted: a validated path may end at the
+		// issuing CA when the caller's pool holds it as a root.
+		anchors[string(c.CertDER)] = true
 		if c.ParentID == "" && bytes.Equal(cert.RawIssuer, cert.RawSubject) {
 			roots.AddCert(cert)
-			anchors[string(c.CertDER)] = true
 		} else {
 			inter.AddCert(cert)
 		}
@@ -173,4 +175,18 @@ func verifyError(leaf *x509.Certificate, err error) *Error {
 		return newError(leaf, err, "has a chain whose CA certificates do not allow clientAuth in extendedKeyUsage")
 	}
 	return newError(leaf, err, "failed verification: %s", err)
+}
+
+// parseCA parses a CA certificate from the store, once per distinct DER:
+// the list of CAs is read at every bind, the parsing need not be.
+func (m *Mapper) parseCA(der []byte) (*x509.Certificate, error) {
+	if c, ok := m.parsed.Load(string(der)); ok {
+		return c.(*x509.Certificate), nil
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	m.parsed.Store(string(der), c)
+	return c, nil
 }
