@@ -60,15 +60,16 @@ func (m *Mapper) AuthenticatePath(ctx context.Context, path []*x509.Certificate,
 
 func (m *Mapper) authenticate(ctx context.Context, chain []*x509.Certificate, authzID string, validated bool) (*Result, error) {
 	res := &Result{AuthzID: authzID}
-	if len(chain) > 0 && chain[0] != nil {
-		res.Serial = chainSerial(chain[0])
-		res.Subject = certSubject(chain[0])
-		res.Issuer = certIssuer(chain[0])
-	}
 	v, err := m.verify(ctx, chain, validated)
 	if err != nil {
+		if len(chain) > 0 && chain[0] != nil {
+			res.Serial = chainSerial(chain[0])
+			res.Subject = certSubject(chain[0])
+			res.Issuer = certIssuer(chain[0])
+		}
 		return res, err
 	}
+	res.Serial, res.Subject, res.Issuer = v.Serial, v.Subject, v.Issuer
 	mp, err := m.Map(ctx, v)
 	if err != nil {
 		return res, err

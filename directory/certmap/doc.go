@@ -1,8 +1,9 @@
 // Package certmap turns the certificate chain a TLS client presented into a
 // directory identity, for SASL EXTERNAL binds (RFC 4513 §5.2.1.2, §6.3.2).
 //
-// A Mapper does two things at every bind, reading the store each time so a
-// revocation applies to the next bind:
+// A Mapper does two things at every bind, reading the certificate's state
+// from the store each time so a revocation applies to the next bind (the
+// list of CAs is reread at most a second after the last read):
 //
 //   - Verify checks the chain (RFC 5280 §6 path validation with
 //     crypto/x509) against the trust anchors: by default pkid's own CAs

@@ -61,7 +61,7 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 		return nil, newError(leaf, nil, "lacks clientAuth in extendedKeyUsage; reissue it with the client profile")
 	}
 
-	cas, err := m.cfg.Store.CAs(ctx)
+	cas, err := m.storeCAs(ctx, now)
 	if err != nil {
 		return nil, fmt.Errorf("certmap: read CAs: %w", err)
 	}
@@ -189,4 +189,23 @@ func (m *Mapper) parseCA(der []byte) (*x509.Certificate, error) {
 	}
 	m.parsed.Store(string(der), c)
 	return c, nil
+}
+
+// caMaxAge bounds how late a new pkid CA is trusted: the list of CAs is
+// reread at most this long after the last read. Certificates' revocation
+// state is never cached.
+const caMaxAge = time.Second
+
+func (m *Mapper) storeCAs(ctx context.Context, now time.Time) ([]*store.CA, error) {
+	m.casMu.Lock()
+	defer m.casMu.Unlock()
+	if m.cas != nil && now.Sub(m.casAt) >= 0 && now.Sub(m.casAt) < caMaxAge {
+		return m.cas, nil
+	}
+	cas, err := m.cfg.Store.CAs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.cas, m.casAt = cas, now
+	return cas, nil
 }
