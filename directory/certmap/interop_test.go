@@ -61,6 +61,11 @@ func TestLDAPWhoAmI(t *testing.T) {
 		t.Fatal(err)
 	}
 	go srv.ServeTLS(ctx, ln)
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ctx, plain)
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -68,9 +73,13 @@ func TestLDAPWhoAmI(t *testing.T) {
 	})
 	url := "ldaps://127.0.0.1:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
 
-	run := func(name string, iss *ca.Issued) (string, error) {
+	startTLS := "ldap://" + plain.Addr().String()
+	run := func(name string, iss *ca.Issued, args ...string) (string, error) {
 		files := pkitest.Write(t, dir, name, iss)
-		cmd := exec.Command(whoami, "-H", url, "-Y", "EXTERNAL", "-Q")
+		if len(args) == 0 {
+			args = []string{"-H", url}
+		}
+		cmd := exec.Command(whoami, append(args, "-Y", "EXTERNAL", "-Q")...)
 		cmd.Env = append(os.Environ(), "LDAPTLS_CERT="+files.Chain, "LDAPTLS_KEY="+files.Key, "LDAPTLS_CACERT="+f.ca.RootFile, "LDAPTLS_REQCERT=demand", "LDAPCONF=/dev/null", "LDAPRC=/dev/null")
 		out, err := cmd.CombinedOutput()
 		return strings.TrimSpace(string(out)), err
@@ -97,6 +106,24 @@ func TestLDAPWhoAmI(t *testing.T) {
 		out, err := run("certificate", bobIss)
 		if err != nil || !strings.EqualFold(out, "dn:cn=certholder,o=Example") {
 			t.Fatalf("ldapwhoami: %q, %v", out, err)
+		}
+	})
+	t.Run("StartTLS", func(t *testing.T) {
+		out, err := run("starttls", alice, "-H", startTLS, "-ZZ")
+		if err != nil || !strings.EqualFold(out, "dn:cn=Alice Smith,o=Example") {
+			t.Fatalf("ldapwhoami -ZZ: %q, %v", out, err)
+		}
+	})
+	t.Run("authzid refused", func(t *testing.T) {
+		out, err := run("authz", alice, "-H", url, "-X", "dn:uid=bob,ou=people,o=Example")
+		if err == nil || !strings.Contains(out, "may not assume authorization identity") {
+			t.Fatalf("ldapwhoami -X: %q, %v", out, err)
+		}
+	})
+	t.Run("authzid self", func(t *testing.T) {
+		out, err := run("authzself", alice, "-H", url, "-X", "dn:cn=alice smith,o=example")
+		if err != nil || !strings.EqualFold(out, "dn:cn=Alice Smith,o=Example") {
+			t.Fatalf("ldapwhoami -X self: %q, %v", out, err)
 		}
 	})
 	t.Run("revoked", func(t *testing.T) {
