@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/big"
@@ -305,5 +306,22 @@ func TestNewRejectsBadRules(t *testing.T) {
 		if _, err := New(Config{Store: f.ca.Store, Tree: f.tree, Rules: []Rule{r}}); err == nil {
 			t.Errorf("New accepted %+v", r)
 		}
+	}
+}
+
+func TestConfigJSON(t *testing.T) {
+	f := newFixture(t)
+	var cfg Config
+	in := `{"rules": [{"kind": "dnfilter", "sdnfilter": "OU=Sales.O=Example", "dn": "cn=sales,o=Example"}, {"kind": "subject"}], "proxy": ["cn=sales,o=Example"]}`
+	if err := json.Unmarshal([]byte(in), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	m := f.mapper(t, cfg)
+	res, err := m.Authenticate(context.Background(), f.issue(t, "client", "CN=dave,OU=Sales,O=Example", ""), "dn:uid=bob,ou=people,o=Example")
+	if err != nil || res.Rule != "dnfilter#1" || !directoryEqual(f, res.Identity.DN, "uid=bob,ou=people,o=Example") {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if _, err := m.Authenticate(context.Background(), nil, ""); err == nil {
+		t.Fatal("empty chain accepted")
 	}
 }

@@ -62,35 +62,37 @@ type Rule struct {
 	Filter string `json:"filter,omitempty"`
 }
 
-// Config configures a Mapper. Only Store and Tree are required.
+// Config configures a Mapper. Only Store and Tree are required. The
+// fields a server config file sets (rules, proxy, userBase) have JSON
+// names; the rest are wiring.
 type Config struct {
 	// Store holds pkid's CAs and issued certificates (trust anchors and
 	// revocation state, read at every bind).
-	Store store.Store
+	Store store.Store `json:"-"`
 	// Tree is the directory the rules look entries up in.
-	Tree *directory.Tree
+	Tree *directory.Tree `json:"-"`
 	// Rules are tried in order; none means a single "subject" rule.
-	Rules []Rule
+	Rules []Rule `json:"rules,omitempty"`
 	// Roots and Intermediates add foreign trust anchors and CA
 	// certificates to pkid's own CAs. Their leaves are checked for
 	// revocation with Revocation.
-	Roots, Intermediates []*x509.Certificate
+	Roots, Intermediates []*x509.Certificate `json:"-"`
 	// Revocation checks chains of foreign CAs; nil means
 	// revocation.New(revocation.Config{Time: Now}) (hard-fail).
-	Revocation *revocation.Checker
+	Revocation *revocation.Checker `json:"-"`
 	// SearchAs is the identity of the rules' internal searches and
 	// lookups; with access control on it must be allowed to read the
 	// entries being mapped to (the directory's owner).
-	SearchAs directory.Identity
+	SearchAs directory.Identity `json:"-"`
 	// Proxy lists DNs whose certificates may assume any existing
 	// authorization identity (RFC 4513 §5.2.1.8). Everyone else may only
 	// ask for the identity the certificate maps to.
-	Proxy []string
+	Proxy []string `json:"proxy,omitempty"`
 	// UserBase is where "u:NAME" authorization identities are looked up,
 	// as (uid=NAME) in the subtree; "" refuses "u:" identities.
-	UserBase string
+	UserBase string `json:"userBase,omitempty"`
 	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 }
 
 // Mapper verifies client certificates and maps them to entries. It is

@@ -46,8 +46,13 @@ func (m *Mapper) VerifyPath(ctx context.Context, path []*x509.Certificate) (*Ver
 }
 
 func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validated bool) (*Verified, error) {
-	if len(chain) == 0 || chain[0] == nil {
+	if len(chain) == 0 {
 		return nil, errors.New("certmap: the client presented no certificate")
+	}
+	for i, c := range chain {
+		if c == nil {
+			return nil, fmt.Errorf("certmap: certificate %d of the chain is missing", i)
+		}
 	}
 	leaf := chain[0]
 	now := m.now()
@@ -91,9 +96,7 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 		inter.AddCert(c)
 	}
 	for _, c := range chain[1:] {
-		if c != nil {
-			inter.AddCert(c)
-		}
+		inter.AddCert(c)
 	}
 	path := chain
 	if !validated || !anchors[string(chain[len(chain)-1].Raw)] {
