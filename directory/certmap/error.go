@@ -11,8 +11,8 @@ import (
 // Error is a bind refused because of the client's certificate: it fails
 // verification, is revoked, or maps to no entry, or the requested
 // authorization identity is not allowed. The frontend answers it with
-// invalidCredentials (or authzIdNotAllowed-style refusals, see Authz) and
-// Error() as the diagnostic message.
+// invalidCredentials and Error() as the diagnostic message (Backend does);
+// Authz tells a refused authorization identity apart.
 type Error struct {
 	// Serial is the certificate's serial (ca.FormatSerial form); Subject its
 	// RFC 4514 subject ("" when empty).
