@@ -46,7 +46,7 @@ func (b *Backend) BindExternal(ctx context.Context, chain []*x509.Certificate, a
 	if err != nil {
 		return ldap.Identity{}, err
 	}
-	return ldap.Identity{DN: res.Identity.DN, Mechanism: res.Identity.Mechanism}, nil
+	return ldap.Identity{DN: res.Identity.DN, Mechanism: res.Identity.Mechanism, Rule: res.Rule + ": " + res.How}, nil
 }
 
 var _ ldap.ExternalBackend = (*Backend)(nil)
