@@ -54,6 +54,13 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 	_, err = t.update(ctx, func(tx store.DirTx) error {
 		return t.put(ctx, tx, t.encode(d, norm, attrs), false, nil)
 	})
+	if err == nil {
+		names := make([]string, 0, len(attrs))
+		for _, a := range attrs {
+			names = append(names, a.Type)
+		}
+		t.changed(norm, names)
+	}
 	return storeErr(err)
 }
 

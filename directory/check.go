@@ -44,6 +44,11 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 			if err := ValidateValue(at, v); err != nil {
 				return nil, nil, ldap.Errorf(ldap.ResultInvalidAttributeSyntax, "%s: value #%d invalid per syntax: %v", name, i, err)
 			}
+			if t.cfg.CheckValue != nil {
+				if err := t.cfg.CheckValue(at.Name(), v); err != nil {
+					return nil, nil, ldap.Errorf(ldap.ResultInvalidAttributeSyntax, "%v", err)
+				}
+			}
 			// The {n} bounds of a SYNTAX are advisory (RFC 4512 §4.1.2);
 			// slapd does not enforce them either.
 			n := string(v)

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
@@ -32,10 +33,10 @@ func (t *Tree) Compare(ctx context.Context, id Identity, dnStr, attr string, val
 	}
 	e, err := t.lookup(ctx, d, norm)
 	if err != nil {
-		return false, err
+		return false, t.hideMissing(ctx, id, err)
 	}
 	if !t.allowed(ctx, id, RightCompare, norm, at) {
-		return false, ldap.Errorf(ldap.ResultInsufficientAccessRights, "no compare access to %s of %q", name, dnStr)
+		return false, t.refuse(ctx, id, d, norm, fmt.Sprintf("no compare access to %s of %q", name, dnStr))
 	}
 	v := t.newView(e)
 	present := false

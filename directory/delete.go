@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
@@ -20,7 +21,7 @@ func (t *Tree) Delete(ctx context.Context, id Identity, dnStr string) error {
 		return ldap.Errorf(ldap.ResultUnwillingToPerform, "the root DSE and the subschema entry cannot be deleted")
 	}
 	if !t.allowed(ctx, id, RightDelete, norm, nil) {
-		return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no delete access to %q", dnStr)
+		return t.refuse(ctx, id, d, norm, fmt.Sprintf("no delete access to %q", dnStr))
 	}
 	_, err = t.update(ctx, func(tx store.DirTx) error {
 		e, err := tx.Entry(norm)
@@ -39,5 +40,8 @@ func (t *Tree) Delete(ctx context.Context, id Identity, dnStr string) error {
 		}
 		return tx.Delete(e.ID)
 	})
+	if err == nil {
+		t.changed(norm, nil)
+	}
 	return storeErr(err)
 }

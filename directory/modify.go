@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 
 	"github.com/pkid/pkid/ldap"
@@ -33,9 +34,9 @@ func (t *Tree) modify(ctx context.Context, id Identity, dnStr string, changes []
 		if err := t.refuseNoUserMod(c.Modification.Type); err != nil {
 			return err
 		}
-		d, _, _ := t.schema.parseAttrDesc(c.Modification.Type)
-		if checkAccess && !t.allowed(ctx, id, RightWrite, norm, d.at) {
-			return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no write access to %s of %q", c.Modification.Type, dnStr)
+		ad, _, _ := t.schema.parseAttrDesc(c.Modification.Type)
+		if checkAccess && !t.allowed(ctx, id, RightWrite, norm, ad.at) {
+			return t.refuse(ctx, id, d, norm, fmt.Sprintf("no write access to %s of %q", c.Modification.Type, dnStr))
 		}
 	}
 	_, err = t.update(ctx, func(tx store.DirTx) error {
@@ -84,6 +85,13 @@ func (t *Tree) modify(ctx context.Context, id Identity, dnStr string, changes []
 		se.Index = t.indexKeys(checked)
 		return tx.Put(se)
 	})
+	if err == nil {
+		names := make([]string, 0, len(changes))
+		for _, c := range changes {
+			names = append(names, c.Modification.Type)
+		}
+		t.changed(norm, names)
+	}
 	return storeErr(err)
 }
 

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/pkid/pkid/ldap"
@@ -41,7 +42,7 @@ func (t *Tree) ModifyDN(ctx context.Context, id Identity, dnStr, newRDN string, 
 	target := append(DN{rdnDN[0]}, parent...)
 	targetNorm := target.Normalize(t.schema)
 	if !t.allowed(ctx, id, RightRename, norm, nil) {
-		return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no rename access to %q", dnStr)
+		return t.refuse(ctx, id, d, norm, fmt.Sprintf("no rename access to %q", dnStr))
 	}
 	_, err = t.update(ctx, func(tx store.DirTx) error {
 		se, err := tx.Entry(norm)
@@ -139,6 +140,9 @@ func (t *Tree) ModifyDN(ctx context.Context, id Identity, dnStr, newRDN string, 
 			return tx.Rename(c.ID, c.DN[:len(c.DN)-len(oldDN)]+newDN, c.NormDN[:len(c.NormDN)-len(oldNorm)]+targetNorm)
 		})
 	})
+	if err == nil {
+		t.changed(norm, nil)
+	}
 	return storeErr(err)
 }
 

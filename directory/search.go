@@ -151,10 +151,16 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 			x, err = t.getEntry(ctx, norm)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return res, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "base object")
+			return res, t.hideMissing(ctx, id, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "base object"))
 		}
 		if err != nil {
 			return res, storeErr(err)
+		}
+		// A base the caller may not discover does not exist for it.
+		if c, ok := t.cfg.Access.(Concealer); ok {
+			if secret, m := c.Conceal(ctx, id, norm, t.matchedOf(ctx, d)); secret && !t.allowed(ctx, id, RightRead, norm, nil) {
+				return res, &ldap.Error{Code: ldap.ResultNoSuchObject, MatchedDN: m, Message: fmt.Sprintf("base object %q does not exist", req.BaseObject)}
+			}
 		}
 		if req.DerefAliases == ldap.DerefFindingBaseObj || req.DerefAliases == ldap.DerefAlways {
 			if x, err = t.derefAlias(ctx, x); err != nil {

@@ -42,6 +42,17 @@ type Config struct {
 	RootDSE RootDSEConfig
 	// Access decides what an identity may do (issue 6). nil allows all.
 	Access AccessControl
+	// CheckValue, when set, vets each value written by Add, Modify,
+	// ModifyDN or Import after its syntax check (attr is the type's
+	// canonical name); an error refuses the write with
+	// invalidAttributeSyntax and err.Error() as the message. Access control
+	// uses it for aclEntry and entryOwner values.
+	CheckValue func(attr string, value []byte) error
+	// Changed, when set, is called after each committed Add, Modify,
+	// Delete or ModifyDN with the entry's normalised DN and the names of
+	// the attribute types written (nil for Delete and ModifyDN, which
+	// move or remove everything). Access control drops cached decisions.
+	Changed func(normDN string, attrs []string)
 	// CacheEntries bounds the read cache of decoded entries (0:
 	// DefaultCacheEntries; negative: no cache). CacheMaxAge bounds how late
 	// another process's change is seen (0: DefaultCacheMaxAge).
@@ -81,6 +92,16 @@ const (
 // at (nil for the entry as a whole). Issue 6 implements it with aclEntry.
 type AccessControl interface {
 	Allowed(ctx context.Context, id Identity, right Right, entryDN string, at *AttributeType) bool
+}
+
+// Concealer is optionally implemented by an AccessControl that keeps
+// entries' existence secret: Conceal reports whether a refused operation on
+// entryDN (normalised) must answer noSuchObject rather than
+// insufficientAccessRights, and the matchedDN to report in place of
+// matched (the nearest existing ancestor), so that no result names an
+// entry the caller may not know of.
+type Concealer interface {
+	Conceal(ctx context.Context, id Identity, entryDN, matched string) (secret bool, matchedDN string)
 }
 
 // Tree is the directory information tree over a store: it runs LDAP
@@ -151,6 +172,52 @@ func (t *Tree) Schema() *Schema { return t.schema }
 
 func (t *Tree) allowed(ctx context.Context, id Identity, r Right, normDN string, at *AttributeType) bool {
 	return t.cfg.Access == nil || t.cfg.Access.Allowed(ctx, id, r, normDN, at)
+}
+
+func (t *Tree) changed(normDN string, attrs []string) {
+	if t.cfg.Changed != nil {
+		t.cfg.Changed(normDN, attrs)
+	}
+}
+
+// refuse answers a refused operation on normDN: insufficientAccessRights
+// with msg, or noSuchObject when the AccessControl keeps the entry's
+// existence secret (Concealer).
+func (t *Tree) refuse(ctx context.Context, id Identity, d DN, normDN, msg string) error {
+	if c, ok := t.cfg.Access.(Concealer); ok {
+		if secret, matched := c.Conceal(ctx, id, normDN, t.matchedOf(ctx, d)); secret {
+			return &ldap.Error{Code: ldap.ResultNoSuchObject, MatchedDN: matched, Message: fmt.Sprintf("entry %q does not exist", d.String())}
+		}
+	}
+	return ldap.Errorf(ldap.ResultInsufficientAccessRights, "%s", msg)
+}
+
+// hideMissing rewrites a noSuchObject error's matchedDN so that it names
+// only entries the caller may discover (Concealer).
+func (t *Tree) hideMissing(ctx context.Context, id Identity, err error) error {
+	c, ok := t.cfg.Access.(Concealer)
+	var le *ldap.Error
+	if !ok || !errors.As(err, &le) || le.Code != ldap.ResultNoSuchObject || le.MatchedDN == "" {
+		return err
+	}
+	d, err2 := ParseDN(le.MatchedDN)
+	if err2 != nil {
+		return err
+	}
+	n := d.Normalize(t.schema)
+	_, m := c.Conceal(ctx, id, n, n)
+	return &ldap.Error{Code: le.Code, MatchedDN: m, Message: le.Message}
+}
+
+// matchedOf is the normalised DN of d's nearest existing ancestor ("" if none).
+func (t *Tree) matchedOf(ctx context.Context, d DN) string {
+	for p := d.Parent(); len(p) > 0; p = p.Parent() {
+		n := p.Normalize(t.schema)
+		if _, err := t.st.DirEntry(ctx, n); err == nil {
+			return n
+		}
+	}
+	return ""
 }
 
 // parseDN parses and normalises a DN from a request; invalidDNSyntax when

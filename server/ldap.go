@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -113,7 +112,7 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 			suffixes = append(suffixes, p.Parent().String())
 		}
 	}
-	tree, err := directory.New(directory.Config{Store: s.st, Suffixes: suffixes, Access: newInterimAccess(l.adminDN), Now: cfg.Now})
+	tree, err := newACLTree(directory.Config{Store: s.st, Suffixes: suffixes, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}
@@ -198,7 +197,7 @@ func under(dn, base string) bool {
 // bootstrapEntries creates the suffix and the administrator's entry when
 // they are missing (a first run, or a store that predates the directory).
 func (l *ldapState) bootstrapEntries(ctx context.Context, s *Server) error {
-	admin := directory.Identity{DN: l.adminDN, Mechanism: ldap.MechanismExternal}
+	admin := directory.Identity{DN: l.adminDN, Mechanism: mechanismInternal}
 	exists := func(dn string) (bool, error) {
 		req := &ldap.SearchRequest{BaseObject: dn, Scope: ldap.ScopeBaseObject, Filter: ldap.Filter{Type: ldap.FilterPresent, Attr: "objectClass"}, Attributes: []string{"1.1"}}
 		n := 0
@@ -238,6 +237,9 @@ func (l *ldapState) bootstrapEntries(ctx context.Context, s *Server) error {
 	}
 	for _, sfx := range l.suffixesToMake() {
 		if err := mk(sfx); err != nil {
+			return err
+		}
+		if err := ensureSuffixOwner(ctx, l.tree, sfx, l.adminDN); err != nil {
 			return err
 		}
 	}
@@ -418,49 +420,4 @@ func (s *Server) Suffix() string {
 		return ""
 	}
 	return s.ldap.suffix
-}
-
-// interimAccess is the access policy until aclEntry ACLs (issue 6):
-// everyone may read and search, except userPassword, which only the
-// administrator reads; only the administrator changes the tree, and users
-// may change their own userPassword (Password Modify).
-type interimAccess struct {
-	schema *directory.Schema
-	admin  string   // normalised
-	norm   sync.Map // bound DN → normalised DN
-}
-
-func newInterimAccess(admin string) *interimAccess {
-	a := &interimAccess{schema: directory.DefaultSchema()}
-	a.admin = a.normalize(admin)
-	return a
-}
-
-func (a *interimAccess) normalize(dn string) string {
-	if v, ok := a.norm.Load(dn); ok {
-		return v.(string)
-	}
-	n, err := directory.NormalizeDN(a.schema, dn)
-	if err != nil {
-		return ""
-	}
-	a.norm.Store(dn, n)
-	return n
-}
-
-// Allowed implements directory.AccessControl; entryDN is normalised.
-func (a *interimAccess) Allowed(_ context.Context, id directory.Identity, right directory.Right, entryDN string, at *directory.AttributeType) bool {
-	isPassword := at != nil && at.OID == "2.5.4.35"
-	if id.DN == "" {
-		return !isPassword && (right == directory.RightRead || right == directory.RightSearch || right == directory.RightCompare)
-	}
-	self := a.normalize(id.DN)
-	isAdmin := self != "" && self == a.admin
-	switch right {
-	case directory.RightRead, directory.RightSearch, directory.RightCompare:
-		return !isPassword || isAdmin
-	case directory.RightWrite:
-		return isAdmin || isPassword && self == entryDN
-	}
-	return isAdmin
 }

@@ -31,7 +31,8 @@ func TestSuffixFor(t *testing.T) {
 // TestLDAPListeners runs pkid serve's directory on free ports and drives
 // it with OpenLDAP's tools: the bootstrap made the suffix, the admin's
 // entry and a server certificate that verifies against ca.pem; the admin
-// logs in with its certificate and may write, anonymous may not.
+// logs in with its certificate and may write, anonymous may not and sees
+// no user entries; a user reads its own entry (CN=THIS) but not its password.
 func TestLDAPListeners(t *testing.T) {
 	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
 	ldapadd := peer.Need(t, "ldapadd", "ldap-utils")
@@ -61,7 +62,7 @@ func TestLDAPListeners(t *testing.T) {
 		}
 		return out.String(), 0
 	}
-	newEntry := "dn: uid=jane,o=pkid\nobjectClass: inetOrgPerson\nuid: jane\ncn: Jane\nsn: Doe\nuserPassword: s3cret\n"
+	newEntry := "dn: uid=jane,o=pkid\nobjectClass: inetOrgPerson\nuid: jane\ncn: Jane\nsn: Doe\nuserPassword: s3cret\naclEntry: access-id:CN=THIS:normal:rsc\n"
 	steps := []struct {
 		name  string
 		env   []string
@@ -72,10 +73,12 @@ func TestLDAPListeners(t *testing.T) {
 		want  string
 	}{
 		{"root DSE over LDAPS", env, "", ldapsearch, []string{"-H", ldapsURL, "-x", "-LLL", "-b", "", "-s", "base", "namingContexts"}, 0, "namingContexts: o=pkid"},
-		{"suffix over StartTLS", env, "", ldapsearch, []string{"-H", ldapURL, "-ZZ", "-x", "-LLL", "-b", "o=pkid", "(cn=admin)", "1.1"}, 0, "dn: cn=admin,o=pkid"},
+		{"suffix over StartTLS", admin, "", ldapsearch, []string{"-H", ldapURL, "-ZZ", "-Y", "EXTERNAL", "-Q", "-LLL", "-b", "o=pkid", "(cn=admin)", "1.1"}, 0, "dn: cn=admin,o=pkid"},
+		{"suffix hidden from anonymous", env, "", ldapsearch, []string{"-H", ldapURL, "-ZZ", "-x", "-LLL", "-b", "o=pkid", "(cn=admin)", "1.1"}, 32, ""},
 		{"anonymous may not add", env, newEntry, ldapadd, []string{"-H", ldapURL, "-x"}, 50, ""},
 		{"admin adds with EXTERNAL", admin, newEntry, ldapadd, []string{"-H", ldapsURL, "-Y", "EXTERNAL", "-Q"}, 0, ""},
-		{"password hidden from anonymous", env, "", ldapsearch, []string{"-H", ldapURL, "-x", "-LLL", "-b", "uid=jane,o=pkid", "-s", "base", "userPassword"}, 0, "dn: uid=jane,o=pkid\n\n"},
+		{"entry hidden from anonymous", env, "", ldapsearch, []string{"-H", ldapURL, "-x", "-LLL", "-b", "uid=jane,o=pkid", "-s", "base", "userPassword"}, 32, ""},
+		{"password hidden from its user", env, "", ldapsearch, []string{"-H", ldapURL, "-x", "-D", "uid=jane,o=pkid", "-w", "s3cret", "-LLL", "-b", "uid=jane,o=pkid", "-s", "base", "userPassword"}, 0, "dn: uid=jane,o=pkid\n\n"},
 		{"user binds", env, "", ldapsearch, []string{"-H", ldapURL, "-x", "-D", "uid=jane,o=pkid", "-w", "s3cret", "-LLL", "-b", "uid=jane,o=pkid", "-s", "base", "sn"}, 0, "sn: Doe"},
 	}
 	for _, s := range steps {

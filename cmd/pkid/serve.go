@@ -162,8 +162,8 @@ func printServing(w io.Writer, g *globals, srv *server.Server) {
 			srv.Suffix(), rel(b.CAFile), a, rel(b.CAFile), rel(b.AdminChain), rel(b.AdminKey), a)
 	}
 	if a := srv.LDAPAddr(); a != nil {
-		fmt.Fprintf(w, "Over LDAP with StartTLS:\n  LDAPTLS_CACERT=%s ldapsearch -H ldap://%s -ZZ -x -b %s\n",
-			rel(b.CAFile), a, shellQuote(srv.Suffix()))
+		fmt.Fprintf(w, "Over LDAP with StartTLS, as the administrator (the suffix's owner; anonymous sees no entries):\n  LDAPTLS_CACERT=%s LDAPTLS_CERT=%s LDAPTLS_KEY=%s ldapsearch -H ldap://%s -ZZ -Y EXTERNAL -Q -b %s\n",
+			rel(b.CAFile), rel(b.AdminChain), rel(b.AdminKey), a, shellQuote(srv.Suffix()))
 	}
 	fmt.Fprintf(w, "Revoke from another terminal (OCSP and the CRL change within a second):\n  pkid revoke%s %s --reason keyCompromise\n\n",
 		dirFlag(g), rel(b.AdminCert))
