@@ -1,0 +1,174 @@
+package server_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/internal/peer"
+	"github.com/pkid/pkid/server"
+)
+
+// aclTree is loaded by the administrator (the suffix's owner) before the
+// cases run. ou=people grants alice and the readers group normal:rsc and
+// everyone CN=THIS; ou=secret grants alice rsc and denies r at the same
+// level; ou=local's ACL does not propagate.
+const aclTree = `dn: ou=people,o=pkid
+objectClass: organizationalUnit
+ou: people
+aclEntry: access-id:uid=alice,ou=people,o=pkid:normal:rsc
+aclEntry: group:cn=readers,ou=groups,o=pkid:normal:rsc
+aclEntry: access-id:CN=THIS:normal:rsc
+
+dn: uid=alice,ou=people,o=pkid
+objectClass: inetOrgPerson
+uid: alice
+cn: Alice
+sn: A
+userPassword: alice-secret
+
+dn: uid=bob,ou=people,o=pkid
+objectClass: inetOrgPerson
+uid: bob
+cn: Bob
+sn: B
+userPassword: bob-secret
+
+dn: uid=carol,ou=people,o=pkid
+objectClass: inetOrgPerson
+uid: carol
+cn: Carol
+sn: C
+
+dn: ou=groups,o=pkid
+objectClass: organizationalUnit
+ou: groups
+
+dn: cn=readers,ou=groups,o=pkid
+objectClass: groupOfNames
+cn: readers
+member: uid=carol,ou=people,o=pkid
+
+dn: ou=secret,o=pkid
+objectClass: organizationalUnit
+ou: secret
+aclEntry: access-id:uid=alice,ou=people,o=pkid:normal:grant:rsc
+aclEntry: access-id:uid=alice,ou=people,o=pkid:normal:deny:r
+
+dn: ou=local,o=pkid
+objectClass: organizationalUnit
+ou: local
+aclEntry: access-id:uid=bob,ou=people,o=pkid:normal:rsc
+aclPropagate: FALSE
+
+dn: cn=item,ou=local,o=pkid
+objectClass: organizationalRole
+cn: item
+`
+
+// TestACLWithLDAPSearch runs pkid serve's directory with aclEntry access
+// control and checks with OpenLDAP's ldapsearch and ldapmodify, bound with
+// SASL EXTERNAL and client certificates whose subjects are the users'
+// entry DNs, what each identity sees and may change.
+func TestACLWithLDAPSearch(t *testing.T) {
+	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
+	ldapmodify := peer.Need(t, "ldapmodify", "ldap-utils")
+	f := start(t, "", func(c *server.Config) { c.LDAPSAddr = "127.0.0.1:0" })
+	url := "ldaps://" + f.srv.LDAPSAddr().String()
+	base := append(os.Environ(), "LDAPTLS_CACERT="+f.boot.CAFile, "LDAPTLS_REQCERT=demand", "LDAPCONF=/dev/null", "LDAPRC=/dev/null", "HOME="+f.dir)
+	as := func(chain, key string) []string {
+		return append(base[:len(base):len(base)], "LDAPTLS_CERT="+chain, "LDAPTLS_KEY="+key)
+	}
+	admin := as(f.boot.AdminChain, f.boot.AdminKey)
+	user := func(uid string) []string {
+		_, files := f.issue(ca.Request{Profile: "client", Subject: "UID=" + uid + ",OU=people,O=pkid"})
+		return as(files.Chain, files.Key)
+	}
+	alice, bob, carol := user("alice"), user("bob"), user("carol")
+	run := func(env []string, stdin, prog string, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(prog, args...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return out.String(), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), 0
+	}
+	ext := []string{"-H", url, "-Y", "EXTERNAL", "-Q"}
+	anon := []string{"-H", url, "-x"}
+	if out, code := run(admin, aclTree, ldapmodify, append(ext, "-a")...); code != 0 {
+		t.Fatalf("loading the tree as the admin: exit %d\n%s", code, out)
+	}
+	search := func(bind []string, b, scope, filter string, attrs ...string) []string {
+		return append(append(append([]string{}, bind...), "-LLL", "-o", "ldif-wrap=no", "-b", b, "-s", scope, filter), attrs...)
+	}
+	const people, alicDN = "ou=people,o=pkid", "uid=alice,ou=people,o=pkid"
+	cases := []struct {
+		name    string
+		env     []string
+		stdin   string // for ldapmodify
+		args    []string
+		code    int
+		want    []string
+		wantNot []string
+	}{
+		{"admin owner reads userPassword", admin, "", search(ext, alicDN, "base", "(objectClass=*)", "userPassword"), 0, []string{"userPassword:"}, nil},
+		{"admin sees aclEntry with +", admin, "", search(ext, people, "base", "(objectClass=*)", "+"), 0, []string{"aclEntry: access-id:uid=alice"}, nil},
+		{"aclEntry not returned with *", admin, "", search(ext, people, "base", "(objectClass=*)", "*"), 0, []string{"ou: people"}, []string{"aclEntry"}},
+		{"admin sees the whole tree", admin, "", search(ext, "o=pkid", "sub", "(objectClass=*)", "1.1"), 0, []string{"dn: ou=secret,o=pkid", "dn: cn=item,ou=local,o=pkid", "dn: uid=carol,ou=people,o=pkid"}, nil},
+		{"anonymous reads the root DSE", base, "", search(anon, "", "base", "(objectClass=*)", "namingContexts"), 0, []string{"namingContexts: o=pkid"}, nil},
+		{"anonymous reads the subschema", base, "", search(anon, "cn=Subschema", "base", "(objectClass=*)", "attributeTypes"), 0, []string{"NAME 'aclEntry'"}, nil},
+		{"anonymous: suffix does not exist", base, "", search(anon, "o=pkid", "sub", "(objectClass=*)", "1.1"), 32, nil, []string{"dn:"}},
+		{"anonymous: user entry does not exist", base, "", search(anon, alicDN, "base", "(objectClass=*)", "cn"), 32, nil, []string{"Alice"}},
+		{"alice reads her cn", alice, "", search(ext, alicDN, "base", "(objectClass=*)", "cn", "userPassword"), 0, []string{"cn: Alice"}, []string{"userPassword"}},
+		{"alice reads bob by access-id", alice, "", search(ext, "uid=bob,"+people, "base", "(objectClass=*)", "cn"), 0, []string{"cn: Bob"}, nil},
+		{"alice sees all people", alice, "", search(ext, people, "one", "(objectClass=person)", "1.1"), 0, []string{"dn: uid=alice", "dn: uid=bob", "dn: uid=carol"}, nil},
+		{"filter on unreadable userPassword is Undefined", alice, "", search(ext, people, "one", "(userPassword=*)", "1.1"), 0, nil, []string{"dn:"}},
+		{"negated filter on userPassword is Undefined too", alice, "", search(ext, people, "one", "(!(userPassword=*))", "1.1"), 0, nil, []string{"dn:"}},
+		{"bob reads himself by CN=THIS", bob, "", search(ext, "uid=bob,"+people, "base", "(objectClass=*)", "cn", "userPassword"), 0, []string{"cn: Bob"}, []string{"userPassword"}},
+		{"bob: alice does not exist", bob, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 32, nil, []string{"Alice"}},
+		{"bob: a base he may not discover does not exist", bob, "", search(ext, people, "sub", "(objectClass=*)", "1.1"), 32, nil, []string{"uid=alice", "uid=carol"}},
+		{"carol reads alice by group", carol, "", search(ext, alicDN, "base", "(objectClass=*)", "cn", "userPassword"), 0, []string{"cn: Alice"}, []string{"userPassword"}},
+		{"carol: groups are not readable", carol, "", search(ext, "cn=readers,ou=groups,o=pkid", "base", "(objectClass=*)", "member"), 32, nil, []string{"member:"}},
+		{"deny r wins over grant r at the same level", alice, "", search(ext, "ou=secret,o=pkid", "base", "(objectClass=*)", "ou"), 0, nil, []string{"ou: secret"}},
+		{"bob reads ou=local", bob, "", search(ext, "ou=local,o=pkid", "base", "(objectClass=*)", "ou"), 0, []string{"ou: local"}, nil},
+		{"aclPropagate FALSE: child hidden from bob", bob, "", search(ext, "cn=item,ou=local,o=pkid", "base", "(objectClass=*)", "cn"), 32, nil, []string{"cn: item"}},
+		{"non-owner changes an ACL", alice, "dn: " + people + "\nchangetype: modify\nadd: aclEntry\naclEntry: group:CN=ANYBODY:normal:rsc\n", ext, 50, nil, nil},
+		{"non-owner changes a user attribute", alice, "dn: " + alicDN + "\nchangetype: modify\nreplace: sn\nsn: X\n", ext, 50, nil, nil},
+		{"malformed aclEntry", admin, "dn: " + people + "\nchangetype: modify\nadd: aclEntry\naclEntry: access-id:uid=x,o=pkid:normal:grant:rzq\n", ext, 21, []string{"aclEntry"}, nil},
+		{"malformed aclEntry was not stored", admin, "", search(ext, people, "base", "(objectClass=*)", "aclEntry"), 0, []string{"aclEntry: access-id:CN=THIS"}, []string{"rzq"}},
+		{"owner grants bob alice", admin, "dn: " + alicDN + "\nchangetype: modify\nadd: aclEntry\naclEntry: access-id:uid=bob,ou=people,o=pkid:normal:rsc\n", ext, 0, nil, nil},
+		{"bob reads alice at once", bob, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 0, []string{"cn: Alice"}, nil},
+		{"alice's own ACL replaced the inherited one", alice, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 32, nil, []string{"cn: Alice"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			prog := ldapsearch
+			if c.stdin != "" {
+				prog = ldapmodify
+			}
+			out, code := run(c.env, c.stdin, prog, c.args...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d; output:\n%s", code, c.code, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.wantNot {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
