@@ -31,7 +31,15 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 		}
 	}
 	if !t.allowed(ctx, id, RightAdd, norm, nil) {
-		return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no add access to %q", e.DN)
+		return t.refuse(ctx, id, d.Parent(), d.Parent().Normalize(t.schema), fmt.Sprintf("no add access to %q", e.DN))
+	}
+	// Operational attributes a client may set (aclEntry, entryOwner, ...)
+	// need write access to them on the new entry, as with Modify: add
+	// access to the parent alone must not let a caller grant itself rights.
+	for _, a := range e.Attributes {
+		if ad, _, _ := t.schema.parseAttrDesc(a.Type); ad.at != nil && ad.at.Operational() && !t.allowed(ctx, id, RightWrite, norm, ad.at) {
+			return ldap.Errorf(ldap.ResultInsufficientAccessRights, "no write access to %s of %q", a.Type, e.DN)
+		}
 	}
 	// Like slapd, supply the RDN's values the entry lacks (RFC 4511 §4.7
 	// lets a server refuse or add them; clients rely on slapd adding).

@@ -15,7 +15,7 @@ import (
 // aclTree is loaded by the administrator (the suffix's owner) before the
 // cases run. ou=people grants alice and the readers group normal:rsc and
 // everyone CN=THIS; ou=secret grants alice rsc and denies r at the same
-// level; ou=local's ACL does not propagate.
+// level; ou=local's ACL does not propagate; carol may add below ou=drop.
 const aclTree = `dn: ou=people,o=pkid
 objectClass: organizationalUnit
 ou: people
@@ -67,6 +67,11 @@ aclPropagate: FALSE
 dn: cn=item,ou=local,o=pkid
 objectClass: organizationalRole
 cn: item
+
+dn: ou=drop,o=pkid
+objectClass: organizationalUnit
+ou: drop
+aclEntry: access-id:uid=carol,ou=people,o=pkid:object:a
 `
 
 // TestACLWithLDAPSearch runs pkid serve's directory with aclEntry access
@@ -145,6 +150,10 @@ func TestACLWithLDAPSearch(t *testing.T) {
 		{"non-owner changes a user attribute", alice, "dn: " + alicDN + "\nchangetype: modify\nreplace: sn\nsn: X\n", ext, 50, nil, nil},
 		{"malformed aclEntry", admin, "dn: " + people + "\nchangetype: modify\nadd: aclEntry\naclEntry: access-id:uid=x,o=pkid:normal:grant:rzq\n", ext, 21, []string{"aclEntry"}, nil},
 		{"malformed aclEntry was not stored", admin, "", search(ext, people, "base", "(objectClass=*)", "aclEntry"), 0, []string{"aclEntry: access-id:CN=THIS"}, []string{"rzq"}},
+		{"add right on the parent adds a child", carol, "dn: cn=c1,ou=drop,o=pkid\nchangetype: add\nobjectClass: organizationalRole\ncn: c1\n", ext, 0, nil, nil},
+		{"add right does not let a child carry an ACL", carol, "dn: cn=c2,ou=drop,o=pkid\nchangetype: add\nobjectClass: organizationalRole\ncn: c2\naclEntry: access-id:uid=carol,ou=people,o=pkid:normal:rwsc\n", ext, 50, nil, nil},
+		{"add right does not let a child name its owner", carol, "dn: cn=c3,ou=drop,o=pkid\nchangetype: add\nobjectClass: organizationalRole\ncn: c3\nentryOwner: access-id:uid=carol,ou=people,o=pkid\n", ext, 50, nil, nil},
+		{"no add right: parent hidden", bob, "dn: cn=b1,ou=drop,o=pkid\nchangetype: add\nobjectClass: organizationalRole\ncn: b1\n", ext, 32, []string{"does not exist"}, []string{"matched DN"}},
 		{"owner grants bob alice", admin, "dn: " + alicDN + "\nchangetype: modify\nadd: aclEntry\naclEntry: access-id:uid=bob,ou=people,o=pkid:normal:rsc\n", ext, 0, nil, nil},
 		{"bob reads alice at once", bob, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 0, []string{"cn: Alice"}, nil},
 		{"alice's own ACL replaced the inherited one", alice, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 32, nil, []string{"cn: Alice"}},
