@@ -181,3 +181,40 @@ func TestACLWithLDAPSearch(t *testing.T) {
 		})
 	}
 }
+
+// TestSuffixOwnerRestored: a data directory whose suffix has no entryOwner
+// (made before aclEntry access control, or an owner removed by mistake)
+// gets the administrator back as owner at the next start.
+func TestSuffixOwnerRestored(t *testing.T) {
+	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
+	ldapmodify := peer.Need(t, "ldapmodify", "ldap-utils")
+	dir := t.TempDir()
+	on := func(c *server.Config) { c.LDAPSAddr = "127.0.0.1:0" }
+	f := start(t, dir, on)
+	env := func(f *fixture) []string {
+		return append(os.Environ(), "LDAPTLS_CACERT="+f.boot.CAFile, "LDAPTLS_REQCERT=demand", "LDAPCONF=/dev/null", "LDAPRC=/dev/null", "HOME="+f.dir,
+			"LDAPTLS_CERT="+f.boot.AdminChain, "LDAPTLS_KEY="+f.boot.AdminKey)
+	}
+	run := func(f *fixture, stdin, prog string, args ...string) (string, error) {
+		cmd := exec.Command(prog, append([]string{"-H", "ldaps://" + f.srv.LDAPSAddr().String(), "-Y", "EXTERNAL", "-Q"}, args...)...)
+		cmd.Env, cmd.Stdin = env(f), strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	read := []string{"-LLL", "-b", "o=pkid", "-s", "base", "(objectClass=*)", "entryOwner", "ownerPropagate"}
+	out, err := run(f, "", ldapsearch, read...)
+	if err != nil || !strings.Contains(out, "entryOwner: access-id:cn=admin,o=pkid") || !strings.Contains(out, "ownerPropagate: TRUE") {
+		t.Fatalf("first run: suffix owner: %v\n%s", err, out)
+	}
+	if out, err := run(f, "dn: o=pkid\nchangetype: modify\ndelete: entryOwner\n", ldapmodify); err != nil {
+		t.Fatalf("removing the owner: %v\n%s", err, out)
+	}
+	if out, err := run(f, "", ldapsearch, read...); err == nil {
+		t.Fatalf("the admin still reads the suffix without owning it:\n%s", out)
+	}
+	f.stop()
+	f = start(t, dir, on)
+	if out, err := run(f, "", ldapsearch, read...); err != nil || !strings.Contains(out, "entryOwner: access-id:cn=admin,o=pkid") {
+		t.Fatalf("after restart: suffix owner not restored: %v\n%s", err, out)
+	}
+}
