@@ -251,6 +251,15 @@ func (p *PKI) where(ctx context.Context, normDN string) (x *pkiCA, kind int, ser
 	if p.view == nil {
 		return nil, 0, "", nil
 	}
+	// Most DNs asked about are ordinary stored entries: rule them out
+	// without parsing.
+	below := false
+	for _, x := range by {
+		below = below || strings.HasSuffix(normDN, x.viewNorm)
+	}
+	if !below {
+		return nil, 0, "", nil
+	}
 	d, err := ParseDN(normDN)
 	if err != nil || len(d) < 2 {
 		return nil, 0, "", nil
