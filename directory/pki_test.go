@@ -112,6 +112,9 @@ func TestPKIEntriesAndParents(t *testing.T) {
 		if err != nil || o.Class != want {
 			t.Errorf("Ownership(%s) = %+v, %v; want class %q", dn, o, err, want)
 		}
+		if pub := want == ClassPublic || want == ClassVirtualParent; f.tree.Public(n) != pub {
+			t.Errorf("Public(%s) = %v, want %v", dn, !pub, pub)
+		}
 	}
 }
 

@@ -229,6 +229,24 @@ func (t *Tree) searchVirtual(ctx context.Context, bd DN, base string, scope stor
 	if len(t.cfg.Providers) == 0 {
 		return nil
 	}
+	// Virtual entries in scope are provider tops below the base or their
+	// ancestors: with no top below the base (the usual search of stored
+	// entries) there is nothing to add, and no store lookups are spent.
+	any := false
+	for _, p := range t.cfg.Providers {
+		tops, err := p.Tops(ctx)
+		if err != nil {
+			return storeErr(err)
+		}
+		for _, s := range tops {
+			if d, err := ParseDN(s); err == nil && dnInScope(t.schema, d, bd, base, store.DirSub) {
+				any = true
+			}
+		}
+	}
+	if !any {
+		return nil
+	}
 	vp, err := t.virtualParents(ctx)
 	if err != nil {
 		return err
@@ -315,4 +333,14 @@ func sortByDepth(names []string) {
 			names[j-1], names[j] = names[j], names[j-1]
 		}
 	}
+}
+
+// Public reports whether normDN is a provider entry meant to be readable
+// by anyone (ClassPublic: the CA entries; ClassVirtualParent: their
+// ancestors that are not stored): the shape of acl.Config.Public, so the
+// CA certificates and CRLs can be fetched anonymously under default-deny
+// ACLs while the CA database view (ClassRestricted) stays the owner's.
+func (t *Tree) Public(normDN string) bool {
+	o, err := t.Ownership(context.Background(), normDN)
+	return err == nil && (o.Class == ClassPublic || o.Class == ClassVirtualParent)
 }
