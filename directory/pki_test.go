@@ -359,3 +359,71 @@ func TestPKICAViewPaged(t *testing.T) {
 		t.Errorf("size limit: %d entries, %v", n, err)
 	}
 }
+
+func TestPKIStoredEntries(t *testing.T) {
+	f := newPKIFixture(t, time.Time{})
+	ctx := t.Context()
+	// A stored parent is used as it is, not replaced by a virtual one.
+	stored, err := New(Config{Store: f.ca.Store, Suffixes: []string{"c=GB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, stored, entry("c=GB", "objectClass: country", "c: GB", "description: stored"))
+	mustAdd(t, stored, entry("o=SSS,c=GB", "objectClass: organization", "o: SSS"))
+	mustAdd(t, stored, entry("ou=CA,o=SSS,c=GB", "objectClass: organizationalUnit", "ou: CA"))
+	// A hand-published CA entry, as the seed's LDIF made, is hidden by the live one.
+	mustAdd(t, stored, entry(seedCA, "objectClass: cRLDistributionPoint", "objectClass: extensibleObject", "cn: SSCA256", "description: stale by hand"))
+	_, es, err := search(t, f.tree, "c=GB", ldap.ScopeBaseObject, "(objectClass=*)", "description")
+	if err != nil || len(es) != 1 || es[0].GetString("description") != "stored" {
+		t.Errorf("c=GB: %v %v", es, err)
+	}
+	dns, es, err := search(t, f.tree, "c=GB", ldap.ScopeWholeSubtree, "(cn=SSCA256)", "description", "objectClass")
+	if err != nil || len(dns) != 1 || es[0].GetString("description") != "" || len(es[0].Get("objectClass")) < 4 {
+		t.Errorf("subtree: %v %v %v", dns, es, err)
+	}
+	_, es, err = search(t, f.tree, seedCA, ldap.ScopeBaseObject, "(objectClass=*)", "description")
+	if err != nil || len(es) != 1 || es[0].GetString("description") != "" {
+		t.Errorf("base: %v %v", es, err)
+	}
+	// Stored entries beside the CAs are still found and writable.
+	mustAdd(t, f.tree, entry("cn=other,ou=CA,o=SSS,c=GB", "objectClass: device", "cn: other"))
+	if err := f.tree.Delete(ctx, admin, "cn=other,ou=CA,o=SSS,c=GB"); err != nil {
+		t.Errorf("delete a stored entry beside the CAs: %v", err)
+	}
+}
+
+func TestPKIDeltaCRL(t *testing.T) {
+	f := newPKIFixture(t, time.Time{})
+	ctx := t.Context()
+	c := *f.issuing
+	c.DeltaCRL = true
+	if err := f.ca.Store.UpdateCA(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ca.Service.CRL(ctx, c.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	delta, err := f.ca.Store.LatestCRL(ctx, c.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		_, es, err := search(t, f.tree, seedCA, ldap.ScopeBaseObject, "(objectClass=*)", "deltaRevocationList")
+		if err != nil || len(es) != 1 {
+			t.Fatal(err)
+		}
+		if v := es[0].Get("deltaRevocationList;binary"); len(v) == 1 && bytes.Equal(v[0], delta.DER) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no deltaRevocationList;binary 1 s after the delta CRL: %v", es[0].Attributes)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The root issues no deltas: no attribute.
+	_, es, err := search(t, f.tree, f.root.Subject, ldap.ScopeBaseObject, "(objectClass=*)", "deltaRevocationList")
+	if err != nil || len(es) != 1 || len(es[0].Attributes) != 0 {
+		t.Errorf("root: %v %v", es, err)
+	}
+}
