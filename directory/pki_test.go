@@ -427,3 +427,28 @@ func TestPKIDeltaCRL(t *testing.T) {
 		t.Errorf("root: %v %v", es, err)
 	}
 }
+
+// BenchmarkPKICRLSearch is what a TLS stack's CRL fetch costs the
+// directory: a base search of the CA entry for certificateRevocationList.
+func BenchmarkPKICRLSearch(b *testing.B) {
+	c := pkitest.NewCA(b, pkitest.Options{Name: seedCA})
+	if _, err := c.Service.CRL(b.Context(), c.Init.CAs[1].ID, false); err != nil {
+		b.Fatal(err)
+	}
+	p, err := NewPKI(PKIConfig{Store: c.Store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := New(Config{Store: c.Store, Providers: []Provider{p}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	flt, _ := ldap.ParseFilter("(objectClass=*)")
+	req := &ldap.SearchRequest{BaseObject: seedCA, Scope: ldap.ScopeBaseObject, Filter: flt, Attributes: []string{"certificateRevocationList"}}
+	for b.Loop() {
+		n := 0
+		if _, err := tr.Search(b.Context(), Identity{}, SearchParams{Request: req}, func(*Entry) error { n++; return nil }); err != nil || n != 1 {
+			b.Fatal(n, err)
+		}
+	}
+}
