@@ -25,8 +25,23 @@
 // answered with an error (well-formed but invalid values such as an unknown
 // search scope or authentication choice).
 //
+// Server is the protocol frontend (slapd's split between frontend and
+// backends): it accepts LDAP (with StartTLS, RFC 4511 §4.14, RFC 4513 §3)
+// and LDAPS connections, reads requests within the size limit, runs
+// several operations per connection concurrently (bounded), answers
+// Abandon (§4.11) and Unbind (§4.3), sends a Notice of Disconnection on
+// protocol errors, answers Bind (simple and anonymous, RFC 4513 §5.1; SASL
+// EXTERNAL after TLS with a client certificate, §5.2.3), WhoAmI (RFC 4532),
+// Password Modify (RFC 3062) and paged results (RFC 2696, cookies bound to
+// the connection), refuses unknown critical controls (§4.1.11), and hands
+// everything else to a Backend. One file per protocol step: server.go
+// (listeners, limits, shutdown), conn.go (reader, dispatch, writes),
+// bindop.go, searchop.go, extop.go. Limits: connections, operations per
+// connection, idle, read, write and operation timeouts; a client that does
+// not read its results is disconnected when a write times out.
+//
 // Distinguished names stay strings here; parsing them (RFC 4514) belongs to
-// package dn. Connection handling, operation dispatch and the directory
-// itself live elsewhere and build on these types; this package must not
-// import the directory, store or server packages.
+// package dn and the directory. The directory itself lives in package
+// directory (directory.LDAPBackend adapts it to Backend); this package
+// must not import the directory, store or server packages.
 package ldap

@@ -24,7 +24,7 @@ func TestServeCommand(t *testing.T) {
 	peer.Need(t, "curl", "curl")
 	pkid := pkidBinary(t)
 	work := t.TempDir()
-	cmd := exec.Command(pkid, "serve", "--http", "127.0.0.1:0")
+	cmd := exec.Command(pkid, "serve", "--http", "127.0.0.1:0", "--ldap", "127.0.0.1:0", "--ldaps", "127.0.0.1:0")
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(), "PKID_DIR=", "PKID_STORE=", "PKID_PASSPHRASE=")
 	stdout, err := cmd.StdoutPipe()
@@ -70,8 +70,12 @@ func TestServeCommand(t *testing.T) {
 		t.Errorf("admin.key.pem: %v %v", fi, err)
 	}
 	commands := map[string]string{}
+	var ldapLines []string
 	for _, l := range printed {
 		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "LDAPTLS_CACERT=") {
+			ldapLines = append(ldapLines, l)
+		}
 		for _, prefix := range []string{"openssl ocsp", "curl", "openssl crl", "pkid revoke"} {
 			if strings.HasPrefix(l, prefix) {
 				commands[prefix] = l
@@ -98,7 +102,23 @@ func TestServeCommand(t *testing.T) {
 	if o := sh(commands["openssl crl"]); !strings.Contains(o, "verify OK") || !strings.Contains(o, "No Revoked Certificates") {
 		t.Errorf("printed openssl crl:\n%s", o)
 	}
+	// The printed LDAP lines: the root DSE over LDAPS, the administrator's
+	// certificate login, and a StartTLS search of the suffix.
+	if len(ldapLines) != 3 {
+		t.Fatalf("printed LDAP commands: %q", ldapLines)
+	}
+	for i, want := range []string{"namingContexts: o=pkid", "dn:cn=admin,o=pkid", "dn: cn=admin,o=pkid"} {
+		if o := sh(ldapLines[i]); !strings.Contains(o, want) {
+			t.Errorf("%s:\n%s\nlacks %q", ldapLines[i], o, want)
+		}
+	}
 	sh(commands["pkid revoke"])
+	// The revoked administrator's certificate no longer logs in.
+	c := exec.Command("sh", "-c", ldapLines[1])
+	c.Dir = work
+	if o, err := c.CombinedOutput(); err == nil || !strings.Contains(string(o), "revoked") {
+		t.Errorf("EXTERNAL bind with the revoked certificate: %v\n%s", err, o)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		o := sh(commands["openssl ocsp"])

@@ -45,6 +45,15 @@ type Config struct {
 	// are served (DefaultHTTPAddr). Port 0 picks a free port; Addr reports
 	// it, and a first run writes the real port into the CA's URLs.
 	HTTPAddr string
+	// LDAPAddr and LDAPSAddr are where the directory listens for LDAP
+	// (with StartTLS) and LDAPS; "" does not listen (pkid serve's flags
+	// default to DefaultLDAPAddr and DefaultLDAPSAddr). LDAPListener and
+	// LDAPSListener, if set, are used instead. With any of them set, the
+	// first run also creates the directory's suffix (SuffixFor the CA's
+	// name), the administrator's entry and the directory's server
+	// certificate.
+	LDAPAddr, LDAPSAddr         string
+	LDAPListener, LDAPSListener net.Listener
 	// AllowRemote permits listening on an address other than loopback.
 	// Without it New refuses, so exposing the CA is always a decision.
 	AllowRemote bool
@@ -102,12 +111,16 @@ type Config struct {
 //	  "log_level": "info"
 //	}
 type File struct {
-	Dir         string `json:"dir"`
-	Store       string `json:"store"`
-	HTTP        string `json:"http"`
-	AllowRemote bool   `json:"allow_remote"`
-	URL         string `json:"url"`
-	KeyType     string `json:"key_type"`
+	Dir   string `json:"dir"`
+	Store string `json:"store"`
+	HTTP  string `json:"http"`
+	// LDAP and LDAPS are the directory's listen addresses; null/absent
+	// keeps the default, "" turns the listener off.
+	LDAP        *string `json:"ldap"`
+	LDAPS       *string `json:"ldaps"`
+	AllowRemote bool    `json:"allow_remote"`
+	URL         string  `json:"url"`
+	KeyType     string  `json:"key_type"`
 	// LogFormat is "text" (default) or "json"; LogLevel is debug, info
 	// (default), warn or error.
 	LogFormat string `json:"log_format"`
@@ -149,7 +162,7 @@ func ParseFile(name string, b []byte) (*File, error) {
 			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
 			return nil, fmt.Errorf("config file %s, line %d: %w (the file is a JSON object like {\"http\": \"127.0.0.1:8080\"})", name, line, err)
 		}
-		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, allow_remote, url, key_type, log_format, log_level)", name, err)
+		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, ldap, ldaps, allow_remote, url, key_type, log_format, log_level)", name, err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("config file %s: more than one JSON value; give one object", name)

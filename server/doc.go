@@ -15,7 +15,16 @@
 //     If-None-Match, If-Modified-Since);
 //   - store is the truth: the server follows its change feed (store.Watch)
 //     so that a revocation made by any process re-signs the OCSP responses
-//     and rebuilds the CRL of its CA within a second.
+//     and rebuilds the CRL of its CA within a second;
+//   - ldap serves the directory (package directory) over LDAP with
+//     StartTLS and LDAPS (ldap.go): this package creates the suffix derived
+//     from the CA's name (SuffixFor), the administrator's entry (whose DN
+//     is the subject of admin.pem, for SASL EXTERNAL) and the directory's
+//     server certificate (ldap.pem, renewed when a third of its life is
+//     left), checks client certificates against the store at each
+//     EXTERNAL bind, and applies an interim access policy until aclEntry
+//     ACLs exist (anyone reads all but userPassword; only the
+//     administrator writes; users change their own password).
 //
 // It must not be imported by ca, ocsp, store or revocation; data flows
 // from the listeners through the services to the store, never back.

@@ -35,7 +35,8 @@ type Server struct {
 	resp    *ocsp.Responder
 	metrics *metrics
 	boot    *Bootstrap
-	start   int64 // feed revision read before the initial state was loaded
+	ldap    *ldapState // nil without LDAP listeners
+	start   int64      // feed revision read before the initial state was loaded
 
 	revision atomic.Int64 // last change-feed revision applied
 	crlKick  chan struct{}
@@ -150,6 +151,9 @@ func New(cfg Config) (*Server, error) {
 	if err := s.reloadCAs(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.setupLDAP(ctx); err != nil {
+		return nil, err
+	}
 	s.http = ocsp.NewServer(s.Handler())
 	if cfg.ReadHeaderTimeout > 0 {
 		s.http.ReadHeaderTimeout = cfg.ReadHeaderTimeout
@@ -212,14 +216,17 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	})
 
-	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	errc := make(chan error, 3)
+	go func() { errc <- fmt.Errorf("HTTP server: %w", s.http.Serve(s.ln)) }()
+	if s.ldap != nil {
+		s.serveLDAP(ctx, errc)
+		run(s.renewLDAPCert)
+	}
 	s.log.Info("serving", "http", s.URL(), "dir", s.cfg.Dir, "cas", len(s.caList()))
 
 	var err error
 	select {
 	case err = <-errc:
-		err = fmt.Errorf("HTTP server: %w", err)
 	case <-ctx.Done():
 	case <-s.stop:
 	}
@@ -227,6 +234,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer scancel()
 	if serr := s.http.Shutdown(sctx); serr != nil {
 		s.http.Close()
+	}
+	if s.ldap != nil {
+		s.ldap.srv.Shutdown(sctx)
 	}
 	cancel()
 	wg.Wait()
@@ -240,6 +250,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	if !s.serving.Load() {
 		s.svc.Close()
+		if s.ldap != nil {
+			s.ldap.srv.Shutdown(ctx)
+			for _, ln := range []net.Listener{s.ldap.ln, s.ldap.lns} {
+				if ln != nil {
+					ln.Close()
+				}
+			}
+		}
 		return s.ln.Close()
 	}
 	select {

@@ -20,14 +20,16 @@ import (
 func init() {
 	register(&command{
 		name:    "serve",
-		args:    "[--config FILE] [--http ADDR] [--listen-any] [--store URL]",
-		summary: "serve OCSP, CRLs and CA certificates over HTTP; the first run creates the data directory",
+		args:    "[--config FILE] [--http ADDR] [--ldap ADDR] [--ldaps ADDR] [--listen-any] [--store URL]",
+		summary: "serve the LDAP directory (LDAP, StartTLS, LDAPS) and OCSP, CRLs and CA certificates over HTTP; the first run creates the data directory",
 		example: `pkid serve                                  # creates ./pkid-data on first run, serves http://127.0.0.1:8080
-pkid serve --http 127.0.0.1:9080 --dir /var/lib/pkid
+pkid serve --http 127.0.0.1:9080 --ldap 127.0.0.1:3389 --ldaps "" --dir /var/lib/pkid   # "" turns a listener off
 pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_remote": true, "url": "http://pki.example.org:8080"}`,
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			configFile := fs.String("config", "", "JSON configuration file (keys: dir, store, http, allow_remote, url, key_type, log_format, log_level, publish); flags override it")
 			httpAddr := fs.String("http", server.DefaultHTTPAddr, "listen address for OCSP, CRLs, CA certificates, /healthz and /metrics")
+			ldapAddr := fs.String("ldap", server.DefaultLDAPAddr, `listen address for LDAP with StartTLS ("" for none)`)
+			ldapsAddr := fs.String("ldaps", server.DefaultLDAPSAddr, `listen address for LDAPS ("" for none)`)
 			listenAny := fs.Bool("listen-any", false, "allow --http to listen beyond loopback (exposes the CA's OCSP and CRLs to the network)")
 			base := fs.String("url", "", "base URL the first run writes into certificates (default http://ADDR of --http)")
 			keyType := fs.String("key-type", "", "key type of what the first run creates: "+keyTypeList())
@@ -58,6 +60,12 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 						pick(&g.storeURL, "store", fc.Store)
 					}
 					pick(httpAddr, "http", fc.HTTP)
+					if fc.LDAP != nil && !set["ldap"] {
+						*ldapAddr = *fc.LDAP
+					}
+					if fc.LDAPS != nil && !set["ldaps"] {
+						*ldapsAddr = *fc.LDAPS
+					}
 					pick(base, "url", fc.URL)
 					pick(keyType, "key-type", fc.KeyType)
 					pick(logFormat, "log-format", fc.LogFormat)
@@ -88,7 +96,7 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 					return err
 				}
 				srv, err := server.New(server.Config{
-					Dir: g.dir, Store: st, HTTPAddr: *httpAddr, AllowRemote: *listenAny, URL: *base, KeyType: kt,
+					Dir: g.dir, Store: st, HTTPAddr: *httpAddr, LDAPAddr: *ldapAddr, LDAPSAddr: *ldapsAddr, AllowRemote: *listenAny, URL: *base, KeyType: kt,
 					Passphrase: g.passphrase,
 					InitPassphrase: func() ([]byte, error) {
 						p, _, err := g.givenPassphrase()
@@ -143,6 +151,14 @@ func printServing(w io.Writer, g *globals, srv *server.Server) {
 		rel(b.ChainFile), rel(b.AdminCert), ca.OCSPURL(url), rel(b.CAFile))
 	fmt.Fprintf(w, "Fetch and verify the CRL:\n  curl -o crl.der %s\n  openssl crl -inform DER -in crl.der -CAfile %s -noout -text\n",
 		ca.CRLURL(url, b.DefaultCA.ID), rel(b.ChainFile))
+	if a := srv.LDAPSAddr(); a != nil {
+		fmt.Fprintf(w, "Search the directory (suffix %s) over LDAPS, and bind as the administrator with its certificate:\n  LDAPTLS_CACERT=%s ldapsearch -H ldaps://%s -x -b \"\" -s base +\n  LDAPTLS_CACERT=%s LDAPTLS_CERT=%s LDAPTLS_KEY=%s ldapwhoami -H ldaps://%s -Y EXTERNAL -Q\n",
+			srv.Suffix(), rel(b.CAFile), a, rel(b.CAFile), rel(b.AdminChain), rel(b.AdminKey), a)
+	}
+	if a := srv.LDAPAddr(); a != nil {
+		fmt.Fprintf(w, "Over LDAP with StartTLS:\n  LDAPTLS_CACERT=%s ldapsearch -H ldap://%s -ZZ -x -b %s\n",
+			rel(b.CAFile), a, shellQuote(srv.Suffix()))
+	}
 	fmt.Fprintf(w, "Revoke from another terminal (OCSP and the CRL change within a second):\n  pkid revoke%s %s --reason keyCompromise\n\n",
 		dirFlag(g), rel(b.AdminCert))
 	fmt.Fprintf(w, "Stop with Ctrl-C (started %s).\n", time.Now().Format(time.RFC3339))

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Compare pkid's LDAP server with OpenLDAP slapd (back-mdb) on the same
+# 10,000 inetOrgPerson entries (the shared peers/slapd.sh set-up): search
+# (uid=user{i}) over LDAP and LDAPS, and simple bind, all in one run, each
+# server pinned to $SERVER_CPU and ldapload to $CLIENT_CPU. Prints ops per
+# server core-second and the pkid/slapd ratios (targets: search >= 1.25x,
+# simple bind >= 1.25x).
+#
+# Env: as the shared peer scripts (RUNS, DURATION, WARMUP, KEYTYPE, KEEP,
+# ONLY) plus SHARED_BENCH (default ../shared/bench or /work/shared/bench),
+# USERS (10000), CONNS (8), SLAPD_PORT/SLAPDS_PORT (15389/15636),
+# PKID_PORT/PKIDS_PORT (14389/14636), RESULTS_DIR (/tmp/pkid-bench-results).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
+[[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
+RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
+source "$SHARED_BENCH/peers/lib.sh"
+need slapd slapadd ldapsearch ldapwhoami openssl taskset go python3
+USERS=${USERS:-10000}
+CONNS=${CONNS:-8}
+SLAPD_PORT=${SLAPD_PORT:-15389}
+SLAPDS_PORT=${SLAPDS_PORT:-15636}
+PKID_PORT=${PKID_PORT:-14389}
+PKIDS_PORT=${PKIDS_PORT:-14636}
+HTTP_PORT=${HTTP_PORT:-14080}
+
+mkwork ldap-compare
+(cd "$SHARED_BENCH" && go build -o "$WORK/bin/" ./cmd/ldapload)
+(cd "$REPO" && go build -o "$WORK/bin/" ./cmd/pkid)
+cd "$WORK"
+
+stop_servers() {
+	local p
+	for p in "${SERVER_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	SERVER_PIDS=()
+	sleep 0.5
+}
+
+# The data of peers/slapd.sh: user i has password pw<i>, stored as {SSHA}.
+python3 - "$USERS" >users.ldif <<'EOF'
+import base64, hashlib, os, sys
+print("dn: o=bench\nobjectClass: organization\no: bench\n")
+print("dn: ou=people,o=bench\nobjectClass: organizationalUnit\nou: people\n")
+for i in range(int(sys.argv[1])):
+    salt = os.urandom(8)
+    pw = "{SSHA}" + base64.b64encode(hashlib.sha1(b"pw%d" % i + salt).digest() + salt).decode()
+    print(f"dn: uid=user{i},ou=people,o=bench\nobjectClass: inetOrgPerson\nuid: user{i}\n"
+          f"cn: User {i}\nsn: {i}\nmail: user{i}@bench.example\nuserPassword: {pw}\n")
+EOF
+
+# 1. slapd, configured as peers/slapd.sh does (without the EXTERNAL parts).
+mkca .
+mkleaf . server "/O=bench/CN=localhost" "$SERVER_EXT"
+mkdir db
+cat >slapd.conf <<EOF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+pidfile $WORK/slapd.pid
+argsfile $WORK/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+loglevel none
+TLSCACertificateFile $WORK/ca.pem
+TLSCertificateFile $WORK/server.pem
+TLSCertificateKeyFile $WORK/server.key
+database mdb
+maxsize 1073741824
+suffix "o=bench"
+rootdn "cn=admin,o=bench"
+rootpw secret
+directory $WORK/db
+index objectClass eq
+index uid eq
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by * read
+EOF
+slapadd -q -f slapd.conf -l users.ldif
+taskset -c "$SERVER_CPU" slapd -f slapd.conf -h "ldap://127.0.0.1:$SLAPD_PORT/ ldaps://127.0.0.1:$SLAPDS_PORT/" -d 0 2>slapd.log &
+SERVER_PIDS=($!)
+wait_port "$SLAPD_PORT"
+wait_port "$SLAPDS_PORT"
+L=(-duration "$DURATION" -warmup "$WARMUP" -n "$USERS" -conns "$CONNS")
+measure slapd-search-ldap "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$SLAPD_PORT" -base o=bench -scope sub -filter "(uid=user{i})"
+measure slapd-search-ldaps "$WORK/bin/ldapload" "${L[@]}" -url "ldaps://127.0.0.1:$SLAPDS_PORT" -cacert ca.pem -base o=bench -scope sub -filter "(uid=user{i})"
+measure slapd-bind-simple "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$SLAPD_PORT" -op bind -bind simple -binddn "uid=user{i},ou=people,o=bench" -bindpw "pw{i}"
+stop_servers
+
+# 2. pkid: the same LDIF imported with `pkid ldif import`, then `pkid serve`.
+export PKID_DIR=$WORK/pkid-data PKID_STORE= PKID_PASSPHRASE=
+"$WORK/bin/pkid" ldif import users.ldif >&2
+taskset -c "$SERVER_CPU" "$WORK/bin/pkid" serve --http "127.0.0.1:$HTTP_PORT" --ldap "127.0.0.1:$PKID_PORT" \
+	--ldaps "127.0.0.1:$PKIDS_PORT" --log-level warn >pkid.out 2>pkid.log &
+SERVER_PIDS=($!)
+wait_port "$PKID_PORT"
+wait_port "$PKIDS_PORT"
+# The stock client sees the imported users.
+n=$(LDAPTLS_CACERT=$PKID_DIR/ca.pem timeout 20 ldapsearch -H "ldaps://127.0.0.1:$PKIDS_PORT" -x -LLL -b ou=people,o=bench -s one "(objectClass=inetOrgPerson)" 1.1 | grep -c '^dn:')
+echo "pkid: $n entries under ou=people,o=bench" >&2
+[[ $n == "$USERS" ]]
+timeout 10 ldapwhoami -H "ldap://127.0.0.1:$PKID_PORT" -x -D uid=user42,ou=people,o=bench -w pw42 >&2
+measure pkid-search-ldap "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$PKID_PORT" -base o=bench -scope sub -filter "(uid=user{i})"
+measure pkid-search-ldaps "$WORK/bin/ldapload" "${L[@]}" -url "ldaps://127.0.0.1:$PKIDS_PORT" -cacert "$PKID_DIR/ca.pem" -base o=bench -scope sub -filter "(uid=user{i})"
+measure pkid-bind-simple "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$PKID_PORT" -op bind -bind simple -binddn "uid=user{i},ou=people,o=bench" -bindpw "pw{i}"
+stop_servers
+
+# Ratios of the medians, per server core-second.
+awk '
+	/"run":"median"/ {
+		match($0, /"label":"[^"]*"/); l = substr($0, RSTART + 9, RLENGTH - 10)
+		match($0, /"ops_per_sec":[0-9.e+-]+/); o = substr($0, RSTART + 14, RLENGTH - 14)
+		match($0, /"server_cpu_pct":[0-9.]+/); c = substr($0, RSTART + 17, RLENGTH - 17)
+		ops[l] = o; cpu[l] = c; cs[l] = (c > 0) ? o / (c / 100) : 0
+		printf "%-24s %10.0f ops/s  server CPU %3d%%  %10.0f ops/core-s\n", l, o, c, cs[l]
+	}
+	function ratio(a, b, what) { if (cs[a] > 0 && cs[b] > 0) printf "%-44s %.2fx\n", what, cs[a] / cs[b] }
+	END {
+		print ""
+		ratio("pkid-search-ldap", "slapd-search-ldap", "pkid / slapd, search over LDAP (target >= 1.25x)")
+		ratio("pkid-search-ldaps", "slapd-search-ldaps", "pkid / slapd, search over LDAPS (target >= 1.25x)")
+		ratio("pkid-bind-simple", "slapd-bind-simple", "pkid / slapd, simple bind (target >= 1.25x)")
+	}' "$RESULTS"
+echo "load average: $(cut -d" " -f1-3 /proc/loadavg)" >&2
+echo "results: $RESULTS" >&2
