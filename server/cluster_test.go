@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -340,4 +343,109 @@ func TestTwoNodesOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("after the outage: revocation on A seen by B's OCSP and CRL after %v", b.waitRevoked(last.Certificate.SerialNumber, begin, 2*time.Second))
+}
+
+// TestNodeKilledDuringRevocations runs node A as a `pkid serve` process
+// and node B in this test on one PostgreSQL database, revokes 30
+// certificates one by one with `pkid revoke --store` and SIGKILLs node A
+// after the tenth: every revocation the CLI acknowledged is in the
+// database and answered "revoked" by node B's OCSP and listed in node B's
+// CRL (whose number went on increasing), so neither the killed node's
+// CRL lock nor its connections block the survivor.
+func TestNodeKilledDuringRevocations(t *testing.T) {
+	bin := pkidBinary(t)
+	cluster := pgtest.New(t)
+	url := cluster.Database(t)
+	var logs clusterLog
+	b := startNode(t, url, t.TempDir(), logs.logger(t, "B"))
+
+	port := freePort(t)
+	dirA := t.TempDir()
+	var outA bytes.Buffer
+	cmd := exec.Command(bin, "serve", "--store", url, "--http", fmt.Sprintf("127.0.0.1:%d", port), "--dir", dirA)
+	cmd.Stdout, cmd.Stderr = &outA, &outA
+	cmd.Env = append(os.Environ(), "PKID_STORE=", "PKID_DIR=")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	aURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if resp, err := http.Get(aURL + server.HealthPath); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node A did not become healthy within 20 s:\n%s", outA.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	ctx := t.Context()
+	var issued []*ca.Issued
+	for i := range 30 {
+		iss, err := b.srv.Service().Issue(ctx, ca.Request{Profile: "client", Subject: fmt.Sprintf("CN=k%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		issued = append(issued, iss)
+	}
+	crl0, err := b.crl()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var acked []*ca.Issued
+	cliDir := t.TempDir()
+	for i, iss := range issued {
+		if i == 10 {
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("SIGKILL node A after %d revocations", i)
+		}
+		out, err := run(t, bin, "revoke", iss.Serial, "--reason", "keyCompromise", "--store", url, "--dir", cliDir)
+		if err != nil {
+			t.Logf("pkid revoke %s not acknowledged: %v\n%s", iss.Serial, err, out)
+			continue
+		}
+		acked = append(acked, iss)
+	}
+	<-exited
+	if len(acked) != len(issued) {
+		t.Errorf("%d of %d revocations acknowledged; the database never went away", len(acked), len(issued))
+	}
+	begin := time.Now()
+	for _, iss := range acked {
+		c, err := b.st.Certificate(ctx, iss.Serial)
+		if err != nil || c.Status != store.StatusRevoked {
+			t.Errorf("acknowledged revocation of %s: stored %+v, %v", iss.Serial, c, err)
+		}
+		b.waitRevoked(iss.Certificate.SerialNumber, begin, 3*time.Second)
+	}
+	crl1, err := b.crl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crl1.Number.Cmp(crl0.Number) <= 0 {
+		t.Errorf("CRL number %v after the burst, %v before", crl1.Number, crl0.Number)
+	}
+	t.Logf("node B's CRL went from number %v to %v and lists all %d revocations %v after the last", crl0.Number, crl1.Number, len(acked), time.Since(begin).Round(time.Millisecond))
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
