@@ -3,10 +3,14 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -52,7 +56,9 @@ func BenchmarkCrossNodePropagation(b *testing.B) {
 
 // BenchmarkOCSPNode measures cached OCSP answers (POST, no nonce, 8
 // parallel clients) of one server on SQLite and of one of two servers on
-// PostgreSQL, in the same run: compare the ns/op of the two.
+// PostgreSQL, in the same run: compare the ns/op of the two. With
+// OCSPLOAD=path/to/ocspload (built from bench/cmd/ocspload) it also runs
+// that load generator for 5 s against each and logs its JSON line.
 func BenchmarkOCSPNode(b *testing.B) {
 	quiet := slog.New(slog.DiscardHandler)
 	for _, kind := range []string{"sqlite", "postgres"} {
@@ -66,6 +72,7 @@ func BenchmarkOCSPNode(b *testing.B) {
 				f = startBenchNode(b, url, b.TempDir(), quiet)
 			}
 			var reqs [][]byte
+			var certs []*x509.Certificate
 			for i := range 100 {
 				iss, err := f.srv.Service().Issue(context.Background(), ca.Request{Profile: "client", Subject: fmt.Sprintf("CN=o%d", i)})
 				if err != nil {
@@ -75,7 +82,25 @@ func BenchmarkOCSPNode(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				reqs = append(reqs, req)
+				reqs, certs = append(reqs, req), append(certs, iss.Certificate)
+			}
+			if bin := os.Getenv("OCSPLOAD"); bin != "" && !ocsploadRan[kind] {
+				ocsploadRan[kind] = true
+				// The shared load generator (bench/cmd/ocspload) from
+				// another process, every response verified.
+				dir := b.TempDir()
+				var leaves []byte
+				for _, c := range certs {
+					leaves = append(leaves, ca.CertPEM(c.Raw)...)
+				}
+				os.WriteFile(filepath.Join(dir, "leaves.pem"), leaves, 0o644)
+				os.WriteFile(filepath.Join(dir, "issuer.pem"), ca.CertPEM(f.issuer.Raw), 0o644)
+				out, err := exec.Command(bin, "-url", f.url+"/ocsp", "-issuer", filepath.Join(dir, "issuer.pem"),
+					"-certs", filepath.Join(dir, "leaves.pem"), "-duration", "5s", "-warmup", "1s").CombinedOutput()
+				if err != nil {
+					b.Fatalf("ocspload: %v\n%s", err, out)
+				}
+				b.Logf("ocspload against %s: %s", kind, bytes.TrimSpace(out))
 			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			post := func(req []byte) {
@@ -104,6 +129,10 @@ func BenchmarkOCSPNode(b *testing.B) {
 		})
 	}
 }
+
+// ocsploadRan: the benchmark function runs once per b.N tried; the
+// external load generator runs on the first only.
+var ocsploadRan = map[string]bool{}
 
 // startBenchNode is startNode for benchmarks.
 func startBenchNode(b *testing.B, url, dir string, log *slog.Logger) *fixture {
