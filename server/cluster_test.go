@@ -408,8 +408,19 @@ func TestNodeKilledDuringRevocations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var acked []*ca.Issued
+	// One CLI revocation first: it reaches node B within a second.
 	cliDir := t.TempDir()
+	first, err := b.srv.Service().Issue(ctx, ca.Request{Profile: "client", Subject: "CN=cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, bin, "revoke", first.Serial, "--reason", "superseded", "--store", url, "--dir", cliDir); err != nil {
+		t.Fatalf("pkid revoke: %v\n%s", err, out)
+	}
+	t.Logf("pkid revoke (CLI) seen by node B's OCSP and CRL %v after the command returned",
+		b.waitRevoked(first.Certificate.SerialNumber, time.Now(), time.Second).Round(time.Millisecond))
+
+	var acked []*ca.Issued
 	for i, iss := range issued {
 		if i == 10 {
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
