@@ -57,6 +57,38 @@ func keyID(pub crypto.PublicKey) ([]byte, error) {
 // sign makes the certificate. issuer == nil means self-signed with
 // signer's own key.
 func sign(spec *certSpec, serial *big.Int, issuer *x509.Certificate, signer crypto.Signer, rand io.Reader) ([]byte, error) {
+	der, err := signFastOrStd(spec, serial, issuer, signer, rand)
+	if err != nil {
+		return nil, err
+	}
+	if lintCertificate != nil {
+		if err := lintCertificate(der, issuer, spec.now); err != nil {
+			return nil, fmt.Errorf("the certificate was not stored because lint found errors: %w", err)
+		}
+	}
+	return der, nil
+}
+
+// signFastOrStd signs with the hand encoder of tbs.go when it handles the
+// issuer, signer and spec, else with x509.CreateCertificate.
+func signFastOrStd(spec *certSpec, serial *big.Int, issuer *x509.Certificate, signer crypto.Signer, rand io.Reader) ([]byte, error) {
+	if issuer != nil {
+		if p := partsFor(spec, issuer, signer); p != nil {
+			spki, ski, err := spkiAndKeyID(spec.pub)
+			if err != nil {
+				return nil, err
+			}
+			der, err := signFast(p, spec, serial, spki, ski, signer, rand)
+			if err != errSlowPath {
+				return der, err
+			}
+		}
+	}
+	return signStd(spec, serial, issuer, signer, rand)
+}
+
+// signStd makes the certificate with x509.CreateCertificate.
+func signStd(spec *certSpec, serial *big.Int, issuer *x509.Certificate, signer crypto.Signer, rand io.Reader) ([]byte, error) {
 	ski, err := keyID(spec.pub)
 	if err != nil {
 		return nil, err
@@ -113,11 +145,6 @@ func sign(spec *certSpec, serial *big.Int, issuer *x509.Certificate, signer cryp
 	der, err := x509.CreateCertificate(rand, t, parent, spec.pub, signer)
 	if err != nil {
 		return nil, fmt.Errorf("sign certificate: %w", err)
-	}
-	if lintCertificate != nil {
-		if err := lintCertificate(der, issuer, spec.now); err != nil {
-			return nil, fmt.Errorf("the certificate was not stored because lint found errors: %w", err)
-		}
 	}
 	return der, nil
 }

@@ -156,12 +156,13 @@ func (s *Schema) Rule(name string) *MatchingRule {
 var schemaFiles embed.FS
 
 // BuiltinSchemaFiles names the embedded schema files DefaultSchema loads, in order.
-var BuiltinSchemaFiles = []string{"system", "core", "cosine", "inetorgperson", "nis"}
+var BuiltinSchemaFiles = []string{"system", "core", "cosine", "inetorgperson", "nis", "pkid"}
 
 // DefaultSchema returns pkid's built-in schema: the system schema (syntaxes,
 // matching rules, operational attributes, top/alias/referral/
 // extensibleObject/subschema), core (RFC 4519, RFC 2256, RFC 4523 PKI),
-// cosine (RFC 4524), inetOrgPerson (RFC 2798) and NIS (RFC 2307).
+// cosine (RFC 4524), inetOrgPerson (RFC 2798), NIS (RFC 2307) and pkid's
+// own CA-database-view schema (schema/pkid.schema).
 func DefaultSchema() *Schema {
 	defaultSchemaOnce()
 	return defaultSchema

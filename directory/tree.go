@@ -42,6 +42,10 @@ type Config struct {
 	RootDSE RootDSEConfig
 	// Access decides what an identity may do (issue 6). nil allows all.
 	Access AccessControl
+	// Providers supply read-only virtual entries (the live CA entries and
+	// the CA database view: NewPKI) merged with the stored ones; see
+	// Provider.
+	Providers []Provider
 	// CacheEntries bounds the read cache of decoded entries (0:
 	// DefaultCacheEntries; negative: no cache). CacheMaxAge bounds how late
 	// another process's change is seen (0: DefaultCacheMaxAge).

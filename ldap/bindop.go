@@ -116,7 +116,7 @@ func (c *conn) bindExternal(req *BindRequest) (Identity, error) {
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	if err != nil {
-		return Identity{}, Errorf(ResultInvalidCredentials, "client certificate serial %X (%s) does not verify: %v", leaf.SerialNumber, leaf.Subject, err)
+		return Identity{}, Errorf(ResultInvalidCredentials, "client certificate serial %X (%s) does not verify: %v", leaf.SerialNumber.Bytes(), leaf.Subject, err)
 	}
 	authz := ""
 	if req.Credentials != nil {
@@ -143,7 +143,10 @@ func (c *conn) logBind(req *BindRequest, id Identity, mech string, res LDAPResul
 		attrs = append(attrs, "msg", res.DiagnosticMessage)
 	}
 	if len(id.Chain) > 0 {
-		attrs = append(attrs, "serial", fmt.Sprintf("%X", id.Chain[0].SerialNumber), "subject", id.Chain[0].Subject.String())
+		attrs = append(attrs, "serial", fmt.Sprintf("%X", id.Chain[0].SerialNumber.Bytes()), "subject", id.Chain[0].Subject.String())
+	}
+	if id.Rule != "" {
+		attrs = append(attrs, "rule", id.Rule)
 	}
 	c.s.log.Info("bind", attrs...)
 }

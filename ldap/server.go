@@ -35,6 +35,9 @@ type Identity struct {
 	// Chain is, for EXTERNAL, the verified client certificate chain
 	// (leaf first) the identity was mapped from.
 	Chain []*x509.Certificate
+	// Rule names, for EXTERNAL, the mapping rule that found the entry and
+	// how it matched; the bind's log line carries it.
+	Rule string
 }
 
 // Anonymous reports whether id has not authenticated.

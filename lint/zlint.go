@@ -63,6 +63,7 @@ type zlintRunner struct {
 	crlLints  []*zl.RevocationListLint
 	config    zl.Configuration
 	err       error
+	certSets  sync.Pool // *certLintSet
 }
 
 var (
@@ -99,14 +100,66 @@ func zlintCertificate(c *zx509.Certificate) []Finding {
 	if r.err != nil {
 		return []Finding{zlintUnavailable(object, r.err)}
 	}
+	set := r.certLintSet()
+	defer r.certSets.Put(set)
 	var out []Finding
-	for _, l := range r.certLints {
-		res := l.Execute(c, r.config)
+	for i, l := range r.certLints {
+		res := set.execute(i, l, c)
 		if f, ok := zlintFinding(res, &l.LintMetadata, object, "Reissue the certificate"); ok {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// certLintSet is one configured instance of every certificate lint.
+// zlint's CertificateLint.Execute makes a new instance and configures it
+// (reflection over the TOML tree) for every certificate, which costs more
+// than many lints themselves; pkid configures a set once and reuses it, one
+// goroutine at a time (a sync.Pool), which is safe because the instances
+// hold only their configuration: the lints keep no per-certificate state in
+// their fields.
+type certLintSet struct {
+	lints []zl.CertificateLintInterface
+	errs  []error // configuration errors, reported as zlint would
+}
+
+func (r *zlintRunner) certLintSet() *certLintSet {
+	if s, ok := r.certSets.Get().(*certLintSet); ok {
+		return s
+	}
+	s := &certLintSet{lints: make([]zl.CertificateLintInterface, len(r.certLints)), errs: make([]error, len(r.certLints))}
+	for i, l := range r.certLints {
+		s.lints[i] = l.Lint()
+		s.errs[i] = r.config.MaybeConfigure(s.lints[i], l.Name)
+	}
+	return s
+}
+
+// execute runs lint i as zl.CertificateLint.Execute does (framework
+// filter, CheckApplies, CheckEffective, Execute, a panic as Fatal), on the
+// set's configured instance.
+func (s *certLintSet) execute(i int, l *zl.CertificateLint, c *zx509.Certificate) (result *zl.LintResult) {
+	defer func() {
+		if err := recover(); err != nil {
+			result = &zl.LintResult{Status: zl.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", l.Name, err)}
+		}
+	}()
+	if !l.OverrideFrameworkFilter && (l.Source == zl.CABFBaselineRequirements ||
+		l.Source == zl.CABFSMIMEBaselineRequirements || l.Source == zl.CABFCSBaselineRequirements) {
+		// Not among zlintSources; keep zlint's own path for them.
+		return l.Execute(c, zlints().config)
+	}
+	if err := s.errs[i]; err != nil {
+		return &zl.LintResult{Status: zl.Fatal, Details: err.Error()}
+	}
+	lint := s.lints[i]
+	if !lint.CheckApplies(c) {
+		return &zl.LintResult{Status: zl.NA}
+	} else if !l.CheckEffective(c) {
+		return &zl.LintResult{Status: zl.NE}
+	}
+	return lint.Execute(c)
 }
 
 // zlintCRL runs the selected zlint lints on crl.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/directory/certmap"
 	"github.com/pkid/pkid/publish"
 	"github.com/pkid/pkid/store"
 )
@@ -95,6 +96,11 @@ type Config struct {
 	// Publish lists external LDAP directories that receive every CA's
 	// certificate and CRLs (package publish); none by default.
 	Publish []publish.Target
+	// CertMap holds the SASL EXTERNAL mapping rules, proxy DNs and user
+	// base (package directory/certmap); the zero value maps a certificate
+	// whose subject DN names an entry. The server fills in the store, the
+	// tree and the clock.
+	CertMap certmap.Config
 }
 
 // File is the optional configuration file of `pkid serve` (--config):
@@ -128,6 +134,10 @@ type File struct {
 	// Publish lists external LDAP directories to publish CA certificates
 	// and CRLs to (see publish.Target for the keys; durations as "10s").
 	Publish []publish.Target `json:"publish"`
+	// CertMap is how client certificates map to directory entries at a
+	// SASL EXTERNAL bind: {"rules": [...], "proxy": [...], "userBase": DN}
+	// (see certmap.Rule for the rule keys).
+	CertMap *certmap.Config `json:"certmap"`
 }
 
 // maxConfigBytes bounds the configuration file.
@@ -162,7 +172,7 @@ func ParseFile(name string, b []byte) (*File, error) {
 			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
 			return nil, fmt.Errorf("config file %s, line %d: %w (the file is a JSON object like {\"http\": \"127.0.0.1:8080\"})", name, line, err)
 		}
-		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, ldap, ldaps, allow_remote, url, key_type, log_format, log_level)", name, err)
+		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, ldap, ldaps, allow_remote, url, key_type, log_format, log_level, publish, certmap)", name, err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("config file %s: more than one JSON value; give one object", name)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/directory"
+	"github.com/pkid/pkid/directory/certmap"
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
 )
@@ -135,7 +136,17 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 		ClientAuth:     tls.VerifyClientCertIfGiven,
 		ClientCAs:      roots,
 	}
-	backend := &directory.LDAPBackend{Tree: tree, CheckCertificate: s.checkClientCertificate}
+	// SASL EXTERNAL: the chain the TLS layer validated is checked against
+	// the store at every bind (revocation applies to the next bind) and
+	// mapped to an entry by the configured rules.
+	mc := cfg.CertMap
+	mc.Store, mc.Tree, mc.Now = s.st, tree, cfg.Now
+	mc.SearchAs = directory.Identity{DN: l.adminDN, Mechanism: ldap.MechanismExternal}
+	mapper, err := certmap.New(mc)
+	if err != nil {
+		return fmt.Errorf("certmap: %w", err)
+	}
+	backend := &certmap.Backend{LDAPBackend: &directory.LDAPBackend{Tree: tree}, Mapper: mapper}
 	l.srv, err = ldap.NewServer(ldap.ServerConfig{Backend: backend, TLS: tlsCfg, Logger: s.log, Now: cfg.Now})
 	if err != nil {
 		return err
@@ -363,25 +374,6 @@ func (s *Server) renewLDAPCert(ctx context.Context) {
 			s.log.Warn("renew the directory's server certificate", "err", err)
 		}
 	}
-}
-
-// checkClientCertificate is the revocation check of SASL EXTERNAL for
-// certificates of pkid's own CAs: straight from the store, so a
-// revocation applies to the next bind.
-func (s *Server) checkClientCertificate(ctx context.Context, chain []*x509.Certificate) error {
-	leaf := chain[0]
-	serial := ca.FormatSerial(leaf.SerialNumber)
-	rec, err := s.st.Certificate(ctx, serial)
-	if errors.Is(err, store.ErrNotFound) {
-		return ldap.Errorf(ldap.ResultInvalidCredentials, "client certificate serial %s was not issued by this pkid", serial)
-	}
-	if err != nil {
-		return fmt.Errorf("look up certificate %s: %w", serial, err)
-	}
-	if rec.Status == store.StatusRevoked {
-		return ldap.Errorf(ldap.ResultInvalidCredentials, "client certificate serial %s is revoked (%s, %s)", serial, ca.ReasonName(rec.Reason), rec.RevokedAt.UTC().Format(time.RFC3339))
-	}
-	return nil
 }
 
 // serveLDAP runs the LDAP listeners until ctx ends.

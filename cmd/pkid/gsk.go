@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/pkid/pkid/doctor"
 	"github.com/pkid/pkid/gsk"
 	"github.com/pkid/pkid/internal/tlsregistry"
 )
@@ -30,7 +27,7 @@ pkid gsk plan --cert server.pem
 			kind := fs.String("kind", "", "how to read a bare value or names: cipher (4-hex suites), cipher2 (2-hex GSK_V3_CIPHER_SPECS), sigalg, group (4-decimal ids)")
 			asJSON := fs.Bool("json", false, "print decode and plan results as JSON")
 			certFile := fs.String("cert", "", "plan: the System SSL endpoint's certificate (PEM or DER)")
-			peerAddr := fs.String("peer", "", "plan: HOST:PORT of the peer to scan (not yet available)")
+			peerAddr := fs.String("peer", "", "plan: HOST:PORT of the peer; it is scanned (as pkid probe --scan does) and the plan keeps only what it accepts")
 			role := fs.String("role", "both", "plan: server, client or both (which GSK_SERVER_/GSK_CLIENT_ variables to write)")
 			versions := fs.String("versions", "1.2,1.3", "plan: TLS versions to enable, comma-separated")
 			return func(ctx context.Context, args []string) error {
@@ -50,7 +47,7 @@ pkid gsk plan --cert server.pem
 					if len(args) > 1 {
 						return usagef("plan takes no arguments, only --cert FILE")
 					}
-					return gskPlan(g, *certFile, *peerAddr, *role, *versions, *asJSON)
+					return gskPlan(ctx, g, *certFile, *peerAddr, *role, *versions, *asJSON)
 				}
 				return usagef("unknown gsk subcommand %q: say decode, encode or plan", args[0])
 			}
@@ -79,9 +76,7 @@ func gskDecode(g *globals, kind gsk.Kind, asJSON bool, args []string) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(g.stdout, rep); err != nil {
 			return err
 		}
 	} else if err := rep.WriteText(g.stdout); err != nil {
@@ -126,14 +121,11 @@ func gskEncode(g *globals, kind gsk.Kind, names []string) error {
 	return nil
 }
 
-func gskPlan(g *globals, certFile, peerAddr, role, versions string, asJSON bool) error {
-	if peerAddr != "" {
-		return fmt.Errorf("--peer is not available yet: it needs the TLS doctor's scanner (pkid probe --scan); run plan without --peer for now")
-	}
+func gskPlan(ctx context.Context, g *globals, certFile, peerAddr, role, versions string, asJSON bool) error {
 	if certFile == "" {
 		return usagef("plan needs --cert FILE, the System SSL endpoint's certificate")
 	}
-	cert, err := gskReadCertificate(certFile)
+	cert, err := readCertificateFile(certFile)
 	if err != nil {
 		return err
 	}
@@ -158,14 +150,17 @@ func gskPlan(g *globals, certFile, peerAddr, role, versions string, asJSON bool)
 		}
 		req.Versions = append(req.Versions, ver)
 	}
+	if peerAddr != "" {
+		if req.Peer, err = gskScanPeer(ctx, peerAddr); err != nil {
+			return err
+		}
+	}
 	p, err := gsk.Plan(req)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return writeJSON(g.stdout, p)
 	}
 	desc := string(req.KeyType)
 	if req.Curve != "" {
@@ -177,27 +172,40 @@ func gskPlan(g *globals, certFile, peerAddr, role, versions string, asJSON bool)
 	return nil
 }
 
-// gskReadCertificate reads the first certificate of a PEM file, or a DER file.
-func gskReadCertificate(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+// gskScanPeer scans the peer with the TLS doctor's scanner and keeps what
+// gsk.Plan needs: the versions, suites, groups and signature schemes it
+// accepts.
+func gskScanPeer(ctx context.Context, addr string) (*gsk.Peer, error) {
+	rep, err := doctor.Scan(ctx, doctor.ScanOptions{Addr: addr})
 	if err != nil {
-		return nil, fmt.Errorf("read certificate: %w", err)
+		return nil, fmt.Errorf("scan %s: %w", addr, err)
 	}
-	der := b
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type == "CERTIFICATE" {
-			der = blk.Bytes
-			break
+	peer := &gsk.Peer{}
+	seen := map[[2]uint16]bool{}
+	add := func(kind, code uint16, list *[]uint16) {
+		if k := [2]uint16{kind, code}; !seen[k] {
+			seen[k] = true
+			*list = append(*list, code)
 		}
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parse certificate %s: %w (want PEM or DER)", path, err)
+	for _, p := range rep.Protocols {
+		if p.Supported {
+			peer.Versions = append(peer.Versions, p.Version)
+		}
 	}
-	return cert, nil
+	for _, l := range rep.CipherSuites {
+		for _, s := range l.Suites {
+			add(0, s.Code, &peer.Suites)
+		}
+	}
+	for _, gr := range rep.Groups {
+		add(1, gr.ID, &peer.Groups)
+	}
+	for _, sc := range rep.SignatureSchemes {
+		add(2, sc.Scheme, &peer.SignatureSchemes)
+	}
+	if len(peer.Versions) == 0 {
+		return nil, fmt.Errorf("scan %s: the peer accepted no TLS version", addr)
+	}
+	return peer, nil
 }

@@ -11,11 +11,15 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pkid/pkid/internal/peer"
 )
 
 func runGskCLI(t *testing.T, stdin string, argv ...string) (code int, stdout, stderr string) {
@@ -78,7 +82,7 @@ func TestGskCLI(t *testing.T) {
 			stdout: []string{"(EC P-256 key)", "GSK_V3_CIPHER_SPECS_EXPANDED=130213011303C02CC02B\n", "GSK_PROTOCOL_TLSV1_3=on", "GSK_SERVER_TLS_KEY_SHARES=00290023002400250030", "GSK_TLS_SIG_ALG_PAIRS=0403"}},
 		{name: "plan TLS 1.2 server", argv: []string{"gsk", "plan", "--cert", certFile, "--versions", "1.2", "--role", "server"},
 			stdout: []string{"GSK_PROTOCOL_TLSV1_3=off", "GSK_SERVER_ECURVE_LIST="}, notStdout: "GSK_CLIENT"},
-		{name: "plan --peer is not yet", argv: []string{"gsk", "plan", "--cert", certFile, "--peer", "zos.example:636"}, code: 1, stderr: "not available yet"},
+		{name: "plan --peer closed port", argv: []string{"gsk", "plan", "--cert", certFile, "--peer", closedAddr(t)}, code: 1, stderr: "scan 127.0.0.1:"},
 		{name: "plan without cert", argv: []string{"gsk", "plan"}, code: 2, stderr: "needs --cert"},
 		{name: "plan with a missing cert", argv: []string{"gsk", "plan", "--cert", filepath.Join(t.TempDir(), "nope.pem")}, code: 1, stderr: "read certificate"},
 		{name: "unknown subcommand", argv: []string{"gsk", "explain"}, code: 2, stderr: `unknown gsk subcommand "explain"`},
@@ -135,4 +139,71 @@ func TestGskDecodeJSON(t *testing.T) {
 	if len(r.Problems) != 1 || r.Problems[0].Position != 3 {
 		t.Errorf("problems %+v, want one at position 3", r.Problems)
 	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestGskPlanPeer plans for an EC certificate against a real openssl
+// s_server that accepts one TLS 1.2 suite, one TLS 1.3 suite and one group:
+// the plan must offer exactly what that peer takes.
+func TestGskPlanPeer(t *testing.T) {
+	openssl := peer.Need(t, "openssl", "openssl")
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+
+	var addr string
+	for try := 0; ; try++ {
+		addr = closedAddr(t)
+		cmd := exec.Command(openssl, "s_server", "-accept", addr, "-cert", certFile, "-key", keyFile,
+			"-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-groups", "P-256", "-quiet")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		if waitListening(addr, 5*time.Second) {
+			break
+		}
+		if try == 3 {
+			t.Fatalf("openssl s_server did not listen on %s", addr)
+		}
+	}
+	code, out, errOut := runGskCLI(t, "", "gsk", "plan", "--cert", certFile, "--peer", addr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"GSK_V3_CIPHER_SPECS_EXPANDED=1301C02B\n", "GSK_SERVER_TLS_KEY_SHARES=0023\n", "GSK_PROTOCOL_TLSV1_3=on"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func waitListening(addr string, d time.Duration) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return true
+		}
+	}
+	return false
 }

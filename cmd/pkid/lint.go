@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"fmt"
@@ -35,7 +34,7 @@ func init() {
 					return usagef("--purpose must be server or client, not %q", *purpose)
 				}
 				if *issuerFile != "" {
-					c, err := readIssuer(*issuerFile)
+					c, err := readCertificateFile(*issuerFile)
 					if err != nil {
 						return err
 					}
@@ -105,9 +104,7 @@ func runLint(stdin io.Reader, stdout, stderr io.Writer, files []string, opts lin
 		}
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(entries); err != nil {
+		if err := writeJSON(stdout, entries); err != nil {
 			return fmt.Errorf("write JSON: %w", err)
 		}
 	} else {
@@ -150,31 +147,6 @@ func printLint(w io.Writer, entries []lintEntry) {
 		fmt.Fprintf(w, "\n%d object(s): %d error(s), %d warning(s), %d notice(s)\n",
 			objects, counts[lint.Error], counts[lint.Warning], counts[lint.Notice])
 	}
-}
-
-// readIssuer reads the first certificate of a PEM or DER file.
-func readIssuer(name string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("read issuer certificate: %w", err)
-	}
-	der := data
-	for rest := data; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type == "CERTIFICATE" {
-			der = b.Bytes
-			break
-		}
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("issuer certificate %s: %w", name, err)
-	}
-	return c, nil
 }
 
 // certificatesIn returns the certificates crypto/x509 can parse in PEM or

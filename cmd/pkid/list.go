@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"strconv"
@@ -66,9 +65,7 @@ pkid list --status revoked --json`,
 					for i, c := range certs {
 						out[i] = recordJSON(c, now)
 					}
-					enc := json.NewEncoder(g.stdout)
-					enc.SetIndent("", "  ")
-					return enc.Encode(out)
+					return writeJSON(g.stdout, out)
 				}
 				if len(certs) == 0 {
 					fmt.Fprintln(g.stderr, "No certificates match.")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -119,9 +118,7 @@ func runProbe(ctx context.Context, g *globals, opts doctor.Options, asJSON bool)
 		return usagef("%v", err)
 	}
 	if asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := writeJSON(g.stdout, r); err != nil {
 			return err
 		}
 	} else {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/pkid/pkid/doctor"
@@ -23,9 +22,7 @@ func probeScan(ctx context.Context, g *globals, opts doctor.Options, asJSON bool
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(g.stdout, rep); err != nil {
 			return err
 		}
 	} else if err := rep.WriteText(g.stdout); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"strings"
@@ -55,9 +54,7 @@ pkid publish status --config /etc/pkid/serve.json --json`,
 					if rows == nil {
 						rows = []publish.CAStatus{}
 					}
-					enc := json.NewEncoder(g.stdout)
-					enc.SetIndent("", "  ")
-					return enc.Encode(rows)
+					return writeJSON(g.stdout, rows)
 				}
 				if len(rows) == 0 {
 					fmt.Fprintln(g.stderr, "Nothing published yet: add publish targets to the `pkid serve` configuration.")

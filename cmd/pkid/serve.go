@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/directory/certmap"
 	"github.com/pkid/pkid/publish"
 	"github.com/pkid/pkid/server"
 )
@@ -42,12 +43,16 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 				set := map[string]bool{}
 				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 				var targets []publish.Target
+				var certMap certmap.Config
 				if *configFile != "" {
 					fc, err := server.ReadFile(*configFile)
 					if err != nil {
 						return err
 					}
 					targets = fc.Publish
+					if fc.CertMap != nil {
+						certMap = *fc.CertMap
+					}
 					pick := func(dst *string, flagName, v string) {
 						if v != "" && !set[flagName] {
 							*dst = v
@@ -104,6 +109,7 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 					},
 					Logger:  server.NewLogger(g.stderr, *logFormat, level),
 					Publish: targets,
+					CertMap: certMap,
 				})
 				if err != nil {
 					return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -68,9 +67,7 @@ pkid show www.pem --json`,
 				inStore := rec != nil
 				j.InStore = &inStore
 				if *asJSON {
-					enc := json.NewEncoder(g.stdout)
-					enc.SetIndent("", "  ")
-					return enc.Encode(j)
+					return writeJSON(g.stdout, j)
 				}
 				printCert(g, j)
 				return nil

@@ -1,0 +1,214 @@
+package certmap
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/revocation"
+	"github.com/pkid/pkid/store"
+)
+
+// Verified is a client certificate chain that passed Verify.
+type Verified struct {
+	// Leaf is the client's certificate; Chain the verified path from Leaf
+	// to its trust anchor (Leaf first).
+	Leaf  *x509.Certificate
+	Chain []*x509.Certificate
+	// Serial (ca.FormatSerial form), Subject and Issuer (RFC 4514) of Leaf.
+	Serial, Subject, Issuer string
+	// CAID is the pkid CA that issued Leaf, "" for a foreign CA.
+	CAID string
+}
+
+// Verify checks a chain as the client presented it (leaf first, any
+// intermediates after it) at Config.Now: path validation to a trust
+// anchor, clientAuth extended key usage (or none), validity, and
+// revocation of the leaf (store for pkid CAs; package revocation for the
+// whole chain otherwise). The store is read at every call: there is no
+// cache to go stale. A refused certificate gives an *Error; a failure to
+// read the store gives a plain error.
+func (m *Mapper) Verify(ctx context.Context, chain []*x509.Certificate) (*Verified, error) {
+	return m.verify(ctx, chain, false)
+}
+
+// VerifyPath is Verify for a path the caller has already validated with
+// crypto/x509 (leaf first, trust anchor last), as the LDAP frontend does
+// at bind time: it checks that the path ends at one of the Mapper's trust
+// anchors instead of verifying the signatures again, then applies every
+// other check of Verify (validity, clientAuth, revocation).
+func (m *Mapper) VerifyPath(ctx context.Context, path []*x509.Certificate) (*Verified, error) {
+	return m.verify(ctx, path, true)
+}
+
+func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validated bool) (*Verified, error) {
+	if len(chain) == 0 {
+		return nil, errors.New("certmap: the client presented no certificate")
+	}
+	for i, c := range chain {
+		if c == nil {
+			return nil, fmt.Errorf("certmap: certificate %d of the chain is missing", i)
+		}
+	}
+	leaf := chain[0]
+	now := m.now()
+	if now.Before(leaf.NotBefore) {
+		return nil, newError(leaf, nil, "is not yet valid (notBefore %s)", leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	if now.After(leaf.NotAfter) {
+		return nil, newError(leaf, nil, "has expired (notAfter %s)", leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if !clientAuthOK(leaf) {
+		return nil, newError(leaf, nil, "lacks clientAuth in extendedKeyUsage; reissue it with the client profile")
+	}
+
+	cas, err := m.storeCAs(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("certmap: read CAs: %w", err)
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	ours := map[string]*store.CA{} // by certificate DER
+	anchors := map[string]bool{}   // DER a validated path may end at
+	for _, c := range cas {
+		cert, err := m.parseCA(c.CertDER)
+		if err != nil {
+			return nil, fmt.Errorf("certmap: CA %s: %w", c.ID, err)
+		}
+		ours[string(c.CertDER)] = c
+		// Every pkid CA is trusted: a validated path may end at the
+		// issuing CA when the caller's pool holds it as a root.
+		anchors[string(c.CertDER)] = true
+		if c.ParentID == "" && bytes.Equal(cert.RawIssuer, cert.RawSubject) {
+			roots.AddCert(cert)
+		} else {
+			inter.AddCert(cert)
+		}
+	}
+	for _, r := range m.cfg.Roots {
+		roots.AddCert(r)
+		anchors[string(r.Raw)] = true
+	}
+	for _, c := range m.cfg.Intermediates {
+		inter.AddCert(c)
+	}
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	path := chain
+	if !validated || !anchors[string(chain[len(chain)-1].Raw)] {
+		paths, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		if err != nil {
+			return nil, verifyError(leaf, err)
+		}
+		path = paths[0]
+	}
+	v := &Verified{Leaf: leaf, Chain: path, Serial: ca.FormatSerial(leaf.SerialNumber), Subject: certSubject(leaf), Issuer: certIssuer(leaf)}
+	if len(path) >= 2 {
+		if c := ours[string(path[1].Raw)]; c != nil {
+			v.CAID = c.ID
+		}
+	}
+	if v.CAID != "" {
+		return v, m.checkStore(ctx, v)
+	}
+	if _, err := m.rev.CheckChain(ctx, path); err != nil {
+		var re *revocation.RevokedError
+		if errors.As(err, &re) {
+			if re.Certificate != nil && re.Certificate != leaf {
+				return nil, newError(leaf, err, "was issued by a revoked CA (%s)", err)
+			}
+			return nil, newError(leaf, err, "is revoked (%s since %s, according to %s)", re.Reason, re.RevokedAt.UTC().Format(time.RFC3339), re.Source)
+		}
+		var ue *revocation.UnknownError
+		if errors.As(err, &ue) {
+			return nil, newError(leaf, err, "has an unknown revocation status: %s", err)
+		}
+		return nil, fmt.Errorf("certmap: revocation check of serial %s: %w", v.Serial, err)
+	}
+	return v, nil
+}
+
+// checkStore reads the leaf's state from the store: the single source of
+// truth, so a revocation made by any process applies to the next bind.
+func (m *Mapper) checkStore(ctx context.Context, v *Verified) error {
+	c, err := m.cfg.Store.Certificate(ctx, v.Serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return newError(v.Leaf, err, "was signed by pkid CA %q but is not in its store (forged or from a restored backup); refused", v.CAID)
+	}
+	if err != nil {
+		return fmt.Errorf("certmap: read certificate %s: %w", v.Serial, err)
+	}
+	if c.CAID != v.CAID || (c.DER != nil && !bytes.Equal(c.DER, v.Leaf.Raw)) {
+		return newError(v.Leaf, nil, "does not match the certificate pkid stored under that serial; refused")
+	}
+	if c.Status == store.StatusRevoked {
+		return newError(v.Leaf, nil, "is revoked (%s since %s)", ca.ReasonName(c.Reason), c.RevokedAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func clientAuthOK(c *x509.Certificate) bool {
+	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
+		return true
+	}
+	for _, u := range c.ExtKeyUsage {
+		if u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
+}
+
+func verifyError(leaf *x509.Certificate, err error) *Error {
+	selfSigned := bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil
+	var ua x509.UnknownAuthorityError
+	switch {
+	case selfSigned:
+		return newError(leaf, err, "is a self-signed certificate, not issued by a trusted CA")
+	case errors.As(err, &ua):
+		return newError(leaf, err, "was not issued by a trusted CA (issuer %s)", subjectText(certIssuer(leaf)))
+	}
+	var ie x509.CertificateInvalidError
+	if errors.As(err, &ie) && ie.Reason == x509.IncompatibleUsage {
+		return newError(leaf, err, "has a chain whose CA certificates do not allow clientAuth in extendedKeyUsage")
+	}
+	return newError(leaf, err, "failed verification: %s", err)
+}
+
+// parseCA parses a CA certificate from the store, once per distinct DER:
+// the list of CAs is read at every bind, the parsing need not be.
+func (m *Mapper) parseCA(der []byte) (*x509.Certificate, error) {
+	if c, ok := m.parsed.Load(string(der)); ok {
+		return c.(*x509.Certificate), nil
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	m.parsed.Store(string(der), c)
+	return c, nil
+}
+
+// caMaxAge bounds how late a new pkid CA is trusted: the list of CAs is
+// reread at most this long after the last read. Certificates' revocation
+// state is never cached.
+const caMaxAge = time.Second
+
+func (m *Mapper) storeCAs(ctx context.Context, now time.Time) ([]*store.CA, error) {
+	m.casMu.Lock()
+	defer m.casMu.Unlock()
+	if m.cas != nil && now.Sub(m.casAt) >= 0 && now.Sub(m.casAt) < caMaxAge {
+		return m.cas, nil
+	}
+	cas, err := m.cfg.Store.CAs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.cas, m.casAt = cas, now
+	return cas, nil
+}
