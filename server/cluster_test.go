@@ -466,3 +466,44 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// TestNodesStartTogether: two nodes started at the same moment on an
+// empty database create one CA between them (bootstrap runs under a store
+// lock), and both hand out the same ca.pem.
+func TestNodesStartTogether(t *testing.T) {
+	url := pgtest.New(t).Database(t)
+	var logs clusterLog
+	dirs := []string{t.TempDir(), t.TempDir()}
+	nodes := make([]*fixture, 2)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i] = startNode(t, url, dirs[i], logs.logger(t, fmt.Sprint(i)))
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if created := btoi(nodes[0].boot.CreatedCA) + btoi(nodes[1].boot.CreatedCA); created != 1 {
+		t.Errorf("%d nodes created a CA; want 1", created)
+	}
+	cas, err := nodes[0].st.CAs(t.Context())
+	if err != nil || len(cas) != 2 {
+		t.Errorf("CAs in the store: %d, %v; want root and issuing", len(cas), err)
+	}
+	a, _ := os.ReadFile(filepath.Join(dirs[0], server.CAFileName))
+	b, _ := os.ReadFile(filepath.Join(dirs[1], server.CAFileName))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("ca.pem differs between the nodes")
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
