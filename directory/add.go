@@ -25,6 +25,12 @@ func (t *Tree) Add(ctx context.Context, id Identity, e *Entry) error {
 	if d.IsRoot() || norm == t.subschemaNorm() {
 		return ldap.Errorf(ldap.ResultEntryAlreadyExists, "%q is the root DSE or the subschema entry", e.DN)
 	}
+	if err := t.refuseProvided(ctx, norm); err != nil {
+		return err
+	}
+	if err := t.refuseProvided(ctx, d.Parent().Normalize(t.schema)); err != nil {
+		return err
+	}
 	for _, a := range e.Attributes {
 		if err := t.refuseNoUserMod(a.Type); err != nil {
 			return err

@@ -69,6 +69,11 @@ func (t *Tree) lookup(ctx context.Context, d DN, norm string) (*Entry, error) {
 	if norm == t.subschemaNorm() {
 		return t.SubschemaEntry(), nil
 	}
+	if v, ok, err := t.virtualEntry(ctx, norm); err != nil {
+		return nil, err
+	} else if ok {
+		return v.entry, nil
+	}
 	x, err := t.getEntry(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "entry")

@@ -20,6 +20,9 @@ func (t *Tree) Delete(ctx context.Context, id Identity, dnStr string) error {
 	if d.IsRoot() || norm == t.subschemaNorm() {
 		return ldap.Errorf(ldap.ResultUnwillingToPerform, "the root DSE and the subschema entry cannot be deleted")
 	}
+	if err := t.refuseProvided(ctx, norm); err != nil {
+		return err
+	}
 	if !t.allowed(ctx, id, RightDelete, norm, nil) {
 		return t.refuse(ctx, id, d, norm, fmt.Sprintf("no delete access to %q", dnStr))
 	}

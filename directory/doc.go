@@ -32,7 +32,19 @@
 // all white space removed and case folded.
 //
 // Access control is a seam (AccessControl); issue 6 implements aclEntry.
+//
+// Virtual entries come from Providers (Config.Providers): read-only
+// entries computed from the store and merged into searches, compares and
+// reads, with their missing ancestors shown as virtual parents; writes to
+// them are unwillingToPerform. PKI (pki.go) is the one pkid has: every CA
+// at its subject DN with cACertificate and its current CRLs (RFC 4523
+// §2.2, §2.4, §2.5, §3.2, §3.3; RFC 2256 certificationAuthority and
+// cRLDistributionPoint), and the CA database view (one pkidCertificate
+// entry per issued certificate, schema/pkid.schema, OIDs under a
+// UUID-derived 2.25 arc, X.667).
+//
 // This package must not import the ldap frontend's server code nor any
 // listener: it imports only package ldap's message types (Filter,
-// ResultCode, Error, Change, SearchRequest), store and the standard library.
+// ResultCode, Error, Change, SearchRequest), store, ca (for revocation
+// reason names) and the standard library.
 package directory

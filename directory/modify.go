@@ -30,6 +30,9 @@ func (t *Tree) modify(ctx context.Context, id Identity, dnStr string, changes []
 	if d.IsRoot() || norm == t.subschemaNorm() {
 		return ldap.Errorf(ldap.ResultUnwillingToPerform, "the root DSE and the subschema entry are not modifiable")
 	}
+	if err := t.refuseProvided(ctx, norm); err != nil {
+		return err
+	}
 	for _, c := range changes {
 		if err := t.refuseNoUserMod(c.Modification.Type); err != nil {
 			return err

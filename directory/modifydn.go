@@ -41,6 +41,11 @@ func (t *Tree) ModifyDN(ctx context.Context, id Identity, dnStr, newRDN string, 
 	}
 	target := append(DN{rdnDN[0]}, parent...)
 	targetNorm := target.Normalize(t.schema)
+	for _, n := range []string{norm, targetNorm, parent.Normalize(t.schema)} {
+		if err := t.refuseProvided(ctx, n); err != nil {
+			return err
+		}
+	}
 	if !t.allowed(ctx, id, RightRename, norm, nil) {
 		return t.refuse(ctx, id, d, norm, fmt.Sprintf("no rename access to %q", dnStr))
 	}

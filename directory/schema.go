@@ -156,13 +156,14 @@ func (s *Schema) Rule(name string) *MatchingRule {
 var schemaFiles embed.FS
 
 // BuiltinSchemaFiles names the embedded schema files DefaultSchema loads, in order.
-var BuiltinSchemaFiles = []string{"system", "core", "cosine", "inetorgperson", "nis", "acl"}
+var BuiltinSchemaFiles = []string{"system", "core", "cosine", "inetorgperson", "nis", "pkid", "acl"}
 
 // DefaultSchema returns pkid's built-in schema: the system schema (syntaxes,
 // matching rules, operational attributes, top/alias/referral/
 // extensibleObject/subschema), core (RFC 4519, RFC 2256, RFC 4523 PKI),
-// cosine (RFC 4524), inetOrgPerson (RFC 2798), NIS (RFC 2307) and the
-// z/OS-style access control attributes (acl.schema, pkid OIDs).
+// cosine (RFC 4524), inetOrgPerson (RFC 2798), NIS (RFC 2307) and pkid's
+// own CA-database-view schema (schema/pkid.schema) and the z/OS-style
+// access control attributes (schema/acl.schema).
 func DefaultSchema() *Schema {
 	defaultSchemaOnce()
 	return defaultSchema

@@ -142,6 +142,58 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	if t.cache != nil {
 		gen = t.cacheBegin(ctx)
 	}
+	if v, ok, err := t.virtualEntry(ctx, norm); err != nil {
+		return res, err
+	} else if ok {
+		// A provider's entry or a virtual parent as the base: only
+		// virtual entries are below it.
+		vemit := func(e *Entry, n string) error {
+			if err := check(); err != nil {
+				return err
+			}
+			return emit(e, n, -1)
+		}
+		scope := store.DirSub
+		switch req.Scope {
+		case ldap.ScopeBaseObject:
+			return res, pageDone(emit(v.entry, v.norm, -1))
+		case ldap.ScopeSingleLevel:
+			scope = store.DirOne
+		case ldap.ScopeWholeSubtree:
+			if err := emit(v.entry, v.norm, -1); err != nil {
+				return res, pageDone(err)
+			}
+		}
+		if _, o, err := t.owner(ctx, norm); err != nil {
+			return res, err
+		} else if o.Owned {
+			// A provider's subtree holds only the provider's entries.
+			p, _, _ := t.owner(ctx, norm)
+			err := p.Search(ctx, norm, scope, &req.Filter, func(n string, e *Entry) error {
+				if n == norm {
+					return nil
+				}
+				return vemit(e, n)
+			})
+			return res, storeErr(pageDone(err))
+		}
+		return res, storeErr(pageDone(t.searchVirtual(ctx, d, norm, scope, true, &req.Filter, vemit)))
+	}
+	if len(t.cfg.Providers) > 0 {
+		// Stored entries with a provider's DN are hidden: the provider's
+		// entry is the one (a hand-published CA entry is stale).
+		stored := emit
+		emit = func(e *Entry, normDN string, id64 int64) error {
+			if id64 >= 0 {
+				if _, o, err := t.owner(ctx, normDN); err != nil {
+					return err
+				} else if o.Owned {
+					return nil
+				}
+			}
+			return stored(e, normDN, id64)
+		}
+	}
 	if !d.IsRoot() {
 		var x *cached
 		var err error
@@ -189,6 +241,12 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 			return plain(e, normDN, id64)
 		}
 	}
+	virtualEmit := func(e *Entry, n string) error {
+		if err := check(); err != nil {
+			return err
+		}
+		return emit(e, n, -1)
+	}
 	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
 	switch req.Scope {
 	case ldap.ScopeBaseObject:
@@ -210,6 +268,9 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 			}
 			return emit(x.entry, x.se.NormDN, x.se.ID)
 		})
+		if err == nil {
+			err = t.searchVirtual(ctx, d, norm, q.Scope, req.Scope == ldap.ScopeChildren, &req.Filter, virtualEmit)
+		}
 		return res, storeErr(pageDone(err))
 	}
 	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
@@ -225,6 +286,9 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		}
 		return emit(e, se.NormDN, se.ID)
 	})
+	if err == nil {
+		err = t.searchVirtual(ctx, d, norm, q.Scope, req.Scope == ldap.ScopeChildren, &req.Filter, virtualEmit)
+	}
 	return res, storeErr(pageDone(err))
 }
 

@@ -53,6 +53,10 @@ type Config struct {
 	// the attribute types written (nil for Delete and ModifyDN, which
 	// move or remove everything). Access control drops cached decisions.
 	Changed func(normDN string, attrs []string)
+	// Providers supply read-only virtual entries (the live CA entries and
+	// the CA database view: NewPKI) merged with the stored ones; see
+	// Provider.
+	Providers []Provider
 	// CacheEntries bounds the read cache of decoded entries (0:
 	// DefaultCacheEntries; negative: no cache). CacheMaxAge bounds how late
 	// another process's change is seen (0: DefaultCacheMaxAge).

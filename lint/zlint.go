@@ -155,12 +155,20 @@ func (s *certLintSet) execute(i int, l *zl.CertificateLint, c *zx509.Certificate
 	}
 	lint := s.lints[i]
 	if !lint.CheckApplies(c) {
-		return &zl.LintResult{Status: zl.NA}
+		return &resultNA
 	} else if !l.CheckEffective(c) {
-		return &zl.LintResult{Status: zl.NE}
+		return &resultNE
 	}
 	return lint.Execute(c)
 }
+
+// resultNA and resultNE are the results of lints that do not apply or are
+// not yet effective: most lints on most certificates. They are shared, not
+// allocated per lint and certificate; zlintFinding only reads results.
+var (
+	resultNA = zl.LintResult{Status: zl.NA}
+	resultNE = zl.LintResult{Status: zl.NE}
+)
 
 // zlintCRL runs the selected zlint lints on crl.
 func zlintCRL(crl *zx509.RevocationList, object string) []Finding {

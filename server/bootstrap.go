@@ -55,6 +55,12 @@ func (s *Server) bootstrap(ctx context.Context, base string) (*Bootstrap, error)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	// Nodes starting at once on an empty shared store: one creates the CA.
+	unlock, err := s.waitLock(ctx, "bootstrap")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	cas, err := s.st.CAs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read CAs: %w", err)
@@ -92,13 +98,30 @@ func (s *Server) bootstrap(ctx context.Context, base string) (*Bootstrap, error)
 		b.DefaultCA = cas[len(cas)-1]
 	}
 	b.URL = b.DefaultCA.URL
+	if !b.CreatedCA {
+		if err := s.writeTrustFiles(b); err != nil {
+			return nil, err
+		}
+	}
 	if b.URL == "" {
 		s.log.Warn("the CA writes no URLs into certificates; clients cannot find this server's OCSP responder or CRLs (create the data directory with `pkid serve` or `pkid init --url`)", "ca", b.DefaultCA.ID)
 	} else if b.URL != base {
 		s.log.Info("the CA's certificates point to another base URL than this listener", "url", b.URL, "listener", base)
 	}
 
-	if _, err := os.Stat(b.AdminCert); errors.Is(err, os.ErrNotExist) {
+	_, statErr := os.Stat(b.AdminCert)
+	if errors.Is(statErr, os.ErrNotExist) && !b.CreatedCA {
+		serial, elsewhere, err := s.adminIssuedElsewhere(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if elsewhere {
+			s.log.Info("no administrator's certificate in this data directory: it was issued with the CA and its key stays where it was made; issue another with `pkid issue --profile client --subject "+AdminSubject+"`",
+				"serial", serial, "dir", dir)
+			return b, nil
+		}
+	}
+	if err := statErr; errors.Is(err, os.ErrNotExist) {
 		iss, err := s.svc.Issue(ctx, ca.Request{Profile: "client", Subject: AdminSubject, KeyType: s.cfg.KeyType, CAID: b.DefaultCA.ID})
 		if err != nil {
 			return nil, fmt.Errorf("issue the administrator's certificate: %w", err)
@@ -118,6 +141,9 @@ func (s *Server) bootstrap(ctx context.Context, base string) (*Bootstrap, error)
 			return nil, err
 		}
 		b.CreatedAdmin, b.AdminSerial = true, iss.Serial
+		if err := s.st.SetMeta(ctx, adminSerialKey, iss.Serial); err != nil {
+			return nil, fmt.Errorf("record the administrator's serial: %w", err)
+		}
 		s.log.Info("issued administrator certificate", "subject", AdminSubject, "serial", iss.Serial, "file", b.AdminCert)
 	} else if err != nil {
 		return nil, fmt.Errorf("administrator certificate: %w", err)

@@ -136,7 +136,12 @@ func (s *Server) rebuildDirty(ctx context.Context) {
 				return
 			}
 			s.metrics.crlErrors.WithLabelValues(c.id).Inc()
-			s.log.Error("CRL rebuild failed; retrying", "ca", c.id, "err", err)
+			if s.storeDown() {
+				// Logged once as the store's state (cluster.go).
+				s.log.Debug("CRL rebuild waits for the store", "ca", c.id, "err", err)
+			} else {
+				s.log.Error("CRL rebuild failed; retrying", "ca", c.id, "err", err)
+			}
 			s.mu.Lock()
 			c.pending = append(waiting, c.pending...)
 			s.mu.Unlock()
@@ -166,6 +171,13 @@ func (s *Server) rebuildDirty(ctx context.Context) {
 // set changed since the served CRL or its nextUpdate approaches, so an
 // idle server does not use up CRL numbers.
 func (s *Server) updateCRL(ctx context.Context, c *caState) error {
+	// One node at a time: the holder takes over the CRL another node just
+	// stored and signs only if something is newer (cluster.go).
+	unlock, err := s.lockCRL(ctx, c.id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := s.loadStoredCRL(ctx, c); err != nil {
 		return err
 	}

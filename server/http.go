@@ -219,9 +219,11 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	h := Health{Status: "ok", Store: "ok", Revision: s.revision.Load(), OCSP: OCSPHealth{Cached: s.resp.Cached()}, Time: s.now().UTC()}
-	if _, err := s.st.Revision(ctx); err != nil {
+	_, err := s.st.Revision(ctx)
+	if err != nil {
 		h.Status, h.Store = "unavailable", err.Error()
 	}
+	s.storeResult(err)
 	for _, c := range s.caList() {
 		s.mu.Lock()
 		ch := CAHealth{ID: c.id, Subject: c.rec().Subject, OCSP: c.issuer != nil}

@@ -112,7 +112,13 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 			suffixes = append(suffixes, p.Parent().String())
 		}
 	}
-	tree, err := newACLTree(directory.Config{Store: s.st, Suffixes: suffixes, Now: cfg.Now})
+	// Every CA appears at its own DN with its current CRL, and its
+	// certificates in a read-only view below it (directory.PKI).
+	pki, err := directory.NewPKI(directory.PKIConfig{Store: s.st, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	tree, err := newACLTree(directory.Config{Store: s.st, Suffixes: suffixes, Providers: []directory.Provider{pki}, Now: cfg.Now})
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}
@@ -199,6 +205,15 @@ func under(dn, base string) bool {
 func (l *ldapState) bootstrapEntries(ctx context.Context, s *Server) error {
 	admin := directory.Identity{DN: l.adminDN, Mechanism: mechanismInternal}
 	exists := func(dn string) (bool, error) {
+		// A parent that exists only above pkid's CA entries (virtual) is
+		// not stored yet: create it like any missing suffix.
+		if norm, err := directory.NormalizeDN(l.tree.Schema(), dn); err == nil {
+			if o, err := l.tree.Ownership(ctx, norm); err != nil {
+				return false, err
+			} else if o.Class == directory.ClassVirtualParent {
+				return false, nil
+			}
+		}
 		req := &ldap.SearchRequest{BaseObject: dn, Scope: ldap.ScopeBaseObject, Filter: ldap.Filter{Type: ldap.FilterPresent, Attr: "objectClass"}, Attributes: []string{"1.1"}}
 		n := 0
 		_, err := l.tree.Search(ctx, admin, directory.SearchParams{Request: req}, func(*directory.Entry) error { n++; return nil })

@@ -51,6 +51,8 @@ type Server struct {
 	done     chan struct{} // closed when Serve has stopped everything
 
 	pub *publish.Publisher // nil without Config.Publish
+
+	storeHealth storeHealth // see cluster.go
 }
 
 // caState is one CA as served.
@@ -202,6 +204,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	run(func(ctx context.Context) { s.follow(ctx, s.start) })
 	run(s.runCRLs)
 	run(s.renewResponders)
+	run(s.watchStoreHealth)
 	run(func(ctx context.Context) { s.resp.Run(ctx) })
 	if s.pub != nil {
 		run(func(ctx context.Context) { s.pub.Run(ctx) })

@@ -153,8 +153,15 @@ func printServing(w io.Writer, g *globals, srv *server.Server) {
 	}
 	fmt.Fprintf(w, "Serving %s: OCSP %s, CRLs %s, CA certificates %s, %s, %s\n",
 		srv.URL(), ca.OCSPURL(url), ca.CRLURL(url, b.DefaultCA.ID), ca.CAIssuersURL(url, b.DefaultCA.ID), server.HealthPath, server.MetricsPath)
-	fmt.Fprintf(w, "\nCheck the administrator's certificate with OCSP:\n  openssl ocsp -issuer %s -cert %s -url %s -CAfile %s\n",
-		rel(b.ChainFile), rel(b.AdminCert), ca.OCSPURL(url), rel(b.CAFile))
+	cert := rel(b.AdminCert)
+	if b.AdminSerial == "" {
+		// A node that joined a store another node created: the
+		// administrator's certificate stayed with that node.
+		cert = "CERT.pem"
+		fmt.Fprintf(w, "\nThis node serves a CA another node created; the administrator's certificate is in that node's data directory.\n")
+	}
+	fmt.Fprintf(w, "\nCheck a certificate with OCSP:\n  openssl ocsp -issuer %s -cert %s -url %s -CAfile %s\n",
+		rel(b.ChainFile), cert, ca.OCSPURL(url), rel(b.CAFile))
 	fmt.Fprintf(w, "Fetch and verify the CRL:\n  curl -o crl.der %s\n  openssl crl -inform DER -in crl.der -CAfile %s -noout -text\n",
 		ca.CRLURL(url, b.DefaultCA.ID), rel(b.ChainFile))
 	if a := srv.LDAPSAddr(); a != nil {
@@ -166,6 +173,6 @@ func printServing(w io.Writer, g *globals, srv *server.Server) {
 			rel(b.CAFile), rel(b.AdminChain), rel(b.AdminKey), a, shellQuote(srv.Suffix()))
 	}
 	fmt.Fprintf(w, "Revoke from another terminal (OCSP and the CRL change within a second):\n  pkid revoke%s %s --reason keyCompromise\n\n",
-		dirFlag(g), rel(b.AdminCert))
+		dirFlag(g), cert)
 	fmt.Fprintf(w, "Stop with Ctrl-C (started %s).\n", time.Now().Format(time.RFC3339))
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pkid/pkid/store"
@@ -75,47 +76,18 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 				return fmt.Errorf("add certificates: %w", err)
 			}
 		}
-		chg, err := tx.PrepareContext(ctx, `INSERT INTO changes (kind, ca_id, serial, at) VALUES ('issue', ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("add certificates: %w", err)
-		}
-		defer chg.Close()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("add certificates: %w", err)
-		}
-		defer ins.Close()
 		at := now.UnixMicro()
-		for i, c := range certs {
-			res, err := chg.ExecContext(ctx, c.CAID, serials[i], at)
-			if err != nil {
-				return fmt.Errorf("add certificate %s: %w", serials[i], err)
-			}
-			if revs[i], err = res.LastInsertId(); err != nil {
-				return fmt.Errorf("add certificate %s: %w", serials[i], err)
-			}
-			status, issued := c.Status, c.IssuedAt
-			if status == "" {
-				status = store.StatusValid
-			}
-			if issued.IsZero() {
-				issued = now
-			}
-			var revokedAt, invalidity any
-			reason := 0
-			if status == store.StatusRevoked {
-				revokedAt, reason, invalidity = micros(c.RevokedAt), c.Reason, micros(c.InvalidityDate)
-				if c.RevokedAt.IsZero() {
-					revokedAt = at
-				}
-			}
-			_, err = ins.ExecContext(ctx, serials[i], c.CAID, c.Subject, c.Profile, micros(c.NotBefore), micros(c.NotAfter),
-				c.DER, micros(issued), string(status), revokedAt, reason, invalidity, revs[i])
+		for lo := 0; lo < len(certs); lo += addChunk {
+			hi := min(lo+addChunk, len(certs))
+			err := addChunkRows(ctx, tx, certs[lo:hi], serials[lo:hi], revs[lo:hi], now, at)
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
-				return fmt.Errorf("add certificate %s: serial number %w", serials[i], store.ErrExists)
+				// A failed statement is undone on its own (SQLite's
+				// default ABORT), the transaction lives on: find the
+				// offending serial row by row, to name it.
+				err = addRows(ctx, tx, certs[lo:hi], serials[lo:hi], revs[lo:hi], now, at)
 			}
 			if err != nil {
-				return fmt.Errorf("add certificate %s: %w", serials[i], err)
+				return err
 			}
 		}
 		return nil
@@ -417,4 +389,126 @@ func asTime(v driver.Value) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(n).UTC()
+}
+
+// addChunk is how many certificates one multi-row INSERT carries: 13
+// parameters each, far below SQLite's limit of 32,766, and large enough
+// that statement preparation and driver round trips cost little per row.
+const addChunk = 64
+
+// addSQL caches the multi-row INSERT statements by row count.
+var addSQL [addChunk + 1]struct {
+	once          sync.Once
+	changes, cert string
+}
+
+func addStatements(n int) (changes, cert string) {
+	s := &addSQL[n]
+	s.once.Do(func() {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO changes (kind, ca_id, serial, at) VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`('issue', ?, ?, ?)`)
+		}
+		s.changes = b.String()
+		b.Reset()
+		b.WriteString(`INSERT INTO certificates (` + certColumns + `) VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		}
+		s.cert = b.String()
+	})
+	return s.changes, s.cert
+}
+
+// certRow returns c's column values after the serial and CA (profile,
+// validity, DER, issue time, status, revocation columns), as stored.
+func certRow(c *store.Certificate, now time.Time, at int64) (issued, status, revokedAt any, reason int, invalidity any) {
+	st, iss := c.Status, c.IssuedAt
+	if st == "" {
+		st = store.StatusValid
+	}
+	if iss.IsZero() {
+		iss = now
+	}
+	if st == store.StatusRevoked {
+		revokedAt, reason, invalidity = micros(c.RevokedAt), c.Reason, micros(c.InvalidityDate)
+		if c.RevokedAt.IsZero() {
+			revokedAt = at
+		}
+	}
+	return micros(iss), string(st), revokedAt, reason, invalidity
+}
+
+// addChunkRows inserts certs with one "issue" change each, in two
+// multi-row statements, and sets revs. The changes get consecutive
+// revisions in VALUES order: AUTOINCREMENT gives each new row one more than
+// the largest ever used, rows of one INSERT are inserted in order, and the
+// write transaction (s.wmu and SQLite's write lock) excludes every other
+// writer; so the first row's revision is the last one's minus len-1.
+func addChunkRows(ctx context.Context, tx *sql.Tx, certs []*store.Certificate, serials []string, revs []int64, now time.Time, at int64) error {
+	chgSQL, certSQL := addStatements(len(certs))
+	args := make([]any, 0, 13*len(certs))
+	for i, c := range certs {
+		args = append(args, c.CAID, serials[i], at)
+	}
+	res, err := tx.ExecContext(ctx, chgSQL, args...)
+	if err != nil {
+		return fmt.Errorf("add certificates: record changes: %w", err)
+	}
+	last, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("add certificates: record changes: %w", err)
+	}
+	first := last - int64(len(certs)) + 1
+	args = args[:0]
+	for i, c := range certs {
+		revs[i] = first + int64(i)
+		issued, status, revokedAt, reason, invalidity := certRow(c, now, at)
+		args = append(args, serials[i], c.CAID, c.Subject, c.Profile, micros(c.NotBefore), micros(c.NotAfter),
+			c.DER, issued, status, revokedAt, reason, invalidity, revs[i])
+	}
+	if _, err := tx.ExecContext(ctx, certSQL, args...); err != nil {
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+			// Undo this chunk's changes so that the row-by-row retry
+			// records them once.
+			if _, derr := tx.ExecContext(ctx, `DELETE FROM changes WHERE revision BETWEEN ? AND ?`, first, last); derr != nil {
+				return fmt.Errorf("add certificates: %w", derr)
+			}
+			return err
+		}
+		return fmt.Errorf("add certificates: %w", err)
+	}
+	return nil
+}
+
+// addRows inserts certs one statement per row, and names the serial of a
+// row that fails.
+func addRows(ctx context.Context, tx *sql.Tx, certs []*store.Certificate, serials []string, revs []int64, now time.Time, at int64) error {
+	for i, c := range certs {
+		res, err := tx.ExecContext(ctx, `INSERT INTO changes (kind, ca_id, serial, at) VALUES ('issue', ?, ?, ?)`, c.CAID, serials[i], at)
+		if err != nil {
+			return fmt.Errorf("add certificate %s: %w", serials[i], err)
+		}
+		if revs[i], err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("add certificate %s: %w", serials[i], err)
+		}
+		issued, status, revokedAt, reason, invalidity := certRow(c, now, at)
+		_, err = tx.ExecContext(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			serials[i], c.CAID, c.Subject, c.Profile, micros(c.NotBefore), micros(c.NotAfter),
+			c.DER, issued, status, revokedAt, reason, invalidity, revs[i])
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+			return fmt.Errorf("add certificate %s: serial number %w", serials[i], store.ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("add certificate %s: %w", serials[i], err)
+		}
+	}
+	return nil
 }
