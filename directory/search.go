@@ -145,6 +145,9 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	if v, ok, err := t.virtualEntry(ctx, norm); err != nil {
 		return res, err
 	} else if ok {
+		if err := t.concealBase(ctx, id, d, norm, req.BaseObject); err != nil {
+			return res, err
+		}
 		// A provider's entry or a virtual parent as the base: only
 		// virtual entries are below it.
 		vemit := func(e *Entry, n string) error {
@@ -208,11 +211,8 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		if err != nil {
 			return res, storeErr(err)
 		}
-		// A base the caller may not discover does not exist for it.
-		if c, ok := t.cfg.Access.(Concealer); ok {
-			if secret, m := c.Conceal(ctx, id, norm, t.matchedOf(ctx, d)); secret && !t.allowed(ctx, id, RightRead, norm, nil) {
-				return res, &ldap.Error{Code: ldap.ResultNoSuchObject, MatchedDN: m, Message: fmt.Sprintf("base object %q does not exist", req.BaseObject)}
-			}
+		if err := t.concealBase(ctx, id, d, norm, req.BaseObject); err != nil {
+			return res, err
 		}
 		if req.DerefAliases == ldap.DerefFindingBaseObj || req.DerefAliases == ldap.DerefAlways {
 			if x, err = t.derefAlias(ctx, x); err != nil {
@@ -495,4 +495,17 @@ func (t *Tree) derefAlias(ctx context.Context, x *cached) (*cached, error) {
 		x = next
 	}
 	return x, nil
+}
+
+// concealBase answers noSuchObject for a search base the caller may
+// neither read nor discover (Concealer): its existence is secret.
+func (t *Tree) concealBase(ctx context.Context, id Identity, d DN, norm, base string) error {
+	c, ok := t.cfg.Access.(Concealer)
+	if !ok || t.allowed(ctx, id, RightRead, norm, nil) {
+		return nil
+	}
+	if secret, m := c.Conceal(ctx, id, norm, t.matchedOf(ctx, d)); secret {
+		return &ldap.Error{Code: ldap.ResultNoSuchObject, MatchedDN: m, Message: fmt.Sprintf("base object %q does not exist", base)}
+	}
+	return nil
 }

@@ -115,7 +115,7 @@ func TestACLWithLDAPSearch(t *testing.T) {
 	search := func(bind []string, b, scope, filter string, attrs ...string) []string {
 		return append(append(append([]string{}, bind...), "-LLL", "-o", "ldif-wrap=no", "-b", b, "-s", scope, filter), attrs...)
 	}
-	const people, alicDN = "ou=people,o=pkid", "uid=alice,ou=people,o=pkid"
+	const people, alicDN, caDN = "ou=people,o=pkid", "uid=alice,ou=people,o=pkid", "cn=pkid Issuing CA,o=pkid"
 	cases := []struct {
 		name    string
 		env     []string
@@ -131,6 +131,10 @@ func TestACLWithLDAPSearch(t *testing.T) {
 		{"admin sees the whole tree", admin, "", search(ext, "o=pkid", "sub", "(objectClass=*)", "1.1"), 0, []string{"dn: ou=secret,o=pkid", "dn: cn=item,ou=local,o=pkid", "dn: uid=carol,ou=people,o=pkid"}, nil},
 		{"anonymous reads the root DSE", base, "", search(anon, "", "base", "(objectClass=*)", "namingContexts"), 0, []string{"namingContexts: o=pkid"}, nil},
 		{"anonymous reads the subschema", base, "", search(anon, "cn=Subschema", "base", "(objectClass=*)", "attributeTypes"), 0, []string{"NAME 'aclEntry'"}, nil},
+		{"anonymous reads the CA entry's CRL", base, "", search(anon, caDN, "base", "(objectClass=*)", "certificateRevocationList;binary", "objectClass"), 0, []string{"certificateRevocationList;binary::", "objectClass: cRLDistributionPoint"}, nil},
+		{"anonymous: the CA database view does not exist", base, "", search(anon, "ou=certificates,"+caDN, "one", "(objectClass=*)", "1.1"), 32, nil, []string{"serialNumber="}},
+		{"admin reads the CA database view", admin, "", search(ext, "ou=certificates,"+caDN, "one", "(objectClass=*)", "1.1"), 0, []string{"dn: serialNumber="}, nil},
+		{"alice: the CA database view does not exist", alice, "", search(ext, "ou=certificates,"+caDN, "one", "(objectClass=*)", "1.1"), 32, nil, []string{"serialNumber="}},
 		{"anonymous: suffix does not exist", base, "", search(anon, "o=pkid", "sub", "(objectClass=*)", "1.1"), 32, nil, []string{"dn:"}},
 		{"anonymous: user entry does not exist", base, "", search(anon, alicDN, "base", "(objectClass=*)", "cn"), 32, nil, []string{"Alice"}},
 		{"alice reads her cn", alice, "", search(ext, alicDN, "base", "(objectClass=*)", "cn", "userPassword"), 0, []string{"cn: Alice"}, []string{"userPassword"}},
