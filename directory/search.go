@@ -443,6 +443,21 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 			add(at, "", [][]byte{[]byte(c.val())})
 		}
 	}
+	if sr, ok := t.cfg.Access.(SourceReporter); ok {
+		aclAt, ownerAt := t.schema.Attribute("aclSource"), t.schema.Attribute("ownerSource")
+		wantACL := aclAt != nil && sel.wants(aclAt) && readable(aclAt)
+		wantOwner := ownerAt != nil && sel.wants(ownerAt) && readable(ownerAt)
+		if wantACL || wantOwner {
+			if a, o, err := sr.Sources(ctx, normDN); err == nil {
+				if wantACL && a != "" {
+					add(aclAt, "", [][]byte{[]byte(a)})
+				}
+				if wantOwner && o != "" {
+					add(ownerAt, "", [][]byte{[]byte(o)})
+				}
+			}
+		}
+	}
 	return out
 }
 

@@ -108,6 +108,14 @@ type Concealer interface {
 	Conceal(ctx context.Context, id Identity, entryDN, matched string) (secret bool, matchedDN string)
 }
 
+// SourceReporter is optionally implemented by an AccessControl that can
+// name the entries an entry's access control comes from: search returns
+// them as the computed operational attributes aclSource and ownerSource
+// (requested by name or with '+'), "" meaning none.
+type SourceReporter interface {
+	Sources(ctx context.Context, entryDN string) (aclSource, ownerSource string, err error)
+}
+
 // Tree is the directory information tree over a store: it runs LDAP
 // operations with their RFC 4511 semantics, schema checks and result
 // codes. It is safe for concurrent use.

@@ -174,6 +174,11 @@ func (a *aclAccess) Conceal(ctx context.Context, id directory.Identity, entryDN,
 	return false, a.eng.MatchedDN(ctx, c, matched)
 }
 
+// Sources implements directory.SourceReporter (aclSource, ownerSource).
+func (a *aclAccess) Sources(ctx context.Context, entryDN string) (string, string, error) {
+	return a.eng.Sources(ctx, entryDN)
+}
+
 // ensureSuffixOwner gives the suffix entry dn "entryOwner:
 // access-id:<admin>" and "ownerPropagate: TRUE" when it has no owner yet
 // (first run, or a data directory from before aclEntry access control).

@@ -127,6 +127,8 @@ func TestACLWithLDAPSearch(t *testing.T) {
 	}{
 		{"admin owner reads userPassword", admin, "", search(ext, alicDN, "base", "(objectClass=*)", "userPassword"), 0, []string{"userPassword:"}, nil},
 		{"admin sees aclEntry with +", admin, "", search(ext, people, "base", "(objectClass=*)", "+"), 0, []string{"aclEntry: access-id:uid=alice"}, nil},
+		{"admin reads computed aclSource and ownerSource", admin, "", search(ext, alicDN, "base", "(objectClass=*)", "aclSource", "ownerSource"), 0, []string{"aclSource: ou=people,o=pkid", "ownerSource: o=pkid"}, nil},
+		{"aclSource of a non-propagating ACL's child", admin, "", search(ext, "cn=item,ou=local,o=pkid", "base", "(objectClass=*)", "+"), 0, []string{"ownerSource: o=pkid"}, []string{"aclSource"}},
 		{"aclEntry not returned with *", admin, "", search(ext, people, "base", "(objectClass=*)", "*"), 0, []string{"ou: people"}, []string{"aclEntry"}},
 		{"admin sees the whole tree", admin, "", search(ext, "o=pkid", "sub", "(objectClass=*)", "1.1"), 0, []string{"dn: ou=secret,o=pkid", "dn: cn=item,ou=local,o=pkid", "dn: uid=carol,ou=people,o=pkid"}, nil},
 		{"anonymous reads the root DSE", base, "", search(anon, "", "base", "(objectClass=*)", "namingContexts"), 0, []string{"namingContexts: o=pkid"}, nil},
