@@ -83,6 +83,9 @@ func (t *Tree) cacheBegin(ctx context.Context) uint64 {
 			if rev != c.rev {
 				c.flushLocked()
 				c.rev = rev
+				// Possibly another process's write: cached access
+				// decisions may be stale too.
+				t.changed("", nil)
 			}
 			c.checked = now
 		} else {

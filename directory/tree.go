@@ -51,7 +51,9 @@ type Config struct {
 	// Changed, when set, is called after each committed Add, Modify,
 	// Delete or ModifyDN with the entry's normalised DN and the names of
 	// the attribute types written (nil for Delete and ModifyDN, which
-	// move or remove everything). Access control drops cached decisions.
+	// move or remove everything), and with ("", nil) when the read cache
+	// sees the store's revision move (another process may have written).
+	// Access control drops cached decisions. It must not block.
 	Changed func(normDN string, attrs []string)
 	// Providers supply read-only virtual entries (the live CA entries and
 	// the CA database view: NewPKI) merged with the stored ones; see
