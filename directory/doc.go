@@ -31,7 +31,13 @@
 // Approximate match (~=) compares the equality rule's canonical forms with
 // all white space removed and case folded.
 //
-// Access control is a seam (AccessControl); issue 6 implements aclEntry.
+// Access control is a seam (AccessControl), with optional Concealer
+// (noSuchObject rather than insufficientAccessRights where an entry's
+// existence is secret) and SourceReporter (computed aclSource and
+// ownerSource); Config.CheckValue vets written values (aclEntry syntax)
+// and Config.Changed reports committed writes. Package server implements
+// them with the z/OS-style aclEntry engine of package directory/acl, whose
+// attribute types are in schema/acl.schema.
 //
 // Virtual entries come from Providers (Config.Providers): read-only
 // entries computed from the store and merged into searches, compares and

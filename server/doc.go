@@ -22,9 +22,11 @@
 //     is the subject of admin.pem, for SASL EXTERNAL) and the directory's
 //     server certificate (ldap.pem, renewed when a third of its life is
 //     left), checks client certificates against the store at each
-//     EXTERNAL bind, and applies an interim access policy until aclEntry
-//     ACLs exist (anyone reads all but userPassword; only the
-//     administrator writes; users change their own password).
+//     EXTERNAL bind, and enforces default-deny aclEntry access control
+//     (access.go: package directory/acl behind directory.AccessControl;
+//     public: the root DSE, the subschema entry and CA/CRL entries). The
+//     administrator owns each suffix (entryOwner: access-id:<admin DN>,
+//     added at start when missing).
 //
 // It must not be imported by ca, ocsp, store or revocation; data flows
 // from the listeners through the services to the store, never back.
