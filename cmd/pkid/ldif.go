@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/directory"
+	"github.com/pkid/pkid/directory/acl"
 )
 
 func init() {
@@ -51,7 +52,9 @@ func openTree(ctx context.Context, g *globals, create bool) (*directory.Tree, er
 	if err != nil {
 		return nil, err
 	}
-	return directory.New(directory.Config{Store: st})
+	// aclEntry and entryOwner values are checked like pkid serve checks
+	// them: a malformed one is refused, never stored.
+	return directory.New(directory.Config{Store: st, CheckValue: func(attr string, v []byte) error { return acl.CheckValue(attr, string(v)) }})
 }
 
 func ldifImport(ctx context.Context, g *globals, file string, allowFiles bool, batch int) error {

@@ -31,6 +31,15 @@ func TestLDIFCommand(t *testing.T) {
 	if code, _, errs := pkid("ldif", "import", in); code != 1 || !strings.Contains(errs, "o=example") || !strings.Contains(errs, "already exists") {
 		t.Errorf("second import: %d %q", code, errs)
 	}
+	// A malformed aclEntry is refused with a sentence naming it.
+	bad := filepath.Join(dir, "bad.ldif")
+	os.WriteFile(bad, []byte("dn: ou=acl,o=example\nobjectClass: organizationalUnit\nou: acl\naclEntry: access-id:cn=x,o=example:normal:grant:rzq\n\n"), 0o600)
+	if code, _, errs := pkid("ldif", "import", bad); code != 1 || !strings.Contains(errs, "aclEntry") {
+		t.Errorf("malformed aclEntry: %d %q", code, errs)
+	}
+	if code, out, _ := pkid("ldif", "export", "--base", "o=example"); code != 0 || strings.Contains(out, "ou=acl") {
+		t.Errorf("malformed aclEntry stored: %d %q", code, out)
+	}
 	if code, _, errs := pkid("ldif", "frob"); code != 2 || !strings.Contains(errs, "import or export") {
 		t.Errorf("bad subcommand: %d %q", code, errs)
 	}
