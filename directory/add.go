@@ -100,7 +100,7 @@ func (t *Tree) encode(d DN, norm string, attrs []Attribute) *encoded {
 	return x
 }
 
-func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix bool, parents map[string]parentRef) error {
+func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix bool, parents *parentCache) error {
 	var parentID int64
 	d, norm := x.d, x.norm
 	dnStr := x.dn
@@ -112,10 +112,10 @@ func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix b
 		pn := x.parentNorm
 		var pe *store.DirEntry
 		var err error
-		if ref, ok := parents[pn]; ok {
+		if ref, ok := parents.get(pn); ok {
 			pe = &store.DirEntry{ID: ref.id, DN: ref.dn}
-		} else {
-			pe, err = tx.Entry(pn)
+		} else if pe, err = tx.Entry(pn); err == nil {
+			parents.put(pn, parentRef{pe.ID, pe.DN})
 		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -133,11 +133,8 @@ func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix b
 	}
 	se := &store.DirEntry{ParentID: parentID, DN: dnStr, NormDN: norm, Data: x.data, Index: x.index}
 	err := tx.Put(se)
-	if err == nil && parents != nil {
-		if len(parents) > 10000 {
-			clear(parents)
-		}
-		parents[norm] = parentRef{se.ID, se.DN}
+	if err == nil {
+		parents.put(norm, parentRef{se.ID, se.DN})
 	}
 	if errors.Is(err, store.ErrExists) {
 		return ldap.Errorf(ldap.ResultEntryAlreadyExists, "entry %q already exists", d.String())
@@ -150,6 +147,40 @@ func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix b
 type parentRef struct {
 	id int64
 	dn string
+}
+
+// parentCache remembers the entries an import wrote or looked up, in two
+// generations of at most parentCacheSize each: a parent used by every
+// child (ou=people above 100,000 users) is promoted on each hit and so is
+// never evicted, while memory stays bounded. A nil cache holds nothing.
+type parentCache struct {
+	cur, old map[string]parentRef
+}
+
+const parentCacheSize = 8192
+
+func (c *parentCache) get(norm string) (parentRef, bool) {
+	if c == nil {
+		return parentRef{}, false
+	}
+	if r, ok := c.cur[norm]; ok {
+		return r, true
+	}
+	r, ok := c.old[norm]
+	if ok {
+		c.put(norm, r)
+	}
+	return r, ok
+}
+
+func (c *parentCache) put(norm string, r parentRef) {
+	if c == nil {
+		return
+	}
+	if c.cur == nil || len(c.cur) >= parentCacheSize {
+		c.old, c.cur = c.cur, make(map[string]parentRef, parentCacheSize)
+	}
+	c.cur[norm] = r
 }
 
 func (t *Tree) subschemaNorm() string {

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/pkid/pkid/ldap"
@@ -117,7 +118,6 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 		sortStrings(names)
 		return nil, nil, ldap.Errorf(ldap.ResultObjectClassViolation, "invalid structural object class chain (%s)", strings.Join(names, "/"))
 	}
-	allowed := map[*AttributeType]bool{}
 	extensible := false
 	for c := range all {
 		if c.OID == "1.3.6.1.4.1.1466.101.120.111" {
@@ -127,11 +127,19 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 			if !present[a] && !presentSubtype(present, a) {
 				return nil, nil, ldap.Errorf(ldap.ResultObjectClassViolation, "object class '%s' requires attribute '%s'", c.Name(), a.Name())
 			}
-			allowed[a] = true
 		}
-		for _, a := range c.May {
-			allowed[a] = true
+	}
+	// Each present attribute is looked up in the classes' MUST and MAY
+	// lists rather than building a set of every allowed attribute per
+	// entry (inetOrgPerson alone allows about 50: a map per imported entry
+	// was a fifth of checkEntry's time).
+	allowed := func(x *AttributeType) bool {
+		for c := range all {
+			if slices.Contains(c.Must, x) || slices.Contains(c.May, x) {
+				return true
+			}
 		}
+		return false
 	}
 	for at := range present {
 		if at.Operational() || extensible {
@@ -139,7 +147,7 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 		}
 		ok := false
 		for x := at; x != nil; x = x.Sup {
-			if allowed[x] {
+			if allowed(x) {
 				ok = true
 				break
 			}

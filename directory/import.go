@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
@@ -132,7 +133,7 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 			// One transaction takes chunks until it holds batch entries.
 			// Entry IDs stay valid across transactions, but a change record
 			// run between them may move or delete a parent: start afresh.
-			parents := map[string]parentRef{}
+			parents := &parentCache{}
 			n := 0
 			_, err := t.update(ctx, func(tx store.DirTx) error {
 				for cur := it; ; {
@@ -211,10 +212,13 @@ func (t *Tree) prepareImport(rec *LDIFRecord, id Identity) (*prepared, error) {
 	if attrs, err = t.hashPasswords(attrs); err != nil {
 		return nil, wrap(err)
 	}
-	have := map[*AttributeType]bool{}
+	// A slice, not a map: an entry has a handful of attributes, and this
+	// runs once per imported entry.
+	var haveBuf [16]*AttributeType
+	have := haveBuf[:0]
 	for _, a := range attrs {
 		if at := t.schema.Attribute(attrName(a.Type)); at != nil {
-			have[at] = true
+			have = append(have, at)
 		}
 	}
 	now := generalizedTime(t.now())
@@ -226,7 +230,7 @@ func (t *Tree) prepareImport(rec *LDIFRecord, id Identity) (*prepared, error) {
 		{"modifiersName", id.DN},
 		{"modifyTimestamp", now},
 	} {
-		if have[t.schema.Attribute(def.name)] {
+		if slices.Contains(have, t.schema.Attribute(def.name)) {
 			continue
 		}
 		v := def.value

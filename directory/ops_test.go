@@ -37,6 +37,8 @@ func TestAddResultCodes(t *testing.T) {
 		{"bad DN value", entry("cn=y,o=test", "objectClass: groupOfNames", "cn: y", "member: not a dn"), ldap.ResultInvalidAttributeSyntax, ""},
 		{"bad certificate", entry("cn=y,o=test", "objectClass: person", "objectClass: pkiUser", "cn: y", "sn: y", "userCertificate;binary: garbage"), ldap.ResultInvalidAttributeSyntax, ""},
 		{"duplicate value", entry("cn=y,o=test", "objectClass: person", "cn: y", "cn: Y", "sn: y"), ldap.ResultAttributeOrValueExists, ""},
+		{"duplicate among many values", entry("cn=y,o=test", "objectClass: person", "cn: y", "sn: y", "description: 1", "description: 2", "description: 3", "description: 4", "description: 5", "description: 6", "description: 7", "description: 8", "description: 9", "description: 10", "description: 3"), ldap.ResultAttributeOrValueExists, ""},
+		{"many distinct values", entry("cn=many,o=test", "objectClass: person", "cn: many", "sn: y", "description: 1", "description: 2", "description: 3", "description: 4", "description: 5", "description: 6", "description: 7", "description: 8", "description: 9", "description: 10"), ldap.ResultSuccess, ""},
 		{"single-valued", entry("cn=y,o=test", "objectClass: posixGroup", "cn: y", "gidNumber: 1", "gidNumber: 2"), ldap.ResultConstraintViolation, ""},
 		{"no user modification", entry("cn=y,o=test", "objectClass: person", "cn: y", "sn: y", "createTimestamp: 20200101000000Z"), ldap.ResultConstraintViolation, ""},
 		{"RDN value added", entry("cn=y,o=test", "objectClass: person", "cn: z", "sn: y"), ldap.ResultSuccess, ""},

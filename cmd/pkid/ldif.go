@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/pkid/pkid/directory"
@@ -73,6 +74,13 @@ func ldifImport(ctx context.Context, g *globals, file string, allowFiles bool, b
 	}
 	r := directory.NewLDIFReader(in)
 	r.AllowFiles = allowFiles
+	// The import's live Go heap is small (a few chunks of parsed entries;
+	// SQLite's page cache is outside it), so collecting less often costs
+	// little memory and saves about a sixth of the CPU time. GOGC in the
+	// environment still wins.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	start := time.Now()
 	st, err := tr.Import(ctx, r, directory.ImportOptions{Batch: batch})
 	if err != nil {
