@@ -117,6 +117,18 @@ func pool(certs ...*x509.Certificate) *x509.CertPool {
 // wrong methods 405; HEAD; /healthz and /metrics.
 func TestEndpoints(t *testing.T) {
 	f := start(t, "")
+	// The change-feed watcher catches up with the bootstrap's own changes
+	// asynchronously; /healthz reports the revision it has applied.
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, body := f.do("GET", "/healthz", nil)
+		var h server.Health
+		if json.Unmarshal(body, &h) == nil && h.Revision >= 1 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("/healthz never reported a change-feed revision: %s", body)
+		}
+	}
 	issPath := strings.TrimPrefix(ca.CAIssuersURL(f.url, "issuing"), f.url)
 	crlPath := strings.TrimPrefix(ca.CRLURL(f.url, "issuing"), f.url)
 	for _, tc := range []struct {
