@@ -92,7 +92,10 @@ stop_servers
 
 # 2. pkid: the same LDIF imported with `pkid ldif import`, then `pkid serve`.
 export PKID_DIR=$WORK/pkid-data PKID_STORE= PKID_PASSPHRASE=
-"$WORK/bin/pkid" ldif import users.ldif >&2
+# The same access as slapd's `access to * by * read` (userPassword aside):
+# pkid denies unless granted, so the suffix carries an aclEntry for anyone.
+awk '{print} /^dn: o=bench$/ {print "aclEntry: group:CN=ANYBODY:normal:rsc"}' users.ldif >pkid-users.ldif
+"$WORK/bin/pkid" ldif import pkid-users.ldif >&2
 taskset -c "$SERVER_CPU" "$WORK/bin/pkid" serve --http "127.0.0.1:$HTTP_PORT" --ldap "127.0.0.1:$PKID_PORT" \
 	--ldaps "127.0.0.1:$PKIDS_PORT" --log-level warn >pkid.out 2>pkid.log &
 SERVER_PIDS=($!)
