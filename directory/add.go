@@ -183,10 +183,7 @@ func (c *parentCache) put(norm string, r parentRef) {
 	c.cur[norm] = r
 }
 
-func (t *Tree) subschemaNorm() string {
-	n, _ := NormalizeDN(t.schema, SubschemaDN)
-	return n
-}
+func (t *Tree) subschemaNorm() string { return t.subNorm }
 
 // withRDNValues returns attrs plus any value of d's RDN they lack.
 func (t *Tree) withRDNValues(d DN, attrs []Attribute) []Attribute {

@@ -131,6 +131,7 @@ type Tree struct {
 	now      func() time.Time
 	rand     io.Reader
 	cache    *readCache
+	subNorm  string // the subschema entry's normalised DN
 }
 
 // New returns a Tree over cfg.Store.
@@ -143,6 +144,7 @@ func New(cfg Config) (*Tree, error) {
 	if t.schema == nil {
 		t.schema = DefaultSchema()
 	}
+	t.subNorm, _ = NormalizeDN(t.schema, SubschemaDN)
 	if t.now == nil {
 		t.now = time.Now
 	}

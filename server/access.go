@@ -27,6 +27,12 @@ type aclAccess struct {
 // newACLTree builds the directory tree with aclEntry access control:
 // cfg.Access, cfg.CheckValue and cfg.Changed are set here.
 func newACLTree(cfg directory.Config) (*directory.Tree, error) {
+	t, _, err := buildACLTree(cfg)
+	return t, err
+}
+
+// buildACLTree is newACLTree that also returns the access control.
+func buildACLTree(cfg directory.Config) (*directory.Tree, *aclAccess, error) {
 	a := &aclAccess{}
 	schema := cfg.Schema
 	if schema == nil {
@@ -36,10 +42,9 @@ func newACLTree(cfg directory.Config) (*directory.Tree, error) {
 		Lookup:    a.lookup,
 		Members:   a.members,
 		Normalize: func(s string) (string, error) { return directory.NormalizeDN(schema, s) },
-		Public:    a.public,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("access control: %w", err)
+		return nil, nil, fmt.Errorf("access control: %w", err)
 	}
 	a.eng = eng
 	cfg.Access = a
@@ -47,10 +52,10 @@ func newACLTree(cfg directory.Config) (*directory.Tree, error) {
 	cfg.Changed = a.changed
 	t, err := directory.New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.tree = t
-	return t, nil
+	return t, a, nil
 }
 
 func isNoSuchObject(err error) bool {
@@ -68,9 +73,11 @@ func strs(vals ...[][]byte) []string {
 	return out
 }
 
+// lookup reads the entry's access-control attributes and whether it is
+// public, in one read of the entry.
 func (a *aclAccess) lookup(ctx context.Context, normDN string) (acl.Attributes, error) {
 	if normDN == "" {
-		return acl.Attributes{}, nil
+		return acl.Attributes{Public: true}, nil
 	}
 	e, err := a.tree.Entry(ctx, normDN)
 	if isNoSuchObject(err) {
@@ -82,6 +89,7 @@ func (a *aclAccess) lookup(ctx context.Context, normDN string) (acl.Attributes, 
 	return acl.Attributes{
 		ACLEntry: strs(e.Get("aclEntry")), ACLPropagate: e.GetString("aclPropagate"),
 		EntryOwner: strs(e.Get("entryOwner")), OwnerPropagate: e.GetString("ownerPropagate"),
+		Public: normDN == "cn=subschema" || isPublic(e),
 	}, nil
 }
 
@@ -96,17 +104,11 @@ func (a *aclAccess) members(ctx context.Context, groupDN string) ([]string, erro
 	return strs(e.Get("member"), e.Get("uniqueMember"), e.Get("roleOccupant")), nil
 }
 
-// public reports whether everyone may read the entry: the root DSE, the
-// subschema entry and the entries of CAs and their CRLs (objectClass
-// pkiCA, certificationAuthority or cRLDistributionPoint).
-func (a *aclAccess) public(normDN string) bool {
-	if normDN == "" || normDN == "cn=subschema" {
-		return true
-	}
-	e, err := a.tree.Entry(context.Background(), normDN)
-	if err != nil {
-		return false
-	}
+// isPublic reports whether everyone may read entry e: the entries of CAs
+// and their CRLs (objectClass pkiCA, certificationAuthority or
+// cRLDistributionPoint). The root DSE and the subschema entry are public
+// too (lookup).
+func isPublic(e *directory.Entry) bool {
 	for _, oc := range e.Get("objectClass") {
 		switch strings.ToLower(string(oc)) {
 		case "pkica", "certificationauthority", "certificationauthority-v2", "crldistributionpoint":

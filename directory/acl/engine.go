@@ -18,6 +18,10 @@ type Attributes struct {
 	ACLPropagate   string // "" when absent (TRUE is the default)
 	EntryOwner     []string
 	OwnerPropagate string // "" when absent (TRUE is the default)
+	// Public reports that the entry is readable without a grant, as
+	// Config.Public would; a Lookup that reads the entry anyway can say
+	// so here and spare the Engine a second read of it.
+	Public bool
 }
 
 // Config configures an Engine. Only Lookup is required; every other
@@ -80,6 +84,7 @@ type node struct {
 	owners    []compiledSubject
 	hasOwner  bool
 	ownerProp bool
+	public    bool
 	err       error
 }
 
@@ -502,10 +507,14 @@ func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN stri
 	}
 	var aclNode, ownerNode *node
 	var aclSource string
+	public := false
 	for d, first := entryDN, true; ; d, first = Parent(d), false {
 		n, err := e.node(ctx, gen, d)
 		if err != nil {
 			return fail(err)
+		}
+		if first {
+			public = n.public
 		}
 		if aclNode == nil && n.hasACL && (first || n.aclProp) {
 			aclNode, aclSource = n, d
@@ -563,7 +572,7 @@ func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN stri
 			grant, deny = grGrant, grDeny
 		}
 	}
-	if e.cfg.Public != nil && e.cfg.Public(entryDN) {
+	if public || e.cfg.Public != nil && e.cfg.Public(entryDN) {
 		var pub Rights
 		pub.Class[Normal] = Read | Search | Compare
 		pub.Class[System] = Read | Search | Compare
@@ -662,7 +671,7 @@ func (e *Engine) node(ctx context.Context, gen uint64, normDN string) (*node, er
 }
 
 func (e *Engine) compile(a Attributes) *node {
-	n := &node{aclProp: true, ownerProp: true, hasACL: len(a.ACLEntry) > 0, hasOwner: len(a.EntryOwner) > 0}
+	n := &node{aclProp: true, ownerProp: true, hasACL: len(a.ACLEntry) > 0, hasOwner: len(a.EntryOwner) > 0, public: a.Public}
 	var err error
 	if a.ACLPropagate != "" {
 		if n.aclProp, err = ParsePropagate("aclPropagate", a.ACLPropagate); err != nil {
