@@ -60,6 +60,24 @@ func (t *Tree) Entry(ctx context.Context, dn string) (*Entry, error) {
 	return t.lookup(ctx, d, norm)
 }
 
+// EntryNormalized is Entry for a DN in the form NormalizeDN returns,
+// sparing the parse when the entry exists: for access-control lookups,
+// which run once per entry a search meets. Any other case takes Entry's
+// path, so the results and failures are Entry's.
+func (t *Tree) EntryNormalized(ctx context.Context, normDN string) (*Entry, error) {
+	if normDN == "" || normDN == t.subschemaNorm() {
+		return t.Entry(ctx, normDN)
+	}
+	if v, ok, err := t.virtualEntry(ctx, normDN); err == nil && ok {
+		return v.entry, nil
+	} else if err == nil {
+		if x, err := t.getEntry(ctx, normDN); err == nil {
+			return x.entry, nil
+		}
+	}
+	return t.Entry(ctx, normDN)
+}
+
 // lookup reads one entry (the root DSE and subschema entry included), or
 // noSuchObject with matchedDN.
 func (t *Tree) lookup(ctx context.Context, d DN, norm string) (*Entry, error) {

@@ -79,7 +79,7 @@ func (a *aclAccess) lookup(ctx context.Context, normDN string) (acl.Attributes, 
 	if normDN == "" {
 		return acl.Attributes{Public: true}, nil
 	}
-	e, err := a.tree.Entry(ctx, normDN)
+	e, err := a.tree.EntryNormalized(ctx, normDN)
 	if isNoSuchObject(err) {
 		return acl.Attributes{}, nil
 	}
@@ -94,7 +94,7 @@ func (a *aclAccess) lookup(ctx context.Context, normDN string) (acl.Attributes, 
 }
 
 func (a *aclAccess) members(ctx context.Context, groupDN string) ([]string, error) {
-	e, err := a.tree.Entry(ctx, groupDN)
+	e, err := a.tree.EntryNormalized(ctx, groupDN)
 	if isNoSuchObject(err) {
 		return nil, nil
 	}

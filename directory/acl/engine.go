@@ -49,7 +49,8 @@ type Config struct {
 	// Public reports whether an entry is readable without a grant: read,
 	// search and compare on its normal and system attributes for every
 	// caller, anonymous included (the root DSE, the subschema entry, the
-	// CA/CRL entries). Deny clauses that apply still win. nil: none.
+	// CA/CRL entries). Deny clauses that apply still win. nil: none
+	// beyond those whose Lookup sets Attributes.Public.
 	Public func(normDN string) bool
 	// CacheSize bounds the decision cache (entries); 0 means 65536.
 	CacheSize int

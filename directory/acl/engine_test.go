@@ -378,3 +378,46 @@ func TestUnknownSubjectMatchesNobody(t *testing.T) {
 		t.Errorf("Engine.CheckValue accepted an owner the directory cannot normalise: %v", err)
 	}
 }
+
+// TestLookupPublic: an entry the Lookup reports public (Attributes.Public,
+// no Config.Public) is readable by anyone, only there (not below it), a
+// deny clause still wins, and the flag follows Invalidate.
+func TestLookupPublic(t *testing.T) {
+	f := &fakeTree{entries: map[string]Attributes{
+		"cn=ca,o=x":        {Public: true},
+		"cn=denied,o=x":    {Public: true, ACLEntry: []string{"group:CN=ANYBODY:normal:deny:r"}},
+		"cn=crl,cn=ca,o=x": {},
+		"o=x":              {},
+	}, groups: map[string][]string{}}
+	e, err := New(Config{Lookup: f.lookup, Members: f.members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(entry string) bool {
+		return e.Decide(context.Background(), Request{EntryDN: entry, Op: OpRead, Attribute: "cn"}).Allowed
+	}
+	tests := []struct {
+		name  string
+		entry string
+		want  bool
+	}{
+		{"public entry", "cn=ca,o=x", true},
+		{"entry below a public one", "cn=crl,cn=ca,o=x", false},
+		{"not public", "o=x", false},
+		{"deny beats public", "cn=denied,o=x", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := read(tc.entry); got != tc.want {
+				t.Errorf("anonymous read of %s: %v, want %v", tc.entry, got, tc.want)
+			}
+		})
+	}
+	f.mu.Lock()
+	f.entries["cn=ca,o=x"] = Attributes{}
+	f.mu.Unlock()
+	e.Invalidate()
+	if read("cn=ca,o=x") {
+		t.Error("entry no longer public is still readable after Invalidate")
+	}
+}
