@@ -55,6 +55,12 @@ func BenchmarkACLSearch(b *testing.B) {
 			directory.Attribute{Type: "cn", Values: vals("User " + u)},
 			directory.Attribute{Type: "sn", Values: vals(u)})
 	}
+	// noacl: the same store without access control, for comparison.
+	plain, err := directory.New(directory.Config{Store: st, Suffixes: []string{"o=bench"}, Providers: []directory.Provider{pki}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("noacl", func(b *testing.B) { benchSearch(b, plain, nil, n, false) })
 	b.Run("warm", func(b *testing.B) { benchSearch(b, tree, a, n, false) })
 	// cold: another process's write (a new store revision) drops the
 	// cached decisions before every search.
