@@ -15,31 +15,6 @@ import (
 
 const certColumns = `serial, ca_id, subject, profile, not_before, not_after, der, issued_at, status, revoked_at, reason, invalidity_date, revision`
 
-// reasonHold is RFC 5280's certificateHold, the one reversible reason.
-const reasonHold = 6
-
-// normSerial returns serial in upper-case hex, or an error if it is not hex.
-func normSerial(serial string) (string, error) {
-	if serial == "" {
-		return "", errors.New("empty serial number")
-	}
-	for _, r := range serial {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
-			return "", fmt.Errorf("serial number %q is not hexadecimal", serial)
-		}
-	}
-	return strings.ToUpper(serial), nil
-}
-
-// checkReason accepts the RFC 5280 §5.3.1 CRLReason codes a revocation may
-// carry: 0-10 except 7 (unused) and 8 (removeFromCRL).
-func checkReason(reason int) error {
-	if reason < 0 || reason > 10 || reason == 7 || reason == 8 {
-		return fmt.Errorf("invalid revocation reason code %d", reason)
-	}
-	return nil
-}
-
 // addQuery stores a batch in one statement: it locks and raises the feed
 // counter, appends one "issue" change per certificate, inserts the
 // certificates with their revisions and sends the notification. As a single
@@ -89,7 +64,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		reasons                                     = make([]int32, n)
 	)
 	for i, c := range certs {
-		serial, err := normSerial(c.Serial)
+		serial, err := store.NormalizeSerial(c.Serial)
 		if err != nil {
 			return fmt.Errorf("add certificate: %w", err)
 		}
@@ -103,7 +78,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 			return fmt.Errorf("add certificate %s: unknown status %q", serial, c.Status)
 		}
 		if status == store.StatusRevoked {
-			if err := checkReason(c.Reason); err != nil {
+			if err := store.CheckReason(c.Reason); err != nil {
 				return fmt.Errorf("add certificate %s: %w", serial, err)
 			}
 			at := c.RevokedAt
@@ -186,7 +161,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 
 // Certificate returns one certificate by serial (hex; case does not matter).
 func (s *Store) Certificate(ctx context.Context, serial string) (*store.Certificate, error) {
-	norm, err := normSerial(serial)
+	norm, err := store.NormalizeSerial(serial)
 	if err != nil {
 		return nil, fmt.Errorf("certificate %q: %w", serial, store.ErrNotFound)
 	}
@@ -282,10 +257,10 @@ func (s *Store) Certificates(ctx context.Context, q store.Query) ([]*store.Certi
 // go on hold again. A certificate on hold may be revoked again with a final
 // reason; RevokedAt then becomes r.At.
 func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (*store.Certificate, error) {
-	if err := checkReason(r.Reason); err != nil {
+	if err := store.CheckReason(r.Reason); err != nil {
 		return nil, fmt.Errorf("revoke certificate %s: %w", serial, err)
 	}
-	norm, err := normSerial(serial)
+	norm, err := store.NormalizeSerial(serial)
 	if err != nil {
 		return nil, fmt.Errorf("revoke certificate %q: %w", serial, store.ErrNotFound)
 	}
@@ -305,7 +280,7 @@ func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (
 		if err != nil {
 			return fmt.Errorf("revoke certificate %s: %w", norm, err)
 		}
-		if status == string(store.StatusRevoked) && (reason != reasonHold || r.Reason == reasonHold) {
+		if status == string(store.StatusRevoked) && (reason != store.ReasonHold || r.Reason == store.ReasonHold) {
 			return fmt.Errorf("revoke certificate %s: %w (reason code %d)", norm, store.ErrAlreadyRevoked, reason)
 		}
 		rev, err := f.append(ctx, store.ChangeRevoke, caID, norm, now)
@@ -327,7 +302,7 @@ func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (
 // new Revision. ErrNotRevoked unless it is on hold; ErrNotFound for an
 // unknown serial.
 func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate, error) {
-	norm, err := normSerial(serial)
+	norm, err := store.NormalizeSerial(serial)
 	if err != nil {
 		return nil, fmt.Errorf("release certificate %q: %w", serial, store.ErrNotFound)
 	}
@@ -342,7 +317,7 @@ func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate,
 		if err != nil {
 			return fmt.Errorf("release certificate %s: %w", norm, err)
 		}
-		if status != string(store.StatusRevoked) || reason != reasonHold {
+		if status != string(store.StatusRevoked) || reason != store.ReasonHold {
 			return fmt.Errorf("release certificate %s: %w on hold", norm, store.ErrNotRevoked)
 		}
 		rev, err := f.append(ctx, store.ChangeRelease, caID, norm, time.Now())

@@ -17,22 +17,6 @@ import (
 
 const certColumns = `serial, ca_id, subject, profile, not_before, not_after, der, issued_at, status, revoked_at, reason, invalidity_date, revision`
 
-// reasonHold is RFC 5280's certificateHold, the one reversible reason.
-const reasonHold = 6
-
-// normSerial returns serial in upper-case hex, or an error if it is not hex.
-func normSerial(serial string) (string, error) {
-	if serial == "" {
-		return "", errors.New("empty serial number")
-	}
-	for _, r := range serial {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
-			return "", fmt.Errorf("serial number %q is not hexadecimal", serial)
-		}
-	}
-	return strings.ToUpper(serial), nil
-}
-
 // AddCertificates stores newly issued or imported certificates, all or
 // none, in one transaction. ErrExists (naming the serial) if any serial is
 // already stored or repeated in certs; ErrNotFound (naming the CA) if a
@@ -49,7 +33,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 	serials := make([]string, len(certs))
 	cas := map[string]bool{}
 	for i, c := range certs {
-		serial, err := normSerial(c.Serial)
+		serial, err := store.NormalizeSerial(c.Serial)
 		if err != nil {
 			return fmt.Errorf("add certificate: %w", err)
 		}
@@ -60,7 +44,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 			return fmt.Errorf("add certificate %s: unknown status %q", serial, c.Status)
 		}
 		if c.Status == store.StatusRevoked {
-			if err := checkReason(c.Reason); err != nil {
+			if err := store.CheckReason(c.Reason); err != nil {
 				return fmt.Errorf("add certificate %s: %w", serial, err)
 			}
 		}
@@ -120,7 +104,7 @@ type rowQuerier interface {
 }
 
 func getCertificate(ctx context.Context, q rowQuerier, serial string) (*store.Certificate, error) {
-	norm, err := normSerial(serial)
+	norm, err := store.NormalizeSerial(serial)
 	if err != nil {
 		return nil, fmt.Errorf("certificate %q: %w", serial, store.ErrNotFound)
 	}
@@ -207,26 +191,16 @@ func (s *Store) Certificates(ctx context.Context, q store.Query) ([]*store.Certi
 	return out, nil
 }
 
-// checkReason accepts the RFC 5280 §5.3.1 CRLReason codes a revocation may
-// carry: 0-10 except 7 (unused) and 8 (removeFromCRL, which only delta CRLs
-// use, for a release from hold).
-func checkReason(reason int) error {
-	if reason < 0 || reason > 10 || reason == 7 || reason == 8 {
-		return fmt.Errorf("invalid revocation reason code %d", reason)
-	}
-	return nil
-}
-
 // Revoke records a revocation and returns the updated certificate, with a
 // new Revision. A zero r.At means now. ErrNotFound for an unknown serial;
 // ErrAlreadyRevoked if revoked with a final reason, or on hold and asked to
 // go on hold again. A certificate on hold (reason 6) may be revoked again
 // with a final reason; RevokedAt then becomes r.At.
 func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (*store.Certificate, error) {
-	if err := checkReason(r.Reason); err != nil {
+	if err := store.CheckReason(r.Reason); err != nil {
 		return nil, fmt.Errorf("revoke certificate %s: %w", serial, err)
 	}
-	norm, err := normSerial(serial)
+	norm, err := store.NormalizeSerial(serial)
 	if err != nil {
 		return nil, fmt.Errorf("revoke certificate %q: %w", serial, store.ErrNotFound)
 	}
@@ -246,7 +220,7 @@ func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (
 		if err != nil {
 			return fmt.Errorf("revoke certificate %s: %w", norm, err)
 		}
-		if status == string(store.StatusRevoked) && (reason != reasonHold || r.Reason == reasonHold) {
+		if status == string(store.StatusRevoked) && (reason != store.ReasonHold || r.Reason == store.ReasonHold) {
 			return fmt.Errorf("revoke certificate %s: %w (reason code %d)", norm, store.ErrAlreadyRevoked, reason)
 		}
 		rev, err := appendChange(ctx, tx, store.ChangeRevoke, caID, norm, now)
@@ -267,7 +241,7 @@ func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (
 // new Revision. ErrNotRevoked unless it is on hold; ErrNotFound for an
 // unknown serial.
 func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate, error) {
-	norm, err := normSerial(serial)
+	norm, err := store.NormalizeSerial(serial)
 	if err != nil {
 		return nil, fmt.Errorf("release certificate %q: %w", serial, store.ErrNotFound)
 	}
@@ -282,7 +256,7 @@ func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate,
 		if err != nil {
 			return fmt.Errorf("release certificate %s: %w", norm, err)
 		}
-		if status != string(store.StatusRevoked) || reason != reasonHold {
+		if status != string(store.StatusRevoked) || reason != store.ReasonHold {
 			return fmt.Errorf("release certificate %s: %w on hold", norm, store.ErrNotRevoked)
 		}
 		rev, err := appendChange(ctx, tx, store.ChangeRelease, caID, norm, time.Now())
