@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
@@ -125,6 +126,40 @@ type virtual struct {
 // every ancestor of a provider's top entry that no provider owns. The
 // caller drops those that are stored.
 func (t *Tree) virtualParents(ctx context.Context) (map[string]*Entry, error) {
+	if t.cache == nil {
+		return t.computeVirtualParents(ctx)
+	}
+	// Every search asks, so the answer is kept for one read-cache
+	// generation: the providers' tops change only with the store (a new
+	// CA), which flushes the read cache within its maxAge.
+	gen := t.cacheBegin(ctx)
+	c := &t.vparents
+	c.mu.Lock()
+	if c.valid && c.gen == gen {
+		m := c.m
+		c.mu.Unlock()
+		return m, nil
+	}
+	c.mu.Unlock()
+	m, err := t.computeVirtualParents(ctx)
+	if err == nil {
+		c.mu.Lock()
+		c.gen, c.m, c.valid = gen, m, true
+		c.mu.Unlock()
+	}
+	return m, err
+}
+
+// vparentCache holds virtualParents' answer (read-only once stored) for
+// the read-cache generation gen.
+type vparentCache struct {
+	mu    sync.Mutex
+	gen   uint64
+	valid bool
+	m     map[string]*Entry
+}
+
+func (t *Tree) computeVirtualParents(ctx context.Context) (map[string]*Entry, error) {
 	out := map[string]*Entry{}
 	for _, p := range t.cfg.Providers {
 		tops, err := p.Tops(ctx)

@@ -132,6 +132,7 @@ type Tree struct {
 	rand     io.Reader
 	cache    *readCache
 	subNorm  string // the subschema entry's normalised DN
+	vparents vparentCache
 }
 
 // New returns a Tree over cfg.Store.

@@ -36,6 +36,7 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 			keyType := fs.String("key-type", "", "key type of what the first run creates: "+keyTypeList())
 			logFormat := fs.String("log-format", "text", "log format: text or json (one line per event, on stderr)")
 			logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+			pprofAddr := fs.String("pprof", "", "serve Go's net/http/pprof profiles on this loopback address (off by default; for profiling under load)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
@@ -115,6 +116,14 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 					return err
 				}
 				printServing(g.stdout, g, srv)
+				if *pprofAddr != "" {
+					stopProf, err := servePprof(*pprofAddr)
+					if err != nil {
+						return err
+					}
+					defer stopProf()
+					fmt.Fprintf(g.stderr, "pprof profiles on http://%s/debug/pprof/\n", *pprofAddr)
+				}
 				// SIGINT/SIGTERM end ctx (main); Serve then shuts down
 				// gracefully within ShutdownTimeout.
 				return srv.Serve(ctx)
