@@ -54,20 +54,25 @@ const (
 // for the few entries an equality index returns). Base 0 is the root above
 // the naming contexts.
 func (s *Store) DirSearch(ctx context.Context, q store.DirQuery, fn func(*store.DirEntry) error) error {
-	var rows *sql.Rows
-	var err error
+	var query string
+	args := []any{q.Base}
 	switch {
 	case q.Index != nil:
-		rows, err = s.db.QueryContext(ctx, dirIndexedQuery, q.Index.Attr, q.Index.Value)
+		query, args = dirIndexedQuery, []any{q.Index.Attr, q.Index.Value}
 	case q.Scope == store.DirBase:
-		rows, err = s.db.QueryContext(ctx, dirBaseQuery, q.Base)
+		query = dirBaseQuery
 	case q.Scope == store.DirOne:
-		rows, err = s.db.QueryContext(ctx, dirOneQuery, q.Base)
+		query = dirOneQuery
 	case q.Scope == store.DirSub:
-		rows, err = s.db.QueryContext(ctx, dirSubQuery, q.Base)
+		query = dirSubQuery
 	default:
 		return fmt.Errorf("search directory: unknown scope %d", q.Scope)
 	}
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return fmt.Errorf("search directory: %w", err)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("search directory: %w", err)
 	}

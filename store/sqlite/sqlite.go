@@ -34,9 +34,29 @@ type Store struct {
 	// SQLite's sleeping busy handler. Other processes still queue through
 	// busy_timeout.
 	wmu sync.Mutex
+	// stmts holds the prepared read queries of hot paths (directory
+	// search): modernc's SQLite otherwise parses the SQL on every call.
+	stmts sync.Map // query text → *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
+
+// prepared returns the prepared statement for one of the store's constant
+// queries, preparing it on first use.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
 
 // Open opens the store database at path, creating the file (mode 0600) and
 // its schema if missing and applying any pending schema migrations. The
@@ -131,6 +151,10 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database. Every committed change is already durable.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", s.path, err)
 	}
