@@ -31,3 +31,14 @@ func CheckReason(reason int) error {
 	}
 	return nil
 }
+
+// CheckRevocable applies the contract's revocation rule to a certificate
+// whose current status and reason are given: a valid certificate may be
+// revoked with any reason, one on hold may move to a final reason, and
+// anything else is ErrAlreadyRevoked.
+func CheckRevocable(status Status, reason, newReason int) error {
+	if status == StatusRevoked && (reason != ReasonHold || newReason == ReasonHold) {
+		return fmt.Errorf("%w (reason code %d)", ErrAlreadyRevoked, reason)
+	}
+	return nil
+}

@@ -220,8 +220,8 @@ func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (
 		if err != nil {
 			return fmt.Errorf("revoke certificate %s: %w", norm, err)
 		}
-		if status == string(store.StatusRevoked) && (reason != store.ReasonHold || r.Reason == store.ReasonHold) {
-			return fmt.Errorf("revoke certificate %s: %w (reason code %d)", norm, store.ErrAlreadyRevoked, reason)
+		if err := store.CheckRevocable(store.Status(status), reason, r.Reason); err != nil {
+			return fmt.Errorf("revoke certificate %s: %w", norm, err)
 		}
 		rev, err := appendChange(ctx, tx, store.ChangeRevoke, caID, norm, now)
 		if err != nil {
