@@ -229,6 +229,9 @@ func TestPublishFaults(t *testing.T) {
 func stripClasses(t *testing.T, path string, names ...string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no %s: %v (CI must install slapd)", path, err)
+		}
 		t.Skipf("no %s: %v (apt-get install slapd)", path, err)
 	}
 	var out []string
