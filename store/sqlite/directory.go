@@ -350,6 +350,9 @@ func (t *dirTx) Delete(id int64) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("entry #%d: %w", id, store.ErrNotFound)
 	}
+	// A later Put in this transaction must not take the deleted entry
+	// for an existing parent.
+	delete(t.known, id)
 	t.changed = true
 	return nil
 }
@@ -452,6 +455,9 @@ func (t *dirTx) Rename(id int64, dn, normDN string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("entry #%d: %w", id, store.ErrNotFound)
 	}
+	// A later Put in this transaction must not take the deleted entry
+	// for an existing parent.
+	delete(t.known, id)
 	t.changed = true
 	return nil
 }
