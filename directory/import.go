@@ -57,17 +57,23 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 	// so memory stays flat whatever the file's size.
 	work := make(chan *importJob, 2*workers)
 	order := make(chan *importJob, 2*workers+2)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t.readImport(ctx, r, work, order)
-	}()
+	// The reader is not waited for: it may be blocked reading a terminal
+	// or pipe after an error, and stops at its next record.
+	go t.readImport(ctx, r, work, order)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range work {
-				t.prepareJob(ctx, j, opts.Identity)
+			for {
+				select {
+				case j, ok := <-work:
+					if !ok {
+						return
+					}
+					t.prepareJob(ctx, j, opts.Identity)
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 	}
@@ -77,7 +83,16 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 	_, err := t.update(ctx, func(tx store.DirTx) error {
 		st = ImportStats{}
 		parents := &parentCache{}
-		for j := range order {
+		for {
+			var j *importJob
+			select {
+			case j = <-order:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if j == nil { // the reader is done
+				break
+			}
 			select {
 			case <-j.done:
 			case <-ctx.Done():

@@ -214,3 +214,24 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 	}
 	return k, nil
 }
+
+// TestImportErrorWhileReaderBlocks: an error ends the import even while
+// the reader waits for more input (a pipe or terminal that stays open).
+func TestImportErrorWhileReaderBlocks(t *testing.T) {
+	tr := newTestTree(t)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		var b strings.Builder
+		b.WriteString("dn: cn=bad,o=test\nobjectClass: person\ncn: bad\n\n") // no sn
+		for i := range 2 * importChunk {
+			fmt.Fprintf(&b, "dn: cn=p%d,o=test\nobjectClass: person\ncn: p%d\nsn: p\n\n", i, i)
+		}
+		pw.Write([]byte(b.String()))
+		// The pipe stays open: the reader blocks in its next read.
+	}()
+	_, err := tr.Import(t.Context(), NewLDIFReader(pr), ImportOptions{})
+	if code(err) != ldap.ResultObjectClassViolation || !strings.Contains(err.Error(), "LDIF line 1") {
+		t.Fatalf("Import = %v, want objectClassViolation at line 1", err)
+	}
+}
