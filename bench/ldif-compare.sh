@@ -11,13 +11,17 @@
 #
 # Env: USERS (100000), RUNS (3), CPU (all), PLAIN=1 gives every user a
 # clear-text password (pkid hashes each with argon2id; slapadd stores it
-# as is, so compare pkid with itself), KEEP=1 keeps the work directory.
+# as is, so compare pkid with itself), KEEP=1 keeps the work directory,
+# SLAPD_INDEX (pkid's default equality indexes: objectClass uid cn mail
+# member memberUid, so both tools write the same indexes; "objectClass uid"
+# gives the shared peers/slapd.sh set-up).
 set -euo pipefail
 
 USERS=${USERS:-100000}
 RUNS=${RUNS:-3}
 CPU=${CPU:-all}
 PLAIN=${PLAIN:-0}
+SLAPD_INDEX=${SLAPD_INDEX:-objectClass uid cn mail member memberUid}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/pkid-ldif-compare.XXXXXX)
 cleanup() { if [[ ${KEEP:-0} == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi; }
@@ -53,6 +57,7 @@ slapd_conf() {
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
 tool-threads $threads
 modulepath /usr/lib/ldap
 moduleload back_mdb
@@ -61,8 +66,7 @@ maxsize 1073741824
 suffix "o=bench"
 rootdn "cn=admin,o=bench"
 directory $1
-index objectClass eq
-index uid eq
+$(for a in $SLAPD_INDEX; do echo "index $a eq"; done)
 CONF
 }
 
