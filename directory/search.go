@@ -77,7 +77,7 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	entryDNAt, subAt, hasSubAt := t.schema.Attribute("entryDN"), t.schema.Attribute("subschemaSubentry"), t.schema.Attribute("hasSubordinates")
 	needHasSub := mentions(&req.Filter, t.schema, hasSubAt)
 	emit := func(e *Entry, normDN string, id64 int64) error {
-		if !t.allowed(ctx, id, RightRead, normDN, nil) {
+		if !t.allowedEntry(ctx, id, RightRead, e, normDN, nil) {
 			return nil
 		}
 		v := t.newView(e)

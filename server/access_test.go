@@ -182,6 +182,10 @@ func TestACLWithLDAPSearch(t *testing.T) {
 		{"owner grants bob alice", admin, "dn: " + alicDN + "\nchangetype: modify\nadd: aclEntry\naclEntry: access-id:uid=bob,ou=people,o=pkid:normal:rsc\n", ext, 0, nil, nil},
 		{"bob reads alice at once", bob, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 0, []string{"cn: Alice"}, nil},
 		{"alice's own ACL replaced the inherited one", alice, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 32, nil, []string{"cn: Alice"}},
+		{"carol reads bob by group", carol, "", search(ext, "uid=bob,"+people, "base", "(objectClass=*)", "cn"), 0, []string{"cn: Bob"}, nil},
+		{"owner removes carol from the readers", admin, "dn: cn=readers,ou=groups,o=pkid\nchangetype: modify\nreplace: member\nmember: uid=bob,ou=people,o=pkid\n", ext, 0, nil, nil},
+		{"carol no longer reads bob at once", carol, "", search(ext, "uid=bob,"+people, "base", "(objectClass=*)", "cn"), 32, nil, []string{"cn: Bob"}},
+		{"carol's subtree search no longer finds people", carol, "", search(ext, people, "sub", "(objectClass=person)", "1.1"), 32, nil, []string{"uid=bob", "uid=alice"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

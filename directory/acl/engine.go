@@ -319,7 +319,19 @@ type Decision struct {
 //  6. Within that set deny wins: the result is the granted permissions
 //     minus the denied ones.
 func (e *Engine) Decide(ctx context.Context, req Request) Decision {
-	eff := e.effective(ctx, req.Caller, req.EntryDN)
+	return e.decide(ctx, req, nil)
+}
+
+// DecideEntry is Decide for a request about an entry the directory has in
+// hand (a search has just read it): own is the access-control attributes
+// that entry carries, as Lookup would return them for req.EntryDN, so the
+// Engine need not look them up. The answer is the one Decide gives.
+func (e *Engine) DecideEntry(ctx context.Context, req Request, own Attributes) Decision {
+	return e.decide(ctx, req, &own)
+}
+
+func (e *Engine) decide(ctx context.Context, req Request, own *Attributes) Decision {
+	eff := e.effective(ctx, req.Caller, req.EntryDN, own)
 	d := Decision{Rule: eff.rule, ACLSource: eff.aclSource, Err: eff.err}
 	if eff.rule == RuleError {
 		return d
@@ -370,7 +382,7 @@ func (e *Engine) Decide(ctx context.Context, req Request) Decision {
 // owner or administrator holds every right). It is what an effective-ACL
 // query would show.
 func (e *Engine) Rights(ctx context.Context, c Caller, entryDN string) (Rights, Rule, error) {
-	eff := e.effective(ctx, c, entryDN)
+	eff := e.effective(ctx, c, entryDN, nil)
 	if eff.rule == RuleAdmin || eff.rule == RuleOwner {
 		var all Rights
 		all.Object = objectPerms
@@ -455,7 +467,10 @@ func (e *Engine) Sources(ctx context.Context, entryDN string) (aclSource, ownerS
 	}
 }
 
-func (e *Engine) effective(ctx context.Context, c Caller, entryDN string) effective {
+// effective is what c may do at entryDN, from the decision cache or
+// computed; own, when not nil, is the access-control attributes stored at
+// entryDN (see DecideEntry).
+func (e *Engine) effective(ctx context.Context, c Caller, entryDN string, own *Attributes) effective {
 	gen := e.gen.Load()
 	key := cacheKey{c.DN, entryDN}
 	e.mu.RLock()
@@ -464,7 +479,7 @@ func (e *Engine) effective(ctx context.Context, c Caller, entryDN string) effect
 		return v.eff
 	}
 	e.mu.RUnlock()
-	eff := e.compute(ctx, gen, c, entryDN)
+	eff := e.compute(ctx, gen, c, entryDN, own)
 	if eff.err != nil {
 		return eff // do not cache failures
 	}
@@ -479,7 +494,7 @@ func (e *Engine) effective(ctx context.Context, c Caller, entryDN string) effect
 	return eff
 }
 
-func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN string) effective {
+func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN string, own *Attributes) effective {
 	fail := func(err error) effective { return effective{rule: RuleError, err: err} }
 	var caller string
 	if !c.Anonymous() {
@@ -510,7 +525,14 @@ func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN stri
 	var aclSource string
 	public := false
 	for d, first := entryDN, true; ; d, first = Parent(d), false {
-		n, err := e.node(ctx, gen, d)
+		var n *node
+		var err error
+		if first && own != nil {
+			n = e.compileAt(*own, d)
+			err = n.err
+		} else {
+			n, err = e.node(ctx, gen, d)
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -659,16 +681,35 @@ func (e *Engine) node(ctx context.Context, gen uint64, normDN string) (*node, er
 	if err != nil {
 		return nil, fmt.Errorf("acl: access-control attributes of %q: %w", normDN, err)
 	}
-	n = e.compile(attrs)
-	if n.err != nil {
-		n.err = fmt.Errorf("acl: entry %q: %w", normDN, n.err)
-	}
+	n = e.compileAt(attrs, normDN)
 	e.mu.Lock()
 	if e.current(gen) && len(e.nodes) < e.cfg.CacheSize {
 		e.nodes[normDN] = n
 	}
 	e.mu.Unlock()
 	return n, n.err
+}
+
+// Shared nodes of entries that carry no access-control attributes (most
+// entries): they are never modified.
+var (
+	bareNode       = &node{aclProp: true, ownerProp: true}
+	bareNodePublic = &node{aclProp: true, ownerProp: true, public: true}
+)
+
+// compileAt is compile for the entry normDN, whose name its error carries.
+func (e *Engine) compileAt(a Attributes, normDN string) *node {
+	if len(a.ACLEntry) == 0 && len(a.EntryOwner) == 0 && a.ACLPropagate == "" && a.OwnerPropagate == "" {
+		if a.Public {
+			return bareNodePublic
+		}
+		return bareNode
+	}
+	n := e.compile(a)
+	if n.err != nil {
+		n.err = fmt.Errorf("acl: entry %q: %w", normDN, n.err)
+	}
+	return n
 }
 
 func (e *Engine) compile(a Attributes) *node {
