@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkid/pkid/ldap"
@@ -59,9 +61,13 @@ type Config struct {
 	// the CA database view: NewPKI) merged with the stored ones; see
 	// Provider.
 	Providers []Provider
-	// CacheEntries bounds the read cache of decoded entries (0:
-	// DefaultCacheEntries; negative: no cache). CacheMaxAge bounds how late
-	// another process's change is seen (0: DefaultCacheMaxAge).
+	// CacheBytes is the read cache's budget of decoded entries and index
+	// lookups, in approximate bytes of memory (0: DefaultCacheBytes;
+	// negative: no cache). CacheEntries, when positive, also bounds the
+	// number of cached entries; negative disables the cache too.
+	// CacheMaxAge bounds how late another process's change is seen (0:
+	// DefaultCacheMaxAge).
+	CacheBytes   int64
 	CacheEntries int
 	CacheMaxAge  time.Duration
 	// Now and Rand are injected for tests; defaults time.Now, crypto/rand.
@@ -142,6 +148,14 @@ type Tree struct {
 	cache    *readCache
 	subNorm  string // the subschema entry's normalised DN
 	vparents vparentCache
+
+	// Memos of attribute descriptions, interned type names and parsed
+	// DNs (cache.go).
+	descs, types, dns    sync.Map
+	ndescs, ntypes, ndns atomic.Int64
+	descMu               sync.RWMutex
+	descIdx              map[string]uint16
+	descTab              atomic.Pointer[[]descEntry]
 }
 
 // New returns a Tree over cfg.Store.
@@ -161,8 +175,8 @@ func New(cfg Config) (*Tree, error) {
 	if t.rand == nil {
 		t.rand = rand.Reader
 	}
-	if cfg.CacheEntries >= 0 {
-		t.cache = newReadCache(cfg.CacheEntries, cfg.CacheMaxAge)
+	if cfg.CacheEntries >= 0 && cfg.CacheBytes >= 0 {
+		t.cache = newReadCache(cfg.CacheBytes, cfg.CacheEntries, cfg.CacheMaxAge)
 	}
 	idx := cfg.Indexed
 	if idx == nil {
