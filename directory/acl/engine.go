@@ -66,8 +66,13 @@ type Engine struct {
 	cache   map[cacheKey]cached
 	nodes   map[string]*node           // parsed ACLs per normalised DN, for gen
 	groups  map[string]map[string]bool // members per normalised group DN, for gen
-	callers map[string]string          // normalised caller DNs, for gen
 	cgen    uint64                     // generation the maps belong to
+	// norms memoises normalize: a DN's comparison form depends on the
+	// schema only, not on the tree, so it outlives generations; after an
+	// Invalidate the members of groups and the subjects of ACLs are
+	// re-read but not parsed again.
+	normMu sync.RWMutex
+	norms  map[string]string
 }
 
 type cacheKey struct{ caller, entry string }
@@ -148,8 +153,28 @@ func (e *Engine) reset(gen uint64) {
 	e.cache = make(map[cacheKey]cached)
 	e.nodes = make(map[string]*node)
 	e.groups = make(map[string]map[string]bool)
-	e.callers = make(map[string]string)
 	e.cgen = gen
+}
+
+// normalized is normalize through the memo (failures are not memoised).
+func (e *Engine) normalized(s string) (string, error) {
+	e.normMu.RLock()
+	n, ok := e.norms[s]
+	e.normMu.RUnlock()
+	if ok {
+		return n, nil
+	}
+	n, err := e.normalize(s)
+	if err != nil {
+		return "", err
+	}
+	e.normMu.Lock()
+	if e.norms == nil || len(e.norms) >= e.cfg.CacheSize {
+		e.norms = make(map[string]string)
+	}
+	e.norms[s] = n
+	e.normMu.Unlock()
+	return n, nil
 }
 
 // current prepares the caches (under e.mu held for writing) for storing
@@ -498,23 +523,9 @@ func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN stri
 	fail := func(err error) effective { return effective{rule: RuleError, err: err} }
 	var caller string
 	if !c.Anonymous() {
-		e.mu.RLock()
-		n, ok := e.callers[c.DN]
-		fresh := e.cgen == gen
-		e.mu.RUnlock()
-		if !ok || !fresh {
-			var err error
-			if n, err = e.normalize(c.DN); err != nil {
-				return fail(fmt.Errorf("acl: caller DN %q: %w", c.DN, err))
-			}
-			e.mu.Lock()
-			if e.current(gen) {
-				if len(e.callers) >= e.cfg.CacheSize {
-					clear(e.callers)
-				}
-				e.callers[c.DN] = n
-			}
-			e.mu.Unlock()
+		n, err := e.normalized(c.DN)
+		if err != nil {
+			return fail(fmt.Errorf("acl: caller DN %q: %w", c.DN, err))
 		}
 		caller = n
 		if e.admins[caller] {
@@ -653,7 +664,7 @@ func (e *Engine) members(ctx context.Context, gen uint64, group string) (map[str
 			if i := strings.LastIndex(v, "#'"); i > 0 && strings.HasSuffix(v, "'B") {
 				v = v[:i]
 			}
-			if n, err := e.normalize(v); err == nil {
+			if n, err := e.normalized(v); err == nil {
 				m[n] = true
 			}
 		}
@@ -735,7 +746,7 @@ func (e *Engine) compile(a Attributes) *node {
 		cs := compiledSubject{typ: s.Type, pseudo: s.Pseudo()}
 		if cs.pseudo == NotPseudo {
 			var err error
-			if cs.dn, err = e.normalize(s.DN); err != nil {
+			if cs.dn, err = e.normalized(s.DN); err != nil {
 				return cs, false
 			}
 		}
