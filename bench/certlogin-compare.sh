@@ -12,6 +12,9 @@
 #             tickets, so its resumed row is full handshakes: the target
 #             compares pkid resumed with slapd as it is.
 #   starttls  StartTLS + client certificate + EXTERNAL (+ resumed on pkid)
+#   x25519    pkid's connect rows again with the client offering X25519
+#             only, the key exchange slapd (GnuTLS 3.7) negotiates: by
+#             default Go clients offer X25519MLKEM768 and pkid accepts it
 #   search    (uid=user{i}) subtree search after an EXTERNAL bind as
 #             user42, with 20 access rules on the path: pkid has 20
 #             aclEntry values at o=bench (10 access-id, 9 group, 1
@@ -25,8 +28,8 @@
 #
 # Env: as the shared peer scripts (RUNS, DURATION, WARMUP, KEEP, ONLY) plus
 # SHARED_BENCH (default ../shared/bench or /work/shared/bench), USERS
-# (10000), CONNS (8), SLAPD_PORT/SLAPDS_PORT (15389/15636),
-# PKID_PORT/PKIDS_PORT/HTTP_PORT (14389/14636/14080), RESULTS_DIR
+# (10000), CONNS (8), SLAPD_PORT/SLAPDS_PORT (17389/17636),
+# PKID_PORT/PKIDS_PORT/HTTP_PORT (17489/17736/17080), RESULTS_DIR
 # (/tmp/pkid-bench-results), PPROF (an address: pkid serve --pprof).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,11 +40,11 @@ source "$SHARED_BENCH/peers/lib.sh"
 need slapd slapadd ldapsearch ldapwhoami openssl taskset go python3
 USERS=${USERS:-10000}
 CONNS=${CONNS:-8}
-SLAPD_PORT=${SLAPD_PORT:-15389}
-SLAPDS_PORT=${SLAPDS_PORT:-15636}
-PKID_PORT=${PKID_PORT:-14389}
-PKIDS_PORT=${PKIDS_PORT:-14636}
-HTTP_PORT=${HTTP_PORT:-14080}
+SLAPD_PORT=${SLAPD_PORT:-17389}
+SLAPDS_PORT=${SLAPDS_PORT:-17636}
+PKID_PORT=${PKID_PORT:-17489}
+PKIDS_PORT=${PKIDS_PORT:-17736}
+HTTP_PORT=${HTTP_PORT:-17080}
 KEYTYPE=ec
 
 mkwork certlogin-compare
@@ -179,6 +182,11 @@ n=$(LDAPTLS_CACERT=$PKID_DIR/ca.pem LDAPTLS_CERT=pkid-client.pem LDAPTLS_KEY=pki
 measure pkid-connect-ldaps "$WORK/bin/ldapload" "${L[@]}" -n "$USERS" -url "ldaps://127.0.0.1:$PKIDS_PORT" "${P[@]}" -op connect -bind external
 measure pkid-connect-ldaps-resume "$WORK/bin/certload" "${L[@]}" -url "ldaps://127.0.0.1:$PKIDS_PORT" "${P[@]}" -resume
 measure pkid-connect-starttls-resume "$WORK/bin/certload" "${L[@]}" -url "ldap://127.0.0.1:$PKID_PORT" -starttls "${P[@]}" -resume
+# The same logins with the key exchange slapd's GnuTLS 3.7 uses: X25519
+# only (Go offers the hybrid post-quantum X25519MLKEM768 first, and pkid,
+# unlike slapd, accepts it; an ML-KEM encapsulation per handshake).
+measure pkid-connect-ldaps-x25519 "$WORK/bin/certload" "${L[@]}" -url "ldaps://127.0.0.1:$PKIDS_PORT" "${P[@]}" -curves x25519
+measure pkid-connect-ldaps-resume-x25519 "$WORK/bin/certload" "${L[@]}" -url "ldaps://127.0.0.1:$PKIDS_PORT" "${P[@]}" -resume -curves x25519
 measure pkid-search-external-acl20 "$WORK/bin/ldapload" "${L[@]}" -n "$USERS" -url "ldaps://127.0.0.1:$PKIDS_PORT" "${P[@]}" -bind external -base o=bench -scope sub -filter "(uid=user{i})"
 stop_servers
 
@@ -198,6 +206,8 @@ awk '
 		ratio("pkid-connect-ldaps", "slapd-connect-ldaps", "pkid / slapd, LDAPS + cert + EXTERNAL connect (target >= 1.5x)")
 		ratio("pkid-connect-ldaps-resume", "slapd-connect-ldaps-resume", "pkid resumed / slapd, LDAPS + EXTERNAL connect (target >= 3x)")
 		ratio("pkid-connect-starttls-resume", "slapd-connect-starttls-resume", "pkid resumed / slapd, StartTLS + EXTERNAL connect")
+		ratio("pkid-connect-ldaps-x25519", "slapd-connect-ldaps", "pkid / slapd, LDAPS + EXTERNAL connect, both X25519 (info)")
+		ratio("pkid-connect-ldaps-resume-x25519", "slapd-connect-ldaps-resume", "pkid resumed / slapd, both X25519 (info)")
 		ratio("pkid-search-external-acl20", "slapd-search-external-acl20", "pkid / slapd, search after EXTERNAL, 20 rules (target >= 1.25x)")
 	}' "$RESULTS"
 echo "load average: $(cut -d" " -f1-3 /proc/loadavg)" >&2

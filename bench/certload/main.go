@@ -9,7 +9,7 @@
 // extra.resumed_handshakes) so the shared peers/lib.sh measure() can run
 // it. It is a benchmark fixture, not part of pkid's command line.
 //
-//	certload -url ldaps://127.0.0.1:14636 -cacert ca.pem -cert client.pem -key client.key [-resume] [-starttls]
+//	certload -url ldaps://127.0.0.1:17736 -cacert ca.pem -cert client.pem -key client.key [-resume] [-starttls] [-curves x25519]
 package main
 
 import (
@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -55,6 +56,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "measured duration")
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up before measuring (not recorded)")
 	timeout := flag.Duration("timeout", 5*time.Second, "per-operation timeout")
+	curves := flag.String("curves", "", "comma list of x25519,p256,x25519mlkem768 to offer (default: Go's, which puts the hybrid post-quantum x25519mlkem768 first)")
 	flag.Parse()
 
 	base := &tls.Config{}
@@ -73,6 +75,15 @@ func main() {
 		fatal("client certificate: %v", err)
 	}
 	base.Certificates = []tls.Certificate{kp}
+	for _, name := range strings.Split(*curves, ",") {
+		id, ok := map[string]tls.CurveID{"x25519": tls.X25519, "p256": tls.CurveP256, "x25519mlkem768": tls.X25519MLKEM768}[name]
+		if name != "" && !ok {
+			fatal("bad curve %q", name)
+		}
+		if ok {
+			base.CurvePreferences = append(base.CurvePreferences, id)
+		}
+	}
 
 	start := time.Now()
 	from := start.Add(*warmup)
@@ -135,7 +146,7 @@ func main() {
 		P50ms:     pct(lat, 50), P90ms: pct(lat, 90), P99ms: pct(lat, 99),
 		ClientCPU: round(100 * (cpu1 - cpu0).Seconds() / duration.Seconds()),
 		Extra:     map[string]any{"resumed_handshakes": resumed.Load(), "full_handshakes": full.Load()},
-		Settings: map[string]any{"url": *url, "starttls": *startTLS, "resume": *resume, "conns": *conns,
+		Settings: map[string]any{"url": *url, "starttls": *startTLS, "resume": *resume, "curves": *curves, "conns": *conns,
 			"duration": duration.String(), "warmup": warmup.String(), "op": "connect", "bind": "external"}}
 	if len(lat) > 0 {
 		r.MaxMs = ms(lat[len(lat)-1])

@@ -109,6 +109,9 @@ type Mapper struct {
 	casMu    sync.Mutex
 	trustSet *trustSet
 	casAt    time.Time
+	// namesMemo holds the certNames of recent client certificates by DER.
+	namesMu   sync.Mutex
+	namesMemo map[string]*certNames
 }
 
 type rule struct {

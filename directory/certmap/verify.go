@@ -23,6 +23,38 @@ type Verified struct {
 	Serial, Subject, Issuer string
 	// CAID is the pkid CA that issued Leaf, "" for a foreign CA.
 	CAID string
+
+	normSubject string // see normalSubject; "" = not computed
+}
+
+// certNames are the strings a bind derives from a certificate: its serial
+// (ca.FormatSerial), subject and issuer (RFC 4514) and the subject in the
+// form regexp rules match (normalSubject).
+type certNames struct {
+	serial, subject, issuer, normSubject string
+}
+
+// certNamesMax bounds the memo of certNames.
+const certNamesMax = 4096
+
+// names returns the certNames of c, memoised by its DER: a client logs
+// in with the same certificate again and again, and the strings depend on
+// nothing else.
+func (m *Mapper) names(c *x509.Certificate) *certNames {
+	m.namesMu.Lock()
+	n := m.namesMemo[string(c.Raw)]
+	m.namesMu.Unlock()
+	if n != nil {
+		return n
+	}
+	n = &certNames{serial: ca.FormatSerial(c.SerialNumber), subject: certSubject(c), issuer: certIssuer(c), normSubject: normalSubject(c.RawSubject)}
+	m.namesMu.Lock()
+	if m.namesMemo == nil || len(m.namesMemo) >= certNamesMax {
+		m.namesMemo = make(map[string]*certNames)
+	}
+	m.namesMemo[string(c.Raw)] = n
+	m.namesMu.Unlock()
+	return n
 }
 
 // Verify checks a chain as the client presented it (leaf first, any
@@ -87,7 +119,8 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 		path = paths[0]
 	}
 	ours := set.ours
-	v := &Verified{Leaf: leaf, Chain: path, Serial: ca.FormatSerial(leaf.SerialNumber), Subject: certSubject(leaf), Issuer: certIssuer(leaf)}
+	names := m.names(leaf)
+	v := &Verified{Leaf: leaf, Chain: path, Serial: names.serial, Subject: names.subject, Issuer: names.issuer, normSubject: names.normSubject}
 	if len(path) >= 2 {
 		if c := ours[string(path[1].Raw)]; c != nil {
 			v.CAID = c.ID
