@@ -155,7 +155,7 @@ awk '
 			print ""
 			for (l in hwm) printf "%-24s VmHWM %7.1f MiB  VmRSS %7.1f MiB (anonymous %7.1f, file-backed %7.1f)\n", l, hwm[l] / 1024, rss[l] / 1024, anon[l] / 1024, file[l] / 1024
 			printf "%-44s %.2fx (VmHWM %.2fx)\n", "pkid / slapd, resident memory (target <= 2x)", rss["pkid-memory"] / rss["slapd-memory"], hwm["pkid-memory"] / hwm["slapd-memory"]
-			print "(slapd's file-backed pages are its mmap'd back-mdb database as far as the load touched it)"
+			print "(file-backed pages of slapd: its back-mdb database file, mapped with mmap, as far as the load touched it)"
 		}
 	}' "$RESULTS"
 echo "load average: $(cut -d" " -f1-3 /proc/loadavg)" >&2

@@ -173,6 +173,8 @@ func (t *Tree) cacheBegin(ctx context.Context) uint64 {
 	defer c.mu.Unlock()
 	c.checking = false
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// This caller gave up (abandon, timeout): the next one checks.
 	case err != nil:
 		// The store cannot say what changed: trust nothing cached.
 		c.flushLocked()
