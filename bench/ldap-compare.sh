@@ -5,7 +5,8 @@
 # server pinned to $SERVER_CPU and ldapload to $CLIENT_CPU. Prints ops per
 # server core-second and the pkid/slapd ratios (targets: search >= 1.25x,
 # simple bind >= 1.25x), then each server's resident memory after its
-# search and bind load (target, with USERS=100000: pkid <= 2x slapd).
+# search and bind load and a sweep that searches every user once
+# (bench/ldapsweep) (target, with USERS=100000: pkid <= 2x slapd).
 #
 # Env: as the shared peer scripts (RUNS, DURATION, WARMUP, KEYTYPE, KEEP,
 # ONLY) plus SHARED_BENCH (default ../shared/bench or /work/shared/bench),
@@ -28,7 +29,7 @@ HTTP_PORT=${HTTP_PORT:-14080}
 
 mkwork ldap-compare
 (cd "$SHARED_BENCH" && go build -o "$WORK/bin/" ./cmd/ldapload)
-(cd "$REPO" && go build -o "$WORK/bin/" ./cmd/pkid)
+(cd "$REPO" && go build -o "$WORK/bin/" ./cmd/pkid ./bench/ldapsweep)
 cd "$WORK"
 
 # memory LABEL PID: the resident memory of PID (KiB) as a result line:
@@ -101,6 +102,7 @@ L=(-duration "$DURATION" -warmup "$WARMUP" -n "$USERS" -conns "$CONNS")
 measure slapd-search-ldap "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$SLAPD_PORT" -base o=bench -scope sub -filter "(uid=user{i})"
 measure slapd-search-ldaps "$WORK/bin/ldapload" "${L[@]}" -url "ldaps://127.0.0.1:$SLAPDS_PORT" -cacert ca.pem -base o=bench -scope sub -filter "(uid=user{i})"
 measure slapd-bind-simple "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$SLAPD_PORT" -op bind -bind simple -binddn "uid=user{i},ou=people,o=bench" -bindpw "pw{i}"
+"$WORK/bin/ldapsweep" -url "ldap://127.0.0.1:$SLAPD_PORT" -n "$USERS" -conns "$CONNS"
 memory slapd-memory "${SERVER_PIDS[0]}"
 stop_servers
 
@@ -123,6 +125,7 @@ timeout 10 ldapwhoami -H "ldap://127.0.0.1:$PKID_PORT" -x -D uid=user42,ou=peopl
 measure pkid-search-ldap "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$PKID_PORT" -base o=bench -scope sub -filter "(uid=user{i})"
 measure pkid-search-ldaps "$WORK/bin/ldapload" "${L[@]}" -url "ldaps://127.0.0.1:$PKIDS_PORT" -cacert "$PKID_DIR/ca.pem" -base o=bench -scope sub -filter "(uid=user{i})"
 measure pkid-bind-simple "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$PKID_PORT" -op bind -bind simple -binddn "uid=user{i},ou=people,o=bench" -bindpw "pw{i}"
+"$WORK/bin/ldapsweep" -url "ldap://127.0.0.1:$PKID_PORT" -n "$USERS" -conns "$CONNS"
 memory pkid-memory "${SERVER_PIDS[0]}"
 stop_servers
 
@@ -152,7 +155,7 @@ awk '
 			print ""
 			for (l in hwm) printf "%-24s VmHWM %7.1f MiB  VmRSS %7.1f MiB (anonymous %7.1f, file-backed %7.1f)\n", l, hwm[l] / 1024, rss[l] / 1024, anon[l] / 1024, file[l] / 1024
 			printf "%-44s %.2fx (VmHWM %.2fx)\n", "pkid / slapd, resident memory (target <= 2x)", rss["pkid-memory"] / rss["slapd-memory"], hwm["pkid-memory"] / hwm["slapd-memory"]
-			print "(slapd's file-backed pages are its mmap'd back-mdb database as far as the load touched it)"
+			print "(file-backed pages of slapd: its back-mdb database file, mapped with mmap, as far as the load touched it)"
 		}
 	}' "$RESULTS"
 echo "load average: $(cut -d" " -f1-3 /proc/loadavg)" >&2

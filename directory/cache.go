@@ -13,9 +13,10 @@ import (
 )
 
 // DefaultCacheBytes is the read cache's budget unless Config.CacheBytes
-// says otherwise: about 100,000 entries of a dozen attributes (an
-// inetOrgPerson with a password hash costs about 1 KiB).
-const DefaultCacheBytes = 128 << 20
+// says otherwise: about 110,000 entries of a dozen attributes (an
+// inetOrgPerson with a password hash and the operational attributes costs
+// about 750 bytes, its uid lookup included).
+const DefaultCacheBytes = 80 << 20
 
 // DefaultCacheMaxAge is how long the cache trusts itself before asking the
 // store for its revision: the bound on how late a change made by another
@@ -100,7 +101,11 @@ const (
 )
 
 func slotSize(x *slot) int64 {
-	return int64(slotOverhead + cap(x.data) + len(x.dn) + len(x.norm) + 2*cap(x.types))
+	n := int64(slotOverhead + cap(x.data) + len(x.norm))
+	if x.dn != x.norm {
+		n += int64(len(x.dn))
+	}
+	return n
 }
 
 // flushLocked empties the cache.
@@ -168,6 +173,8 @@ func (t *Tree) cacheBegin(ctx context.Context) uint64 {
 	defer c.mu.Unlock()
 	c.checking = false
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// This caller gave up (abandon, timeout): the next one checks.
 	case err != nil:
 		// The store cannot say what changed: trust nothing cached.
 		c.flushLocked()
@@ -301,6 +308,9 @@ func (t *Tree) load(ctx context.Context, norm string) (*slot, error) {
 // descriptions' places in the table.
 func (t *Tree) newSlot(se *store.DirEntry) (*slot, error) {
 	x := &slot{id: se.ID, parent: se.ParentID, dn: se.DN, norm: se.NormDN, data: se.Data}
+	if x.dn == x.norm {
+		x.dn = x.norm // one string for both, the common case
+	}
 	if cap(x.data)-len(x.data) > 16 {
 		x.data = append(make([]byte, 0, len(x.data)), x.data...)
 	}
@@ -339,9 +349,25 @@ func (t *Tree) newSlot(se *store.DirEntry) (*slot, error) {
 		}
 	}
 	if !full {
-		x.types = types
+		x.types = t.shareTypes(types)
 	}
 	return x, nil
+}
+
+// shareTypes returns a slice equal to types, shared with other entries of
+// the same shape (entries of one object class list the same attributes).
+func (t *Tree) shareTypes(types []uint16) []uint16 {
+	key := make([]byte, 0, 2*len(types))
+	for _, i := range types {
+		key = append(key, byte(i), byte(i>>8))
+	}
+	if v, ok := t.shapes.Load(string(key)); ok {
+		return v.([]uint16)
+	}
+	if t.nshapes.Add(1) <= maxDescMemo {
+		t.shapes.Store(string(key), types)
+	}
+	return types
 }
 
 // descEntry is one attribute description of the Tree's table: the name as

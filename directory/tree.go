@@ -54,7 +54,9 @@ type Config struct {
 	// Delete or ModifyDN with the entry's normalised DN and the names of
 	// the attribute types written (nil for Delete and ModifyDN, which
 	// move or remove everything), and with ("", nil) when the read cache
-	// sees the store's revision move (another process may have written).
+	// sees, in the change feed, a directory or CA change it did not make
+	// (another process wrote; certificate, revocation and CRL records do
+	// not count).
 	// Access control drops cached decisions. It must not block.
 	Changed func(normDN string, attrs []string)
 	// Providers supply read-only virtual entries (the live CA entries and
@@ -151,11 +153,11 @@ type Tree struct {
 
 	// Memos of attribute descriptions, interned type names and parsed
 	// DNs (cache.go).
-	descs, types, dns    sync.Map
-	ndescs, ntypes, ndns atomic.Int64
-	descMu               sync.RWMutex
-	descIdx              map[string]uint16
-	descTab              atomic.Pointer[[]descEntry]
+	descs, types, dns, shapes     sync.Map
+	ndescs, ntypes, ndns, nshapes atomic.Int64
+	descMu                        sync.RWMutex
+	descIdx                       map[string]uint16
+	descTab                       atomic.Pointer[[]descEntry]
 }
 
 // New returns a Tree over cfg.Store.
