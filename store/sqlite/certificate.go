@@ -96,19 +96,30 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 
 // Certificate returns one certificate by serial (hex; case does not matter).
 func (s *Store) Certificate(ctx context.Context, serial string) (*store.Certificate, error) {
-	return getCertificate(ctx, s.db, serial)
+	// Every EXTERNAL bind and certificate check reads here: the statement
+	// is prepared once rather than parsed per call.
+	st, err := s.prepared(ctx, certBySerial)
+	if err != nil {
+		return nil, fmt.Errorf("read certificate %s: %w", serial, err)
+	}
+	return getCertificate(serial, func(norm string) *sql.Row { return st.QueryRowContext(ctx, norm) })
 }
 
-type rowQuerier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+const certBySerial = `SELECT ` + certColumns + ` FROM certificates WHERE serial = ?`
+
+// txCertificate reads a certificate inside the transaction tx.
+func txCertificate(ctx context.Context, tx *sql.Tx, serial string) (*store.Certificate, error) {
+	return getCertificate(serial, func(norm string) *sql.Row { return tx.QueryRowContext(ctx, certBySerial, norm) })
 }
 
-func getCertificate(ctx context.Context, q rowQuerier, serial string) (*store.Certificate, error) {
+// getCertificate normalises serial and scans the row that query returns
+// for it.
+func getCertificate(serial string, query func(norm string) *sql.Row) (*store.Certificate, error) {
 	norm, err := store.NormalizeSerial(serial)
 	if err != nil {
 		return nil, fmt.Errorf("certificate %q: %w", serial, store.ErrNotFound)
 	}
-	c, err := scanCertificate(q.QueryRowContext(ctx, `SELECT `+certColumns+` FROM certificates WHERE serial = ?`, norm))
+	c, err := scanCertificate(query(norm))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("certificate %s: %w", norm, store.ErrNotFound)
 	}
@@ -231,7 +242,7 @@ func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (
 			at.UnixMicro(), r.Reason, micros(r.InvalidityDate), rev, norm); err != nil {
 			return fmt.Errorf("revoke certificate %s: %w", norm, err)
 		}
-		out, err = getCertificate(ctx, tx, norm)
+		out, err = txCertificate(ctx, tx, norm)
 		return err
 	})
 	return out, err
@@ -267,7 +278,7 @@ func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate,
 			rev, norm); err != nil {
 			return fmt.Errorf("release certificate %s: %w", norm, err)
 		}
-		out, err = getCertificate(ctx, tx, norm)
+		out, err = txCertificate(ctx, tx, norm)
 		return err
 	})
 	return out, err
