@@ -39,6 +39,8 @@ func newKey(t testing.TB, kind string) crypto.Signer {
 		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case "p384":
 		k, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "p521":
+		k, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
 	case "p224":
 		k, err = ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 	case "rsa2048":

@@ -122,16 +122,22 @@ func zlintCertificate(c *zx509.Certificate) []Finding {
 type certLintSet struct {
 	lints []zl.CertificateLintInterface
 	errs  []error // configuration errors, reported as zlint would
+	// fast[i], when set, gives lint i's Execute result (see smallKeyCheck).
+	fast []*smallKeyCheck
 }
 
 func (r *zlintRunner) certLintSet() *certLintSet {
 	if s, ok := r.certSets.Get().(*certLintSet); ok {
 		return s
 	}
-	s := &certLintSet{lints: make([]zl.CertificateLintInterface, len(r.certLints)), errs: make([]error, len(r.certLints))}
+	n := len(r.certLints)
+	s := &certLintSet{lints: make([]zl.CertificateLintInterface, n), errs: make([]error, n), fast: make([]*smallKeyCheck, n)}
 	for i, l := range r.certLints {
 		s.lints[i] = l.Lint()
 		s.errs[i] = r.config.MaybeConfigure(s.lints[i], l.Name)
+		if l.Name == smallKeyLint && s.errs[i] == nil {
+			s.fast[i] = newSmallKeyCheck(s.lints[i])
+		}
 	}
 	return s
 }
@@ -158,6 +164,11 @@ func (s *certLintSet) execute(i int, l *zl.CertificateLint, c *zx509.Certificate
 		return &resultNA
 	} else if !l.CheckEffective(c) {
 		return &resultNE
+	}
+	if f := s.fast[i]; f != nil {
+		if res := f.execute(c); res != nil {
+			return res
+		}
 	}
 	return lint.Execute(c)
 }
