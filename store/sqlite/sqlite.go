@@ -34,8 +34,9 @@ type Store struct {
 	// SQLite's sleeping busy handler. Other processes still queue through
 	// busy_timeout.
 	wmu sync.Mutex
-	// stmts holds the prepared read queries of hot paths (directory
-	// search): modernc's SQLite otherwise parses the SQL on every call.
+	// stmts holds the prepared queries of hot paths (directory search,
+	// certificate inserts): modernc's SQLite otherwise parses the SQL on
+	// every call.
 	stmts sync.Map // query text → *sql.Stmt
 }
 
@@ -56,6 +57,17 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
+}
+
+// txStmt returns tx's handle on the prepared statement for query (prepared
+// once per connection; closed with the transaction, the prepared statement
+// stays).
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
 }
 
 // Open opens the store database at path, creating the file (mode 0600) and
