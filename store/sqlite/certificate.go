@@ -53,6 +53,20 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		}
 		cas[c.CAID] = true
 	}
+	// Prepare the INSERTs before the transaction: preparing takes a
+	// connection from the pool, and inside the transaction that could wait
+	// for the one the transaction holds.
+	stmts := map[int]*addStmts{}
+	for lo := 0; lo < len(certs); lo += chunkLen(len(certs) - lo) {
+		n := chunkLen(len(certs) - lo)
+		if stmts[n] == nil {
+			st, err := s.addStatements(ctx, n)
+			if err != nil {
+				return fmt.Errorf("add certificates: %w%s", err, hint(err, s.path))
+			}
+			stmts[n] = st
+		}
+	}
 	revs := make([]int64, len(certs))
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		for id := range cas {
@@ -63,7 +77,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		at := now.UnixMicro()
 		for lo := 0; lo < len(certs); {
 			hi := lo + chunkLen(len(certs)-lo)
-			err := s.addChunkRows(ctx, tx, certs[lo:hi], serials[lo:hi], revs[lo:hi], now, at)
+			err := addChunkRows(ctx, tx, stmts[hi-lo], certs[lo:hi], serials[lo:hi], revs[lo:hi], now, at)
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 				// A failed statement is undone on its own (SQLite's
 				// default ABORT), the transaction lives on: find the
@@ -393,7 +407,26 @@ var addSQL [addChunk + 1]struct {
 	changes, cert string
 }
 
-func addStatements(n int) (changes, cert string) {
+// addStmts are the prepared INSERTs of n certificates and their changes.
+type addStmts struct {
+	changes, cert *sql.Stmt
+}
+
+// addStatements returns the prepared INSERTs for n rows.
+func (s *Store) addStatements(ctx context.Context, n int) (*addStmts, error) {
+	chgSQL, certSQL := addSQLText(n)
+	chg, err := s.prepared(ctx, chgSQL)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := s.prepared(ctx, certSQL)
+	if err != nil {
+		return nil, err
+	}
+	return &addStmts{changes: chg, cert: cert}, nil
+}
+
+func addSQLText(n int) (changes, cert string) {
 	s := &addSQL[n]
 	s.once.Do(func() {
 		var b strings.Builder
@@ -443,16 +476,10 @@ func certRow(c *store.Certificate, now time.Time, at int64) (issued, status, rev
 // the largest ever used, rows of one INSERT are inserted in order, and the
 // write transaction (s.wmu and SQLite's write lock) excludes every other
 // writer; so the first row's revision is the last one's minus len-1.
-func (s *Store) addChunkRows(ctx context.Context, tx *sql.Tx, certs []*store.Certificate, serials []string, revs []int64, now time.Time, at int64) error {
-	chgSQL, certSQL := addStatements(len(certs))
-	chgStmt, err := s.txStmt(ctx, tx, chgSQL)
-	if err != nil {
-		return fmt.Errorf("add certificates: %w", err)
-	}
-	certStmt, err := s.txStmt(ctx, tx, certSQL)
-	if err != nil {
-		return fmt.Errorf("add certificates: %w", err)
-	}
+func addChunkRows(ctx context.Context, tx *sql.Tx, stmts *addStmts, certs []*store.Certificate, serials []string, revs []int64, now time.Time, at int64) error {
+	// The transaction's handles on the prepared statements: prepared once
+	// per connection, closed with the transaction.
+	chgStmt, certStmt := tx.StmtContext(ctx, stmts.changes), tx.StmtContext(ctx, stmts.cert)
 	args := make([]any, 0, 13*len(certs))
 	for i, c := range certs {
 		args = append(args, c.CAID, serials[i], at)

@@ -59,17 +59,6 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// txStmt returns tx's handle on the prepared statement for query (prepared
-// once per connection; closed with the transaction, the prepared statement
-// stays).
-func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st, err := s.prepared(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return tx.StmtContext(ctx, st), nil
-}
-
 // Open opens the store database at path, creating the file (mode 0600) and
 // its schema if missing and applying any pending schema migrations. The
 // directory must exist. It fails with an error naming the path when the
