@@ -56,6 +56,10 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 	// Prepare the INSERTs before the transaction: preparing takes a
 	// connection from the pool, and inside the transaction that could wait
 	// for the one the transaction holds.
+	caStmt, err := s.prepared(ctx, caExistsSQL)
+	if err != nil {
+		return fmt.Errorf("add certificates: %w%s", err, hint(err, s.path))
+	}
 	stmts := map[int]*addStmts{}
 	for lo := 0; lo < len(certs); lo += chunkLen(len(certs) - lo) {
 		n := chunkLen(len(certs) - lo)
@@ -68,9 +72,10 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		}
 	}
 	revs := make([]int64, len(certs))
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		caStmt := tx.StmtContext(ctx, caStmt)
 		for id := range cas {
-			if err := caExists(ctx, tx, id); err != nil {
+			if err := caExistsWith(ctx, caStmt.QueryRowContext(ctx, id), id); err != nil {
 				return fmt.Errorf("add certificates: %w", err)
 			}
 		}
