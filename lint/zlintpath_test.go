@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
+	"net"
 	"reflect"
 	"sort"
 	"strings"
@@ -169,6 +170,24 @@ func TestZlintPathMatchesReference(t *testing.T) {
 		"no SKI":            func(c *x509.Certificate) { c.SubjectKeyId = nil },
 		"empty subject":     func(c *x509.Certificate) { c.Subject = pkix.Name{} },
 		"trailing space CN": func(c *x509.Certificate) { c.Subject.CommonName += " " },
+		// Extensions pkid's profiles never write, so that the lints gated
+		// on them (zlintGates) run and must agree too.
+		"foreign extensions": func(c *x509.Certificate) {
+			c.PermittedDNSDomains = []string{"example", ".bad..name"}
+			c.ExcludedIPRanges = []*net.IPNet{{IP: net.IP{10, 0, 0, 0}, Mask: net.IPMask{255, 0, 0, 0}}}
+			c.Policies = []x509.OID{mustOID(2, 5, 29, 32, 0), mustOID(2, 5, 29, 32, 0)}
+			c.CRLDistributionPoints = []string{"ldap://crl.example/cn=x"}
+			c.OCSPServer, c.IssuingCertificateURL = []string{"http://ocsp.example"}, []string{"ftp://ca.example/ca.crt"}
+			ian, _ := asn1.Marshal([]asn1.RawValue{{Class: 2, Tag: 2, Bytes: []byte(" ")}, {Class: 2, Tag: 6, Bytes: []byte("rel/uri")}})
+			c.ExtraExtensions = append(c.ExtraExtensions,
+				pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 18}, Critical: true, Value: ian},
+				pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 54}, Value: []byte{2, 1, 0}},                 // inhibitAnyPolicy
+				pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 46}, Critical: true, Value: []byte{0x30, 0}}) // freshestCRL
+		},
+		"empty SAN extension": func(c *x509.Certificate) {
+			c.DNSNames = nil
+			c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: []byte{0x30, 0}})
+		},
 	}
 	keys := []string{"p256", "p384", "p521", "rsa2048", "ed25519"}
 	check := func(name string, der []byte) {
@@ -243,4 +262,12 @@ func sameFindings(a, b []Finding) bool {
 		}
 	}
 	return true
+}
+
+func mustOID(ids ...uint64) x509.OID {
+	o, err := x509.OIDFromInts(ids)
+	if err != nil {
+		panic(err)
+	}
+	return o
 }
