@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pkid/pkid/internal/testkey"
 	zx509 "github.com/zmap/zcrypto/x509"
 	zl "github.com/zmap/zlint/v3/lint"
 )
@@ -203,7 +204,7 @@ func TestZlintPathMatchesReference(t *testing.T) {
 	}
 	for pname, prof := range profiles {
 		for _, kname := range keys {
-			key := newKey(t, kname)
+			key := testkey.New(t, kname)
 			for bname, b := range bad {
 				tm := serverTemplate(t, key)
 				prof(tm)
@@ -225,7 +226,7 @@ func TestZlintPathMatchesReference(t *testing.T) {
 					}
 					x, y := curve.ScalarBaseMult(k.Bytes())
 					pub := &ecdsa.PublicKey{Curve: curve, X: x, Y: y}
-					tm := serverTemplate(t, newKey(t, "p256"))
+					tm := serverTemplate(t, testkey.New(t, "p256"))
 					prof(tm)
 					var signer crypto.Signer = ca.key
 					der, err := x509.CreateCertificate(rand.Reader, tm, ca.cert, pub, signer)
