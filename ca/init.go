@@ -65,7 +65,9 @@ type InitResult struct {
 // an issuing CA (ID "issuing", the default), or with Single one CA ("ca").
 // Both are P-256 unless KeyType says otherwise; the root lives RootYears,
 // the issuing CA IssuingYears (never beyond the root). It refuses a store
-// that already has a CA.
+// that already has a CA. Every record is stored in one transaction (see
+// store.Store.CreateCAs): on error the store holds none of them and Init
+// may be run again.
 func Init(ctx context.Context, st store.Store, o InitOptions) (*InitResult, error) {
 	if o.Time == nil {
 		o.Time = time.Now
@@ -167,8 +169,8 @@ func Init(ctx context.Context, st store.Store, o InitOptions) (*InitResult, erro
 			return nil, err
 		}
 		rec.Default = true
-		if err := st.CreateCA(ctx, rec); err != nil {
-			return nil, fmt.Errorf("store CA: %w", err)
+		if err := st.CreateCAs(ctx, []*store.CA{rec}, nil); err != nil {
+			return nil, storeErr("store CA", err)
 		}
 		res.CAs = []*store.CA{rec}
 		res.RootsPEM = certsPEM([]*x509.Certificate{cert})
@@ -184,24 +186,32 @@ func Init(ctx context.Context, st store.Store, o InitOptions) (*InitResult, erro
 		return nil, err
 	}
 	issRec.Default = true
-	if err := st.CreateCA(ctx, rootRec); err != nil {
-		return nil, fmt.Errorf("store root CA: %w", err)
-	}
-	if err := st.CreateCA(ctx, issRec); err != nil {
-		return nil, fmt.Errorf("store issuing CA: %w", err)
-	}
+	// One transaction: a failure part-way must not leave a root without
+	// its issuing CA, which the next init would refuse as "a CA exists".
 	// The issuing CA's certificate is also an issued certificate of the
 	// root, so it can be listed, revoked and appear on the root's CRL.
-	if err := st.AddCertificates(ctx, []*store.Certificate{{
+	issued := []*store.Certificate{{
 		Serial: FormatSerial(issCert.SerialNumber), CAID: "root", Subject: issRec.Subject, Profile: "sub-ca",
 		NotBefore: issCert.NotBefore, NotAfter: issCert.NotAfter, DER: issCert.Raw, IssuedAt: now, Status: store.StatusValid,
-	}}); err != nil {
-		return nil, fmt.Errorf("store issuing CA certificate: %w", err)
+	}}
+	if err := st.CreateCAs(ctx, []*store.CA{rootRec, issRec}, issued); err != nil {
+		return nil, storeErr("store the CA hierarchy", err)
 	}
 	res.CAs = []*store.CA{rootRec, issRec}
 	res.RootsPEM = certsPEM([]*x509.Certificate{rootCert})
 	res.ChainPEM = certsPEM([]*x509.Certificate{issCert, rootCert})
 	return res, nil
+}
+
+// storeErr wraps the error of Init's one write. ErrExists there means
+// another init (a second `pkid init`, or a node of a cluster starting
+// without a shared lock) stored its CA between our check and our write:
+// that is ErrInitialized too, and nothing of ours was stored.
+func storeErr(what string, err error) error {
+	if errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("%s: %w (created concurrently); `pkid init` runs once per data directory: %w", what, ErrInitialized, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func parseCAName(s string) (pkix.RDNSequence, error) {

@@ -156,6 +156,16 @@ type Store interface {
 	// CA is the Default: creating or updating one with Default set clears
 	// it on the others.
 	CreateCA(ctx context.Context, ca *CA) error
+	// CreateCAs stores new CAs together with certificates they issued, in
+	// one transaction: all or none, so a CA hierarchy (a root, its issuing
+	// CA, and the issuing CA's certificate recorded as issued by the root)
+	// is never left half-stored. The CAs are created in order as CreateCA
+	// does (ErrExists if an ID is taken or repeated), then issued is added
+	// as AddCertificates does (ErrExists for a stored or repeated serial;
+	// ErrNotFound for a CA neither stored nor in cas), with the same
+	// change-feed records in that order. On error no CA, no certificate
+	// and no change is stored.
+	CreateCAs(ctx context.Context, cas []*CA, issued []*Certificate) error
 	// UpdateCA replaces the mutable fields of a CA (KeyPEM, Encrypted, URL,
 	// LDAPURL, DeltaCRL, Default). ErrNotFound if absent.
 	UpdateCA(ctx context.Context, ca *CA) error

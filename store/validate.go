@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ReasonHold is RFC 5280's certificateHold, the one reversible reason.
@@ -41,4 +42,53 @@ func CheckRevocable(status Status, reason, newReason int) error {
 		return fmt.Errorf("%w (reason code %d)", ErrAlreadyRevoked, reason)
 	}
 	return nil
+}
+
+// CheckNewCertificates validates a batch before it is added (the checks
+// AddCertificates makes before touching the store) and returns the
+// batch's serials in stored, upper-case form. Each certificate needs a hex
+// serial, a CA, and an empty, valid or revoked Status; a revoked one a
+// valid reason code.
+func CheckNewCertificates(certs []*Certificate) ([]string, error) {
+	serials := make([]string, len(certs))
+	for i, c := range certs {
+		serial, err := NormalizeSerial(c.Serial)
+		if err != nil {
+			return nil, fmt.Errorf("add certificate: %w", err)
+		}
+		serials[i] = serial
+		switch c.Status {
+		case "", StatusValid, StatusRevoked:
+		default:
+			return nil, fmt.Errorf("add certificate %s: unknown status %q", serial, c.Status)
+		}
+		if c.Status == StatusRevoked {
+			if err := CheckReason(c.Reason); err != nil {
+				return nil, fmt.Errorf("add certificate %s: %w", serial, err)
+			}
+		}
+		if c.CAID == "" {
+			return nil, fmt.Errorf("add certificate %s: no CA", serial)
+		}
+	}
+	return serials, nil
+}
+
+// FinishNewCertificates fills in, after a batch was committed, what the
+// store decided: the stored serials and feed revisions, StatusValid for an
+// empty Status, now for a zero IssuedAt and, on a revoked certificate, for
+// a zero RevokedAt.
+func FinishNewCertificates(certs []*Certificate, serials []string, revs []int64, now time.Time) {
+	for i, c := range certs {
+		c.Serial, c.Revision = serials[i], revs[i]
+		if c.Status == "" {
+			c.Status = StatusValid
+		}
+		if c.IssuedAt.IsZero() {
+			c.IssuedAt = now
+		}
+		if c.Status == StatusRevoked && c.RevokedAt.IsZero() {
+			c.RevokedAt = now
+		}
+	}
 }

@@ -16,30 +16,77 @@ const caColumns = `id, parent_id, role, subject, cert_der, key_pem, encrypted, u
 // CreateCA stores a new CA. ErrExists if the ID is taken. A CA created with
 // Default set becomes the only default CA.
 func (s *Store) CreateCA(ctx context.Context, ca *store.CA) error {
-	if ca.ID == "" {
-		return errors.New("create CA: empty ID")
+	return s.CreateCAs(ctx, []*store.CA{ca}, nil)
+}
+
+// CreateCAs stores new CAs, in order, and then certificates they issued,
+// in one transaction: all or none. Each CA is created as CreateCA does
+// (ErrExists if its ID is taken or repeated), each certificate as
+// AddCertificates does (ErrExists for a stored or repeated serial,
+// ErrNotFound for a CA neither stored nor in cas), with the same
+// change-feed records. A CA's zero CreatedAt becomes the current time.
+func (s *Store) CreateCAs(ctx context.Context, cas []*store.CA, issued []*store.Certificate) error {
+	for _, ca := range cas {
+		if ca.ID == "" {
+			return errors.New("create CA: empty ID")
+		}
 	}
-	if ca.CreatedAt.IsZero() {
-		ca.CreatedAt = time.Now()
+	serials, err := store.CheckNewCertificates(issued)
+	if err != nil {
+		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if ca.Default {
-			if _, err := tx.ExecContext(ctx, `UPDATE cas SET is_default = 0 WHERE is_default = 1`); err != nil {
-				return fmt.Errorf("create CA %s: %w", ca.ID, err)
+	now := time.Now()
+	for _, ca := range cas {
+		if ca.CreatedAt.IsZero() {
+			ca.CreatedAt = now
+		}
+	}
+	revs := make([]int64, len(issued))
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		for _, ca := range cas {
+			if err := createCA(ctx, tx, ca); err != nil {
+				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO cas (`+caColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ca.ID, ca.ParentID, ca.Role, ca.Subject, ca.CertDER, ca.KeyPEM, boolInt(ca.Encrypted),
-			ca.URL, ca.LDAPURL, boolInt(ca.DeltaCRL), boolInt(ca.Default), micros(ca.CreatedAt))
-		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
-			return fmt.Errorf("create CA %s: %w", ca.ID, store.ErrExists)
+		checked := map[string]bool{}
+		for _, c := range issued {
+			if !checked[c.CAID] {
+				if err := caExists(ctx, tx, c.CAID); err != nil {
+					return fmt.Errorf("add certificates: %w", err)
+				}
+				checked[c.CAID] = true
+			}
 		}
-		if err != nil {
+		// Row by row: a hierarchy's few certificates gain nothing from
+		// the prepared multi-row INSERTs of AddCertificates.
+		return addRows(ctx, tx, issued, serials, revs, now, now.UnixMicro())
+	})
+	if err != nil {
+		return err
+	}
+	store.FinishNewCertificates(issued, serials, revs, now)
+	return nil
+}
+
+// createCA inserts ca and its change inside tx; a Default CA takes the
+// default from any other.
+func createCA(ctx context.Context, tx *sql.Tx, ca *store.CA) error {
+	if ca.Default {
+		if _, err := tx.ExecContext(ctx, `UPDATE cas SET is_default = 0 WHERE is_default = 1`); err != nil {
 			return fmt.Errorf("create CA %s: %w", ca.ID, err)
 		}
-		_, err = appendChange(ctx, tx, store.ChangeCA, ca.ID, "", ca.CreatedAt)
-		return err
-	})
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO cas (`+caColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ca.ID, ca.ParentID, ca.Role, ca.Subject, ca.CertDER, ca.KeyPEM, boolInt(ca.Encrypted),
+		ca.URL, ca.LDAPURL, boolInt(ca.DeltaCRL), boolInt(ca.Default), micros(ca.CreatedAt))
+	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return fmt.Errorf("create CA %s: %w", ca.ID, store.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create CA %s: %w", ca.ID, err)
+	}
+	_, err = appendChange(ctx, tx, store.ChangeCA, ca.ID, "", ca.CreatedAt)
+	return err
 }
 
 // UpdateCA replaces the mutable fields of a CA (KeyPEM, Encrypted, URL,

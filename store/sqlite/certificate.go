@@ -30,27 +30,12 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		return nil
 	}
 	now := time.Now()
-	serials := make([]string, len(certs))
+	serials, err := store.CheckNewCertificates(certs)
+	if err != nil {
+		return err
+	}
 	cas := map[string]bool{}
-	for i, c := range certs {
-		serial, err := store.NormalizeSerial(c.Serial)
-		if err != nil {
-			return fmt.Errorf("add certificate: %w", err)
-		}
-		serials[i] = serial
-		switch c.Status {
-		case "", store.StatusValid, store.StatusRevoked:
-		default:
-			return fmt.Errorf("add certificate %s: unknown status %q", serial, c.Status)
-		}
-		if c.Status == store.StatusRevoked {
-			if err := store.CheckReason(c.Reason); err != nil {
-				return fmt.Errorf("add certificate %s: %w", serial, err)
-			}
-		}
-		if c.CAID == "" {
-			return fmt.Errorf("add certificate %s: no CA", serial)
-		}
+	for _, c := range certs {
 		cas[c.CAID] = true
 	}
 	// Prepare the INSERTs before the transaction: preparing takes a
@@ -99,18 +84,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 	if err != nil {
 		return err
 	}
-	for i, c := range certs {
-		c.Serial, c.Revision = serials[i], revs[i]
-		if c.Status == "" {
-			c.Status = store.StatusValid
-		}
-		if c.IssuedAt.IsZero() {
-			c.IssuedAt = now
-		}
-		if c.Status == store.StatusRevoked && c.RevokedAt.IsZero() {
-			c.RevokedAt = now
-		}
-	}
+	store.FinishNewCertificates(certs, serials, revs, now)
 	return nil
 }
 

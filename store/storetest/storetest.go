@@ -28,6 +28,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"CA", testCA},
 		{"CADefault", testCADefault},
+		{"CreateCAs", testCreateCAs},
+		{"CreateCAsAllOrNone", testCreateCAsAllOrNone},
 		{"AddCertificates", testAddCertificates},
 		{"AddCertificatesAllOrNone", testAddAllOrNone},
 		{"AddImportedRevoked", testAddImportedRevoked},
