@@ -10,7 +10,8 @@
 # Env: as the shared peer scripts (RUNS, DURATION, WARMUP, KEYTYPE, KEEP,
 # ONLY) plus SHARED_BENCH (the shared bench checkout, default
 # ../shared/bench beside the repository or /work/shared/bench),
-# OCSP_PORT (18080, openssl), PKID_PORT (18082), HTTP_PORT (18081, nginx),
+# OCSP_PORT (18080, openssl), PKID_PORT (18082), SERVE_PORT (18083, pkid
+# serve), HTTP_PORT (18081, nginx),
 # RESULTS_DIR (default /tmp/pkid-bench-results).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +23,7 @@ source "$SHARED_BENCH/peers/openssl-ca.sh"
 need openssl taskset go wrk nginx
 OCSP_PORT=${OCSP_PORT:-18080}
 PKID_PORT=${PKID_PORT:-18082}
+SERVE_PORT=${SERVE_PORT:-18083}
 HTTP_PORT=${HTTP_PORT:-18081}
 LEAVES=${LEAVES:-1000}
 REVOKE=${REVOKE:-100}
@@ -30,7 +32,7 @@ WRK_CONNS=${WRK_CONNS:-32}
 
 mkwork ocsp-compare
 (cd "$SHARED_BENCH" && go build -o "$WORK/bin/" ./cmd/ocspload)
-(cd "$REPO" && go build -o "$WORK/bin/" ./bench/ocspserver)
+(cd "$REPO" && go build -o "$WORK/bin/" ./bench/ocspserver ./cmd/pkid)
 cd "$WORK"
 setup_openssl_ca
 C=(-config ca/openssl.cnf -batch -notext)
@@ -99,7 +101,32 @@ curl -sf -o /dev/null "$GET_URL"
 measure pkid-get-wrk wrk_run "$GET_URL"
 stop_servers
 
-# 3. nginx, one worker, a 1 KB static file (the ceiling for pre-computed responses).
+# 3. `pkid serve` itself (the product: store, change feed, metrics, every
+# endpoint on one listener) on the same CA, imported from the openssl
+# database; it issues its own delegated responder certificate.
+PKID_DIR=$WORK/pkid-data "$WORK/bin/pkid" import openssl --ca-cert ca/ca.pem --ca-key ca/ca.key --index ca/index.txt \
+	--certs ca/newcerts >pkid-import.log 2>&1 || { cat pkid-import.log >&2; exit 1; }
+PKID_DIR=$WORK/pkid-data taskset -c "$SERVER_CPU" "$WORK/bin/pkid" serve --http "127.0.0.1:$SERVE_PORT" --ldap "" --ldaps "" \
+	--log-level warn >pkid-serve.log 2>&1 &
+SERVER_PIDS=($!)
+wait_port "$SERVE_PORT"
+for i in $(seq 100); do # wait until the responses are pre-signed
+	curl -sf "http://127.0.0.1:$SERVE_PORT/healthz" | grep -Eq '"cached": *(100[0-9]|1[1-9][0-9][0-9])' && break
+	sleep 0.2
+done
+timeout 10 openssl ocsp -issuer ca/ca.pem -cert "$(head -1 ca/leaves.txt)" -cert "$(tail -1 ca/leaves.txt)" \
+	-CAfile ca/ca.pem -url "http://127.0.0.1:$SERVE_PORT/ocsp" >&2
+load pkid-serve-post "$SERVE_PORT/ocsp" post
+load pkid-serve-get "$SERVE_PORT/ocsp" get
+load pkid-serve-post-noverify "$SERVE_PORT/ocsp" post -verify=false
+openssl ocsp -issuer ca/ca.pem -cert "$(tail -1 ca/leaves.txt)" -no_nonce -reqout get.der
+GET_URL="http://127.0.0.1:$SERVE_PORT/ocsp/$(base64 -w0 get.der | sed 's|+|%2B|g; s|/|%2F|g; s|=|%3D|g')"
+curl -sf -o /dev/null "$GET_URL"
+measure pkid-serve-get-wrk wrk_run "$GET_URL"
+curl -sf "http://127.0.0.1:$SERVE_PORT/metrics" | grep -E '^pkid_(http_requests|ocsp_responses)_total' >&2
+stop_servers
+
+# 4. nginx, one worker, a 1 KB static file (the ceiling for pre-computed responses).
 mkdir -p www tmp
 head -c 1024 /dev/urandom >www/resp.der
 cat >nginx.conf <<NGINX
@@ -143,5 +170,9 @@ awk '
 		ratio("pkid-get", "openssl-get", "pkid / openssl ocsp, GET (target >= 4x)")
 		ratio("pkid-post-noverify", "openssl-post-noverify", "pkid / openssl ocsp, POST, no client verify")
 		ratio("pkid-get-wrk", "nginx-static-1k", "pkid cached GET / nginx 1 KB static (target >= 0.8x)")
+		ratio("pkid-serve-post", "openssl-post", "pkid serve / openssl ocsp, POST (target >= 4x)")
+		ratio("pkid-serve-get", "openssl-get", "pkid serve / openssl ocsp, GET (target >= 4x)")
+		ratio("pkid-serve-post-noverify", "openssl-post-noverify", "pkid serve / openssl ocsp, POST, no client verify")
+		ratio("pkid-serve-get-wrk", "nginx-static-1k", "pkid serve cached GET / nginx 1 KB static (target >= 0.8x)")
 	}' "$RESULTS"
 echo "results: $RESULTS" >&2
