@@ -297,10 +297,10 @@ func TestLeanServerTimeouts(t *testing.T) {
 		responses int
 		max       time.Duration
 	}{
-		{"head never ends", "GET /ocsp/MEow HTTP/1.1\r\nHost: x\r\n", 0, 2 * time.Second},
-		{"body never ends", "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0", 0, 2 * time.Second},
-		{"idle after a request", "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(good)) + "\r\n\r\n" + string(good), 1, 2 * time.Second},
-		{"idle from the start", "", 0, 2 * time.Second},
+		{"head never ends", "GET /ocsp/MEow HTTP/1.1\r\nHost: x\r\n", 0, 4 * time.Second},
+		{"body never ends", "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0", 0, 4 * time.Second},
+		{"idle after a request", "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(good)) + "\r\n\r\n" + string(good), 1, 4 * time.Second},
+		{"idle from the start", "", 0, 4 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := net.Dial("tcp", ln.Addr().String())
@@ -310,7 +310,7 @@ func TestLeanServerTimeouts(t *testing.T) {
 			defer c.Close()
 			start := time.Now()
 			io.WriteString(c, tt.raw)
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			br := bufio.NewReader(c)
 			for range tt.responses {
 				resp, err := http.ReadResponse(br, nil)
