@@ -21,6 +21,42 @@ RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
 source "$SHARED_BENCH/peers/lib.sh"
 source "$SHARED_BENCH/peers/openssl-ca.sh"
 need openssl taskset go wrk nginx
+
+# ticks is lib.sh's, at nanosecond precision: the servers here often run
+# at a few percent of a core (the verifying generator is the bottleneck),
+# where whole clock ticks and a whole-percent server_cpu_pct would make
+# ops/core-s swing by tens of percent. It returns CPU time in units of
+# 1/CLK_TCK s, with decimals, from /proc/PID/task/*/schedstat.
+ticks() {
+	local p all=() t
+	for p in "$@"; do all+=("$p"); all+=($(pgrep -P "$p" || true)); done
+	t=$(for p in $(printf '%s\n' "${all[@]}" | sort -u); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
+		awk -v hz="$CLK_TCK" '{ns += $1} END {printf "%.4f", ns * hz / 1e9}')
+	echo "${t:-0}"
+}
+
+# measure is lib.sh's with server_cpu_pct to two decimals.
+measure() {
+	local label=$1 r line t0 t1 s0 s1 cpu lines=() pin
+	shift
+	[[ -z ${ONLY:-} || $label =~ $ONLY ]] || return 0
+	for r in $(seq "$RUNS"); do
+		t0=$(ticks "${SERVER_PIDS[@]}"); s0=$(date +%s.%N)
+		if declare -F "$1" >/dev/null; then pin=(); else pin=(timeout 300 taskset -c "$CLIENT_CPU"); fi
+		line=$("${pin[@]}" "$@" | tail -1) || { echo "{\"label\":\"$label\",\"run\":$r,\"failed\":true}" | tee -a "$RESULTS"; continue; }
+		t1=$(ticks "${SERVER_PIDS[@]}"); s1=$(date +%s.%N)
+		cpu=$(awk -v a="$t0" -v b="$t1" -v x="$s0" -v y="$s1" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", 100*(b-a)/hz/(y-x)}')
+		line="{\"label\":\"$label\",\"run\":$r,\"keytype\":\"$KEYTYPE\",\"server_cpu_pct\":$cpu,${line#\{}"
+		echo "$line" >>"$RESULTS"
+		echo "$line" >&2
+		lines+=("$line")
+	done
+	[[ ${#lines[@]} -gt 0 ]] || return 0
+	printf '%s\n' "${lines[@]}" |
+		awk '{match($0,/"ops_per_sec":[0-9.e+-]+/); print substr($0,RSTART+14,RLENGTH-14)"\t"$0}' |
+		sort -g | awk -F'\t' -v n="${#lines[@]}" 'NR==int((n+1)/2){print $2}' |
+		sed 's/"run":[0-9]*/"run":"median"/' | tee -a "$RESULTS"
+}
 OCSP_PORT=${OCSP_PORT:-18080}
 PKID_PORT=${PKID_PORT:-18082}
 SERVE_PORT=${SERVE_PORT:-18083}
@@ -123,7 +159,7 @@ openssl ocsp -issuer ca/ca.pem -cert "$(tail -1 ca/leaves.txt)" -no_nonce -reqou
 GET_URL="http://127.0.0.1:$SERVE_PORT/ocsp/$(base64 -w0 get.der | sed 's|+|%2B|g; s|/|%2F|g; s|=|%3D|g')"
 curl -sf -o /dev/null "$GET_URL"
 measure pkid-serve-get-wrk wrk_run "$GET_URL"
-curl -sf "http://127.0.0.1:$SERVE_PORT/metrics" | grep -E '^pkid_(http_requests|ocsp_responses)_total' >&2
+curl -sf "http://127.0.0.1:$SERVE_PORT/metrics" | grep -E "^pkid_(http_requests|ocsp_responses)_total" | grep -v " 0$" >&2
 stop_servers
 
 # 4. nginx, one worker, a 1 KB static file (the ceiling for pre-computed responses).
@@ -161,7 +197,7 @@ awk '
 		match($0, /"ops_per_sec":[0-9.e+-]+/); o = substr($0, RSTART + 14, RLENGTH - 14)
 		match($0, /"server_cpu_pct":[0-9.]+/); c = substr($0, RSTART + 17, RLENGTH - 17)
 		ops[l] = o; cpu[l] = c; cs[l] = (c > 0) ? o / (c / 100) : 0
-		printf "%-24s %10.0f ops/s  server CPU %3d%%  %10.0f ops/core-s\n", l, o, c, cs[l]
+		printf "%-26s %10.0f ops/s  server CPU %6.2f%%  %10.0f ops/core-s\n", l, o, c, cs[l]
 	}
 	function ratio(a, b, what) { if (cs[a] > 0 && cs[b] > 0) printf "%-48s %.2fx\n", what, cs[a] / cs[b] }
 	END {
