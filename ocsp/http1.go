@@ -425,10 +425,26 @@ func (c *leanConn) answer(h *head) bool {
 	if _, err := c.c.Write(b); err != nil {
 		return false
 	}
-	if len(b) > 64<<10 {
-		c.out = nil // do not keep a large multi-CertID response per connection
-	}
+	c.shrink()
 	return keep
+}
+
+// shrink drops buffers a large request or response grew, so that an idle
+// keep-alive connection holds a few kilobytes, not MaxRequestBytes.
+func (c *leanConn) shrink() {
+	const keep = 16 << 10
+	if cap(c.out) > keep {
+		c.out = nil
+	}
+	if cap(c.der) > keep {
+		c.der = nil
+	}
+	if cap(c.path) > keep {
+		c.path = nil
+	}
+	if len(c.buf) > keep && c.start == c.end {
+		c.buf, c.start, c.end = nil, 0, 0
+	}
 }
 
 func appendHeader(b []byte, name, value string) []byte {

@@ -444,3 +444,55 @@ func benchConn(b *testing.B, addr, raw string) {
 		}
 	}
 }
+
+// TestLeanServerPartialReads: a request that arrives a byte at a time,
+// and a body larger than the first read buffer followed by a pipelined
+// request, are read whole and answered by the loop.
+func TestLeanServerPartialReads(t *testing.T) {
+	e := newLeanEnv(t, nil)
+	f := e.f
+	good := request(t, f.ca1, crypto.SHA1, f.good)
+	big := buildRequest(reqSpec{certIDs: repeat(certIDOf(t, f.ca1, crypto.SHA1, f.good.SerialNumber), 90)})
+	if len(big) <= 4096 {
+		t.Fatalf("big request of %d bytes fits the first buffer", len(big))
+	}
+	post := func(body []byte) string {
+		return "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body)
+	}
+	c, err := net.Dial("tcp", e.lean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	raw := post(good)
+	for i := range len(raw) {
+		if _, err := c.Write([]byte{raw[i]}); err != nil {
+			t.Fatal(err)
+		}
+		if i%16 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parseFor(t, bodyOf(resp), f.good, f.ca1)
+
+	io.WriteString(c, post(big)+post(good))
+	for i := range 2 {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || ocspStatus(t, b) != Successful {
+			t.Fatalf("response %d: HTTP %d, %x", i, resp.StatusCode, b)
+		}
+	}
+	if n := e.served.Load(); n != 3 || e.fallbackHits.Load() != 0 {
+		t.Errorf("loop served %d, fallback %d; want 3 and 0", n, e.fallbackHits.Load())
+	}
+}
