@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 )
@@ -108,6 +109,9 @@ func (s *LeanServer) Serve(ln net.Listener) error {
 		}
 		delay = 0
 		lc := &leanConn{srv: s, c: c}
+		if sc, ok := c.(syscall.Conn); ok && rawIO {
+			lc.rc, _ = sc.SyscallConn()
+		}
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -195,6 +199,7 @@ func (s *LeanServer) forget(c *leanConn) {
 type leanConn struct {
 	srv  *LeanServer
 	c    net.Conn
+	rc   syscall.RawConn // c's descriptor, for read and write; nil: use c
 	idle atomic.Bool // waiting for a request with nothing buffered
 
 	buf        []byte // read buffer; buf[start:end] is unread
@@ -307,7 +312,7 @@ func (c *leanConn) fill(room int) bool {
 			c.buf = nb
 		}
 	}
-	n, err := c.c.Read(c.buf[c.end:])
+	n, err := c.read(c.buf[c.end:])
 	c.end += n
 	return n > 0 || err == nil
 }
@@ -422,7 +427,7 @@ func (c *leanConn) answer(h *head) bool {
 		c.wdl = now.Add(wt)
 		c.c.SetWriteDeadline(c.wdl)
 	}
-	if _, err := c.c.Write(b); err != nil {
+	if err := c.write(b); err != nil {
 		return false
 	}
 	c.shrink()
