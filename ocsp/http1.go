@@ -200,7 +200,7 @@ type leanConn struct {
 	srv  *LeanServer
 	c    net.Conn
 	rc   syscall.RawConn // c's descriptor, for read and write; nil: use c
-	idle atomic.Bool // waiting for a request with nothing buffered
+	idle atomic.Bool     // waiting for a request with nothing buffered
 
 	buf        []byte // read buffer; buf[start:end] is unread
 	start, end int

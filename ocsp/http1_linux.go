@@ -79,4 +79,3 @@ func (c *leanConn) write(b []byte) error {
 	}
 	return nil
 }
-
