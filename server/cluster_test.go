@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -86,18 +88,34 @@ func (l *clusterLog) find(msg string) []rec {
 }
 
 // startNode runs a Server on a PostgreSQL store of its own handle, over
-// dir.
-func startNode(t *testing.T, url, dir string, log *slog.Logger) *fixture {
+// dir; mod adjusts its configuration. It must be called from the test's
+// goroutine (it fails the test with t.Fatal); launchNode is the version for
+// other goroutines.
+func startNode(t *testing.T, url, dir string, log *slog.Logger, mod ...func(*server.Config)) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := postgres.Open(ctx, url)
+	f, err := launchNode(t, url, dir, log, mod...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Dir: dir, Store: st, HTTPAddr: "127.0.0.1:0", Logger: log, ReadHeaderTimeout: time.Second})
+	return f
+}
+
+// launchNode is startNode returning its error instead of failing the test,
+// so it may run on any goroutine. The node stops when the test ends.
+func launchNode(t *testing.T, url, dir string, log *slog.Logger, mod ...func(*server.Config)) (*fixture, error) {
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	cfg := server.Config{Dir: dir, Store: st, HTTPAddr: "127.0.0.1:0", Logger: log, ReadHeaderTimeout: time.Second}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		st.Close()
-		t.Fatal(err)
+		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
@@ -119,7 +137,7 @@ func startNode(t *testing.T, url, dir string, log *slog.Logger) *fixture {
 	for _, c := range f.boot.CAs {
 		cert, err := ca.ParseCertificate(ca.CertPEM(c.CertDER))
 		if err != nil {
-			t.Fatal(err)
+			return nil, fmt.Errorf("CA %s: %w", c.ID, err)
 		}
 		switch c.ID {
 		case "root":
@@ -128,7 +146,32 @@ func startNode(t *testing.T, url, dir string, log *slog.Logger) *fixture {
 			f.issuer = cert
 		}
 	}
-	return f
+	return f, nil
+}
+
+// ldapCRL reads the certificateRevocationList;binary of the CA entry at
+// caDN from the directory at addr with `ldapsearch` (anonymous, as GSKit
+// and other TLS stacks fetch it) and parses it.
+func ldapCRL(t *testing.T, ldapsearch, addr, caDN string) (*x509.RevocationList, error) {
+	t.Helper()
+	cmd := exec.Command(ldapsearch, "-x", "-LLL", "-o", "ldif-wrap=no", "-H", "ldap://"+addr,
+		"-b", caDN, "-s", "base", "(objectClass=*)", "certificateRevocationList;binary")
+	cmd.Env = append(os.Environ(), "LDAPCONF=/dev/null", "LDAPRC=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("ldapsearch: %w\n%s", err, out)
+	}
+	const attr = "certificateRevocationList;binary:: "
+	for line := range strings.Lines(string(out)) {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), attr); ok {
+			der, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return nil, fmt.Errorf("ldapsearch value: %w", err)
+			}
+			return x509.ParseRevocationList(der)
+		}
+	}
+	return nil, fmt.Errorf("ldapsearch found no %s at %s:\n%s", strings.TrimSuffix(attr, ":: "), caDN, out)
 }
 
 // opensslOCSP asks url about cert with `openssl ocsp` and returns its
@@ -159,19 +202,22 @@ func health(t *testing.T, f *fixture) (int, server.Health) {
 // ca.pem and chain.pem, no administrator of its own, its own responder
 // key); 8 issuers across both nodes get unique serials; revocations made
 // on node A are answered "revoked" by `openssl ocsp` against node B and
-// listed in node B's CRL within a second; each CRL number is signed once,
+// listed in node B's CRL, over HTTP and at the CA's DN in node B's LDAP
+// directory (read by `ldapsearch`), within a second; each CRL number is signed once,
 // by one node, and covers more than the one before; with the database
 // stopped node B answers OCSP from its pre-signed cache and /healthz says
 // 503 with the reason (logged once), and it recovers when the database
 // returns.
 func TestTwoNodesOneDatabase(t *testing.T) {
 	peer.Need(t, "openssl", "openssl")
+	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
 	cluster := pgtest.New(t)
 	url := cluster.Database(t)
 	var logs clusterLog
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := startNode(t, url, dirA, logs.logger(t, "A"))
-	b := startNode(t, url, dirB, logs.logger(t, "B"))
+	b := startNode(t, url, dirB, logs.logger(t, "B"), func(c *server.Config) { c.LDAPAddr = "127.0.0.1:0" })
+	caDN := b.boot.DefaultCA.Subject
 
 	// Node B uses node A's CA.
 	if !a.boot.CreatedCA || !a.boot.CreatedAdmin || b.boot.CreatedCA || b.boot.CreatedAdmin {
@@ -256,7 +302,21 @@ func TestTwoNodesOneDatabase(t *testing.T) {
 			t.Errorf("revocation %d on A: openssl ocsp on B says revoked after %v (0 = not within 3 s); want ≤ 1 s", i, seen)
 		}
 		both := b.waitRevoked(iss.Certificate.SerialNumber, begin, time.Second)
-		t.Logf("revocation %d on node A: openssl ocsp on node B revoked after %v, B's OCSP and CRL after %v", i, seen.Round(time.Millisecond), both.Round(time.Millisecond))
+		var inLDAP time.Duration
+		var ldapErr error
+		for time.Since(begin) < 3*time.Second {
+			var crl *x509.RevocationList
+			if crl, ldapErr = ldapCRL(t, ldapsearch, b.srv.LDAPAddr().String(), caDN); ldapErr == nil && crlLists(crl, iss.Certificate.SerialNumber) {
+				inLDAP = time.Since(begin)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if inLDAP == 0 || inLDAP > time.Second {
+			t.Errorf("revocation %d on A: ldapsearch on B lists it in %s's certificateRevocationList;binary after %v (0 = not within 3 s; last error %v); want ≤ 1 s", i, caDN, inLDAP, ldapErr)
+		}
+		t.Logf("revocation %d on node A: on node B openssl ocsp says revoked after %v, ldapsearch finds it in the CA entry's CRL after %v, B's OCSP and HTTP CRL after %v",
+			i, seen.Round(time.Millisecond), inLDAP.Round(time.Millisecond), both.Round(time.Millisecond))
 		if crl, err := b.crl(); err == nil {
 			crlNumbersB = append(crlNumbersB, crl.Number.Int64())
 		}
@@ -475,15 +535,21 @@ func TestNodesStartTogether(t *testing.T) {
 	var logs clusterLog
 	dirs := []string{t.TempDir(), t.TempDir()}
 	nodes := make([]*fixture, 2)
+	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i := range nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nodes[i] = startNode(t, url, dirs[i], logs.logger(t, fmt.Sprint(i)))
+			nodes[i], errs[i] = launchNode(t, url, dirs[i], logs.logger(t, fmt.Sprint(i)))
 		}()
 	}
 	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+	}
 	if t.Failed() {
 		return
 	}
