@@ -68,8 +68,9 @@ func BenchmarkAddCertificates(b *testing.B) {
 }
 
 // BenchmarkAddCertificatesTwoNodes: two Store handles ("nodes"), 8
-// callers each adding one certificate per call: what the serialised feed
-// costs when nothing batches.
+// callers each adding one certificate per call: the commit path when
+// nothing batches (each call one durable commit; concurrent commits share
+// WAL flushes).
 func BenchmarkAddCertificatesTwoNodes(b *testing.B) {
 	url := pgtest.Start(b)
 	nodes := []*Store{newBenchStore(b, url), newBenchStore(b, url)}
