@@ -24,9 +24,9 @@ import (
 
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/internal/peer"
-	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/internal/pgtest"
 	"github.com/pkid/pkid/internal/pkitest"
+	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/server"
 	"github.com/pkid/pkid/store"
 	"github.com/pkid/pkid/store/postgres"
