@@ -155,4 +155,5 @@ if [[ ${SKIP_PROPAGATION:-0} != 1 ]]; then
 	PKID_PGTEST_FSYNC=1 go test -run '^$' -bench 'CrossNodePropagation' -benchtime 1x ./server | grep -E '^Benchmark' | tee -a "$RESULTS"
 	go test -run '^$' -bench 'CRLToDirectory' -benchtime 100x ./publish | grep -E '^Benchmark' | tee -a "$RESULTS"
 fi
+echo "load average: $(cut -d" " -f1-3 /proc/loadavg)"
 echo "results: $RESULTS" >&2
