@@ -15,8 +15,9 @@
 //     smaller one is resolved: committed, or declared a gap by a reader
 //     with a tombstone row that the unique index makes final (a writer
 //     that drew it draws again). A reader never skips a change: see the
-//     proof at the top of feed.go. The feed row holds a watermark (every
-//     revision up to it resolved) that new Store handles start from.
+//     proof at the top of feed.go. The feed_watermark row holds a
+//     watermark (every revision up to it resolved) that new Store handles
+//     start from.
 //   - Notification. Each feed-writing transaction runs
 //     NOTIFY pkid_changes, '<revision>'; Store implements store.Notifier
 //     from one LISTEN connection per Store, so store.Watch wakes at once and

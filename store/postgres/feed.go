@@ -47,8 +47,8 @@ import (
 // window in which a tombstone can beat the writer is tiny, and a hole is
 // usually a transaction about to commit, whose flush the reader waits for.
 //
-// The feed row holds a watermark, every revision up to it resolved, that a
-// new Store starts from; advance raises it now and then (persistEvery).
+// The feed_watermark row holds a watermark, every revision up to it
+// resolved, that a new Store starts from; advance raises it now and then (persistEvery).
 
 // scanBatch bounds the rows advance reads per query.
 const scanBatch = 1000
@@ -78,9 +78,9 @@ func (s *Store) advance(ctx context.Context) (done, last int64, err error) {
 		var gaps []bool
 		err := s.retry(ctx, func() error {
 			revs, gaps = revs[:0], gaps[:0]
-			rows, err := s.pool.Query(ctx, `SELECT f.revision, q.last_value, c.revision, c.kind = 'gap'
-				FROM feed f CROSS JOIN feed_revision q LEFT JOIN LATERAL (
-					SELECT revision, kind FROM changes WHERE revision > greatest($1::bigint, f.revision)
+			rows, err := s.pool.Query(ctx, `SELECT f.resolved, q.last_value, c.revision, c.kind = 'gap'
+				FROM feed_watermark f CROSS JOIN feed_revision q LEFT JOIN LATERAL (
+					SELECT revision, kind FROM changes WHERE revision > greatest($1::bigint, f.resolved)
 					ORDER BY revision LIMIT $2) c ON true
 				ORDER BY c.revision`, h.done, scanBatch)
 			if err != nil {
@@ -158,7 +158,7 @@ func (s *Store) fillGaps(ctx context.Context, from, to int64) error {
 // which is resolved. A failure only means a later Store scans a little
 // more, so it is not reported.
 func (s *Store) persist(ctx context.Context, rev int64) {
-	s.pool.Exec(ctx, `UPDATE feed SET revision = $1 WHERE revision < $1`, rev)
+	s.pool.Exec(ctx, `UPDATE feed_watermark SET resolved = $1 WHERE resolved < $1`, rev)
 }
 
 // Revision returns the newest change-feed revision (0 when empty): the

@@ -252,6 +252,15 @@ func TestFeedConcurrentWriters(t *testing.T) {
 	if !slices.Equal(seen, acked) {
 		t.Errorf("the watcher saw %d revisions, the writers were given %d; first difference at %d", len(seen), len(acked), firstDiff(seen, acked))
 	}
+	// The watcher raised the watermark on the way (every persistEvery); a
+	// new handle starts from it and reaches the same revision.
+	var mark int64
+	if err := watcher.pool.QueryRow(t.Context(), `SELECT resolved FROM feed_watermark`).Scan(&mark); err != nil || mark < persistEvery {
+		t.Errorf("watermark %d, %v; want at least %d after %d revisions", mark, err, persistEvery, len(acked))
+	}
+	if rev, err := mustOpen(t, url).Revision(t.Context()); err != nil || rev != acked[len(acked)-1] {
+		t.Errorf("a new handle's Revision = %d, %v; want %d", rev, err, acked[len(acked)-1])
+	}
 }
 
 func firstDiff(a, b []int64) int {

@@ -51,7 +51,7 @@ func (s *Store) Load(ctx context.Context, revision int64, fn func(l *Loader) err
 		}
 		f := &feed{tx: tx}
 		var used bool
-		if err := tx.QueryRow(ctx, `SELECT f.revision, s.is_called FROM feed f, feed_revision s`).Scan(&f.rev, &used); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT f.resolved, s.is_called FROM feed_watermark f, feed_revision s`).Scan(&f.rev, &used); err != nil {
 			return fmt.Errorf("read the change feed: %w", err)
 		}
 		if used && f.rev == 0 {
@@ -93,7 +93,7 @@ func (s *Store) Load(ctx context.Context, revision int64, fn func(l *Loader) err
 		}
 		// Every revision up to the source's last is resolved (the rows are
 		// here); new ones continue above it.
-		if _, err := f.tx.Exec(ctx, `WITH u AS (UPDATE feed SET revision = $1::bigint)
+		if _, err := f.tx.Exec(ctx, `WITH u AS (UPDATE feed_watermark SET resolved = $1::bigint)
 			SELECT setval('feed_revision', greatest($1::bigint, 1), $1::bigint > 0), pg_notify('pkid_changes', $1::bigint::text)`, revision); err != nil {
 			return fmt.Errorf("set the change feed to revision %d: %w", revision, err)
 		}
