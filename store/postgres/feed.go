@@ -54,7 +54,7 @@ import (
 const scanBatch = 1000
 
 // persistEvery is how far the horizon moves before a Store raises the
-// watermark in the feed row.
+// watermark in feed_watermark.
 const persistEvery = 1000
 
 // horizon is a Store's view of the resolved part of the feed.
