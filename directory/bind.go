@@ -39,7 +39,7 @@ func (t *Tree) Bind(ctx context.Context, name string, password []byte) (Identity
 	}
 	for _, v := range x.entry.Get("userPassword") {
 		if ok, _ := VerifyPassword(v, password); ok {
-			return Identity{DN: x.se.DN, Mechanism: "SIMPLE"}, nil
+			return Identity{DN: x.dn, Mechanism: "SIMPLE"}, nil
 		}
 	}
 	return Identity{}, invalid

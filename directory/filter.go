@@ -36,38 +36,47 @@ func (r resolved) computed() bool {
 // view is an entry prepared for filter evaluation and attribute selection.
 type view struct {
 	entry *Entry
-	attrs []resolved
-	dn    DN // parsed lazily for dnAttributes
+	attrs []resolved // the stored attributes; may be shared with the read cache
+	extra []resolved // computed ones (Search): entryDN, subschemaSubentry, ...
+	dn    DN         // parsed lazily for dnAttributes
 }
 
 func (t *Tree) newView(e *Entry) *view {
-	v := &view{entry: e, attrs: make([]resolved, 0, len(e.Attributes))}
-	for _, a := range e.Attributes {
-		d, _, err := t.schema.parseAttrDesc(a.Type)
-		if err != nil {
-			continue
+	return &view{entry: e, attrs: t.resolve(e.Attributes)}
+}
+
+// all calls fn with each attribute of the view, stored then computed;
+// fn returns true to stop.
+func (v *view) all(fn func(*resolved) bool) {
+	for i := range v.attrs {
+		if fn(&v.attrs[i]) {
+			return
 		}
-		v.attrs = append(v.attrs, resolved{at: d.at, opts: d.opts, vals: a.Values})
 	}
-	return v
+	for i := range v.extra {
+		if fn(&v.extra[i]) {
+			return
+		}
+	}
 }
 
 // values calls fn with each value of at or its subtypes (and options) held
 // by the entry; fn returns true to stop.
 func (v *view) each(at *AttributeType, opts string, fn func([]byte) bool) {
-	for _, a := range v.attrs {
+	v.all(func(a *resolved) bool {
 		if a.at == nil || !a.at.isSubtypeOf(at) {
-			continue
+			return false
 		}
 		if opts != "" && !hasOptions(a.opts, opts) {
-			continue
+			return false
 		}
 		for _, x := range a.vals {
 			if fn(x) {
-				return
+				return true
 			}
 		}
-	}
+		return false
+	})
 }
 
 // hasOptions reports whether the option set have includes every option of want.
@@ -132,8 +141,8 @@ func (t *Tree) eval(f *ldap.Filter, v *view, can readable) Tri {
 	case ldap.FilterExtensibleMatch:
 		return t.evalExtensible(f, v, can)
 	}
-	d, _, err := t.schema.parseAttrDesc(f.Attr)
-	if err != nil || d.at == nil || (can != nil && !can(d.at)) {
+	d, ok := t.attrDesc(f.Attr)
+	if !ok || d.at == nil || (can != nil && !can(d.at)) {
 		return Undefined
 	}
 	at := d.at
@@ -321,15 +330,21 @@ func (t *Tree) evalExtensible(f *ldap.Filter, v *view, can readable) Tri {
 		return got == want
 	}
 	r := False
-	for _, a := range v.attrs {
+	found := false
+	v.all(func(a *resolved) bool {
 		if a.at == nil || (at != nil && !a.at.isSubtypeOf(at)) || (can != nil && !can(a.at)) {
-			continue
+			return false
 		}
 		for _, x := range a.vals {
 			if test(x) {
-				return True
+				found = true
+				return true
 			}
 		}
+		return false
+	})
+	if found {
+		return True
 	}
 	if f.DNAttributes {
 		if v.dn == nil {

@@ -50,7 +50,7 @@ type SearchResult struct {
 func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(*Entry) error) (SearchResult, error) {
 	req := p.Request
 	var res SearchResult
-	d, norm, err := t.parseDN(req.BaseObject)
+	d, norm, err := t.parseDNMemo(req.BaseObject)
 	if err != nil {
 		return res, err
 	}
@@ -76,19 +76,24 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	// Computed operational attributes a filter may test.
 	entryDNAt, subAt, hasSubAt := t.schema.Attribute("entryDN"), t.schema.Attribute("subschemaSubentry"), t.schema.Attribute("hasSubordinates")
 	needHasSub := mentions(&req.Filter, t.schema, hasSubAt)
-	emit := func(e *Entry, normDN string, id64 int64) error {
-		if !t.allowed(ctx, id, RightRead, normDN, nil) {
+	// emit evaluates the filter on one entry (attrs: its attributes
+	// resolved, nil to resolve them here) and sends it if it matches.
+	emit := func(e *Entry, attrs []resolved, normDN string, id64 int64) error {
+		if !t.allowedEntry(ctx, id, RightRead, e, normDN, nil) {
 			return nil
 		}
-		v := t.newView(e)
+		v := &view{entry: e, attrs: attrs}
+		if attrs == nil {
+			v.attrs = t.resolve(e.Attributes)
+		}
 		if id64 >= 0 {
-			v.attrs = append(v.attrs, resolved{at: entryDNAt, vals: [][]byte{[]byte(e.DN)}}, resolved{at: subAt, vals: [][]byte{[]byte(SubschemaDN)}})
+			v.extra = append(v.extra, resolved{at: entryDNAt, vals: [][]byte{[]byte(e.DN)}}, resolved{at: subAt, vals: subschemaVals})
 			if needHasSub {
 				n, err := t.st.DirChildren(ctx, id64)
 				if err != nil {
 					return err
 				}
-				v.attrs = append(v.attrs, resolved{at: hasSubAt, vals: [][]byte{[]byte(map[bool]string{true: "TRUE", false: "FALSE"}[n > 0])}})
+				v.extra = append(v.extra, resolved{at: hasSubAt, vals: boolVals[n > 0]})
 			}
 		}
 		if t.cfg.Access != nil {
@@ -127,13 +132,13 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		if err != nil {
 			return res, err
 		}
-		return res, pageDone(emit(e, "", -1))
+		return res, pageDone(emit(e, nil, "", -1))
 	}
 	// As slapd: neither the root DSE nor the subschema entry has
 	// subordinates to search; search a naming context instead.
 	if d.IsRoot() || t.isSubschemaDN(norm) {
 		if req.Scope == ldap.ScopeBaseObject {
-			return res, pageDone(emit(t.SubschemaEntry(), norm, -1))
+			return res, pageDone(emit(t.SubschemaEntry(), nil, norm, -1))
 		}
 		return res, &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("no entries below %q: search a naming context (see namingContexts in the root DSE)", req.BaseObject)}
 	}
@@ -154,16 +159,16 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 			if err := check(); err != nil {
 				return err
 			}
-			return emit(e, n, -1)
+			return emit(e, nil, n, -1)
 		}
 		scope := store.DirSub
 		switch req.Scope {
 		case ldap.ScopeBaseObject:
-			return res, pageDone(emit(v.entry, v.norm, -1))
+			return res, pageDone(emit(v.entry, nil, v.norm, -1))
 		case ldap.ScopeSingleLevel:
 			scope = store.DirOne
 		case ldap.ScopeWholeSubtree:
-			if err := emit(v.entry, v.norm, -1); err != nil {
+			if err := emit(v.entry, nil, v.norm, -1); err != nil {
 				return res, pageDone(err)
 			}
 		}
@@ -186,7 +191,7 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		// Stored entries with a provider's DN are hidden: the provider's
 		// entry is the one (a hand-published CA entry is stale).
 		stored := emit
-		emit = func(e *Entry, normDN string, id64 int64) error {
+		emit = func(e *Entry, attrs []resolved, normDN string, id64 int64) error {
 			if id64 >= 0 {
 				if _, o, err := t.owner(ctx, normDN); err != nil {
 					return err
@@ -194,14 +199,14 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 					return nil
 				}
 			}
-			return stored(e, normDN, id64)
+			return stored(e, attrs, normDN, id64)
 		}
 	}
 	if !d.IsRoot() {
 		var x *cached
 		var err error
 		if t.cache != nil {
-			x, err = t.cachedEntry(ctx, gen, norm)
+			x, err = t.cachedEntry(ctx, gen, norm, false)
 		} else {
 			x, err = t.getEntry(ctx, norm)
 		}
@@ -218,34 +223,34 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 			if x, err = t.derefAlias(ctx, x); err != nil {
 				return res, err
 			}
-			norm = x.se.NormDN
+			norm = x.norm
 		}
-		base = x.se.ID
+		base = x.id
 	}
 	if req.DerefAliases == ldap.DerefInSearching || req.DerefAliases == ldap.DerefAlways {
 		// Alias entries found in the scope stand for their targets (the
 		// target itself, not its subtree), each returned once.
 		plain, seen := emit, map[string]bool{}
-		emit = func(e *Entry, normDN string, id64 int64) error {
+		emit = func(e *Entry, attrs []resolved, normDN string, id64 int64) error {
 			if id64 >= 0 && id64 != base && t.isAlias(e) {
-				x, err := t.derefAlias(ctx, &cached{se: &store.DirEntry{ID: id64, NormDN: normDN, DN: e.DN}, entry: e})
+				x, err := t.derefAlias(ctx, &cached{id: id64, norm: normDN, dn: e.DN, entry: e})
 				if err != nil {
 					return err
 				}
-				e, normDN, id64 = x.entry, x.se.NormDN, x.se.ID
+				e, attrs, normDN, id64 = x.entry, x.attrs, x.norm, x.id
 			}
 			if seen[normDN] {
 				return nil
 			}
 			seen[normDN] = true
-			return plain(e, normDN, id64)
+			return plain(e, attrs, normDN, id64)
 		}
 	}
 	virtualEmit := func(e *Entry, n string) error {
 		if err := check(); err != nil {
 			return err
 		}
-		return emit(e, n, -1)
+		return emit(e, nil, n, -1)
 	}
 	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
 	switch req.Scope {
@@ -260,13 +265,13 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	}
 	if q.Index != nil && t.cache != nil {
 		err := t.indexedEntries(ctx, gen, *q.Index, func(x *cached) error {
-			if !inScope(x.se.NormDN, x.se.ParentID, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.se.ID == base) {
+			if !inScope(x.norm, x.parent, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.id == base) {
 				return nil
 			}
 			if err := check(); err != nil {
 				return err
 			}
-			return emit(x.entry, x.se.NormDN, x.se.ID)
+			return emit(x.entry, x.attrs, x.norm, x.id)
 		})
 		if err == nil {
 			err = t.searchVirtual(ctx, d, norm, q.Scope, req.Scope == ldap.ScopeChildren, &req.Filter, virtualEmit)
@@ -280,11 +285,11 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		if req.Scope == ldap.ScopeChildren && se.ID == base {
 			return nil
 		}
-		e, err := decode(se)
+		x, _, err := t.fromStore(se, true)
 		if err != nil {
 			return err
 		}
-		return emit(e, se.NormDN, se.ID)
+		return emit(x.entry, x.attrs, se.NormDN, se.ID)
 	})
 	if err == nil {
 		err = t.searchVirtual(ctx, d, norm, q.Scope, req.Scope == ldap.ScopeChildren, &req.Filter, virtualEmit)
@@ -293,6 +298,12 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 }
 
 var errPageFull = errors.New("page full")
+
+// Values of computed attributes, shared by every search (read-only).
+var (
+	subschemaVals = [][]byte{[]byte(SubschemaDN)}
+	boolVals      = map[bool][][]byte{true: {[]byte("TRUE")}, false: {[]byte("FALSE")}}
+)
 
 func pageDone(err error) error {
 	if errors.Is(err, errPageFull) {
@@ -420,6 +431,7 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 		}
 		add(a.at, a.opts, a.vals)
 	}
+
 	if entryID < 0 {
 		return out // root DSE, subschema: nothing computed
 	}
@@ -493,16 +505,16 @@ func (t *Tree) isAlias(e *Entry) bool {
 func (t *Tree) derefAlias(ctx context.Context, x *cached) (*cached, error) {
 	for hops := 0; t.isAlias(x.entry); hops++ {
 		if hops == 8 {
-			return nil, &ldap.Error{Code: ldap.ResultAliasProblem, MatchedDN: x.se.DN, Message: "alias chain longer than 8 entries (a loop?)"}
+			return nil, &ldap.Error{Code: ldap.ResultAliasProblem, MatchedDN: x.dn, Message: "alias chain longer than 8 entries (a loop?)"}
 		}
 		target := x.entry.GetString("aliasedObjectName")
 		n, err := NormalizeDN(t.schema, target)
 		if err != nil {
-			return nil, &ldap.Error{Code: ldap.ResultAliasDereferencingProblem, MatchedDN: x.se.DN, Message: fmt.Sprintf("alias %q names an invalid DN", x.se.DN)}
+			return nil, &ldap.Error{Code: ldap.ResultAliasDereferencingProblem, MatchedDN: x.dn, Message: fmt.Sprintf("alias %q names an invalid DN", x.dn)}
 		}
 		next, err := t.getEntry(ctx, n)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &ldap.Error{Code: ldap.ResultAliasProblem, MatchedDN: x.se.DN, Message: fmt.Sprintf("alias %q names %q, which does not exist", x.se.DN, target)}
+			return nil, &ldap.Error{Code: ldap.ResultAliasProblem, MatchedDN: x.dn, Message: fmt.Sprintf("alias %q names %q, which does not exist", x.dn, target)}
 		}
 		if err != nil {
 			return nil, storeErr(err)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkid/pkid/ldap"
@@ -52,16 +54,22 @@ type Config struct {
 	// Delete or ModifyDN with the entry's normalised DN and the names of
 	// the attribute types written (nil for Delete and ModifyDN, which
 	// move or remove everything), and with ("", nil) when the read cache
-	// sees the store's revision move (another process may have written).
+	// sees, in the change feed, a directory or CA change it did not make
+	// (another process wrote; certificate, revocation and CRL records do
+	// not count).
 	// Access control drops cached decisions. It must not block.
 	Changed func(normDN string, attrs []string)
 	// Providers supply read-only virtual entries (the live CA entries and
 	// the CA database view: NewPKI) merged with the stored ones; see
 	// Provider.
 	Providers []Provider
-	// CacheEntries bounds the read cache of decoded entries (0:
-	// DefaultCacheEntries; negative: no cache). CacheMaxAge bounds how late
-	// another process's change is seen (0: DefaultCacheMaxAge).
+	// CacheBytes is the read cache's budget of decoded entries and index
+	// lookups, in approximate bytes of memory (0: DefaultCacheBytes;
+	// negative: no cache). CacheEntries, when positive, also bounds the
+	// number of cached entries; negative disables the cache too.
+	// CacheMaxAge bounds how late another process's change is seen (0:
+	// DefaultCacheMaxAge).
+	CacheBytes   int64
 	CacheEntries int
 	CacheMaxAge  time.Duration
 	// Now and Rand are injected for tests; defaults time.Now, crypto/rand.
@@ -100,6 +108,15 @@ type AccessControl interface {
 	Allowed(ctx context.Context, id Identity, right Right, entryDN string, at *AttributeType) bool
 }
 
+// EntryAccessControl is optionally implemented by an AccessControl that
+// can decide from the entry in hand: search has just read the entry, so
+// the access control need not read it again for the access-control
+// attributes it carries. AllowedEntry must answer exactly as Allowed would
+// for e's normalised DN normDN.
+type EntryAccessControl interface {
+	AllowedEntry(ctx context.Context, id Identity, right Right, e *Entry, normDN string, at *AttributeType) bool
+}
+
 // Concealer is optionally implemented by an AccessControl that keeps
 // entries' existence secret: Conceal reports whether a refused operation on
 // entryDN (normalised) must answer noSuchObject rather than
@@ -133,6 +150,14 @@ type Tree struct {
 	cache    *readCache
 	subNorm  string // the subschema entry's normalised DN
 	vparents vparentCache
+
+	// Memos of attribute descriptions, interned type names and parsed
+	// DNs (cache.go).
+	descs, types, dns, shapes     sync.Map
+	ndescs, ntypes, ndns, nshapes atomic.Int64
+	descMu                        sync.RWMutex
+	descIdx                       map[string]uint16
+	descTab                       atomic.Pointer[[]descEntry]
 }
 
 // New returns a Tree over cfg.Store.
@@ -152,8 +177,8 @@ func New(cfg Config) (*Tree, error) {
 	if t.rand == nil {
 		t.rand = rand.Reader
 	}
-	if cfg.CacheEntries >= 0 {
-		t.cache = newReadCache(cfg.CacheEntries, cfg.CacheMaxAge)
+	if cfg.CacheEntries >= 0 && cfg.CacheBytes >= 0 {
+		t.cache = newReadCache(cfg.CacheBytes, cfg.CacheEntries, cfg.CacheMaxAge)
 	}
 	idx := cfg.Indexed
 	if idx == nil {
@@ -189,6 +214,14 @@ func (t *Tree) Schema() *Schema { return t.schema }
 
 func (t *Tree) allowed(ctx context.Context, id Identity, r Right, normDN string, at *AttributeType) bool {
 	return t.cfg.Access == nil || t.cfg.Access.Allowed(ctx, id, r, normDN, at)
+}
+
+// allowedEntry is allowed for an entry in hand (EntryAccessControl).
+func (t *Tree) allowedEntry(ctx context.Context, id Identity, r Right, e *Entry, normDN string, at *AttributeType) bool {
+	if ea, ok := t.cfg.Access.(EntryAccessControl); ok {
+		return ea.AllowedEntry(ctx, id, r, e, normDN, at)
+	}
+	return t.allowed(ctx, id, r, normDN, at)
 }
 
 func (t *Tree) changed(normDN string, attrs []string) {

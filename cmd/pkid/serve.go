@@ -9,10 +9,12 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/directory"
 	"github.com/pkid/pkid/directory/certmap"
 	"github.com/pkid/pkid/publish"
 	"github.com/pkid/pkid/server"
@@ -101,6 +103,14 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 				if err != nil {
 					return err
 				}
+				if os.Getenv("GOMEMLIMIT") == "" {
+					// The directory's read cache is most of a large
+					// directory's memory; left to GOGC alone the heap
+					// grows to twice it before the garbage collector
+					// runs. A soft limit above the cache's budget keeps
+					// the resident size near what is live.
+					debug.SetMemoryLimit(serveMemoryLimit)
+				}
 				srv, err := server.New(server.Config{
 					Dir: g.dir, Store: st, HTTPAddr: *httpAddr, LDAPAddr: *ldapAddr, LDAPSAddr: *ldapsAddr, AllowRemote: *listenAny, URL: *base, KeyType: kt,
 					Passphrase: g.passphrase,
@@ -131,6 +141,11 @@ pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_re
 		},
 	})
 }
+
+// serveMemoryLimit is pkid serve's soft limit on the Go runtime's memory
+// (unless GOMEMLIMIT is set): the directory cache's budget plus room for
+// the rest of the server.
+const serveMemoryLimit = directory.DefaultCacheBytes + 48<<20
 
 // printServing tells the user what the first run made and commands that
 // work as printed against the running server.

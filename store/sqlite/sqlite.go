@@ -34,8 +34,9 @@ type Store struct {
 	// SQLite's sleeping busy handler. Other processes still queue through
 	// busy_timeout.
 	wmu sync.Mutex
-	// stmts holds the prepared read queries of hot paths (directory
-	// search): modernc's SQLite otherwise parses the SQL on every call.
+	// stmts holds the prepared queries of hot paths (directory search,
+	// certificate inserts): modernc's SQLite otherwise parses the SQL on
+	// every call.
 	stmts sync.Map // query text → *sql.Stmt
 }
 
@@ -83,6 +84,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// 16 MiB page cache per connection (SQLite's default is 2 MiB): a
 	// 100,000-entry import or directory keeps its b-tree interiors cached.
 	q.Add("_pragma", "cache_size(-16384)")
+	// ... but all connections' caches together stay within 32 MiB (the
+	// limit is SQLite's, process-wide): a server keeps several
+	// connections, and pkid serve's directory has its own read cache.
+	q.Add("_pragma", "soft_heap_limit(33554432)")
 	dsn := (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
