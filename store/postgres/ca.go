@@ -16,33 +16,7 @@ const caColumns = `id, parent_id, role, subject, cert_der, key_pem, encrypted, u
 // CreateCA stores a new CA. ErrExists if the ID is taken. A CA created with
 // Default set becomes the only default CA.
 func (s *Store) CreateCA(ctx context.Context, ca *store.CA) error {
-	if ca.ID == "" {
-		return errors.New("create CA: empty ID")
-	}
-	if ca.CreatedAt.IsZero() {
-		ca.CreatedAt = time.Now()
-	}
-	return s.writeFeed(ctx, func(f *feed) error {
-		if err := lockCAs(ctx, f.tx); err != nil {
-			return err
-		}
-		if ca.Default {
-			if _, err := f.tx.Exec(ctx, `UPDATE cas SET is_default = false WHERE is_default`); err != nil {
-				return fmt.Errorf("create CA %s: %w", ca.ID, err)
-			}
-		}
-		_, err := f.tx.Exec(ctx, `INSERT INTO cas (`+caColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			ca.ID, ca.ParentID, ca.Role, ca.Subject, ca.CertDER, ca.KeyPEM, ca.Encrypted,
-			ca.URL, ca.LDAPURL, ca.DeltaCRL, ca.Default, ts(ca.CreatedAt))
-		if code, constraint, _ := pgCode(err); code == uniqueViolation && constraint == "cas_id_key" {
-			return fmt.Errorf("create CA %s: %w", ca.ID, store.ErrExists)
-		}
-		if err != nil {
-			return fmt.Errorf("create CA %s: %w", ca.ID, err)
-		}
-		_, err = f.append(ctx, store.ChangeCA, ca.ID, "", ca.CreatedAt)
-		return err
-	})
+	return s.CreateCAs(ctx, []*store.CA{ca}, nil)
 }
 
 // UpdateCA replaces the mutable fields of a CA (KeyPEM, Encrypted, URL,

@@ -33,6 +33,11 @@ func (s *Store) CreateCAs(ctx context.Context, cas []*store.CA, issued []*store.
 	}
 	revs := make([]int64, len(issued))
 	err = s.writeFeed(ctx, func(f *feed) error {
+		if len(cas) > 0 {
+			if err := lockCAs(ctx, f.tx); err != nil {
+				return err
+			}
+		}
 		for _, ca := range cas {
 			if err := insertCA(ctx, f, ca); err != nil {
 				return err
@@ -54,7 +59,8 @@ func (s *Store) CreateCAs(ctx context.Context, cas []*store.CA, issued []*store.
 	return nil
 }
 
-// insertCA stores ca and its change in f's transaction, as CreateCA does.
+// insertCA stores ca and its change in f's transaction (which holds
+// lockCAs, so that clearing the other CAs' default cannot race).
 func insertCA(ctx context.Context, f *feed, ca *store.CA) error {
 	if ca.Default {
 		if _, err := f.tx.Exec(ctx, `UPDATE cas SET is_default = false WHERE is_default`); err != nil {
