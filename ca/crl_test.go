@@ -3,11 +3,7 @@ package ca
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -27,38 +23,13 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/internal/peer"
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 // crlTestCA is a CA made for these tests only, independent of Init.
 type crlTestCA struct {
 	cert *x509.Certificate
 	key  crypto.Signer
-}
-
-func crlTestKey(t testing.TB, kind string) crypto.Signer {
-	t.Helper()
-	var (
-		k   crypto.Signer
-		err error
-	)
-	switch kind {
-	case "p256":
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "p384":
-		k, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case "p521":
-		k, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	case "rsa":
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "ed25519":
-		_, k, err = ed25519.GenerateKey(rand.Reader)
-	default:
-		t.Fatalf("unknown key kind %q", kind)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // crlTestIssue signs a certificate for pub; parent nil means self-signed.
@@ -107,7 +78,7 @@ func crlTestIssue(t testing.TB, parent *crlTestCA, key crypto.Signer, cn string,
 }
 
 func crlTestRoot(t testing.TB, kind string) *crlTestCA {
-	k := crlTestKey(t, kind)
+	k := testkey.New(t, kind)
 	return &crlTestCA{cert: crlTestIssue(t, nil, k, "Test Root "+kind, true, 1), key: k}
 }
 
@@ -297,8 +268,8 @@ func TestBuildCRLOrder(t *testing.T) {
 
 func TestBuildCRLRefuses(t *testing.T) {
 	ca := crlTestRoot(t, "p256")
-	other := crlTestKey(t, "p256")
-	noCRLSign := crlTestIssue(t, ca, crlTestKey(t, "p256"), "leaf", false, 9)
+	other := testkey.New(t, "p256")
+	noCRLSign := crlTestIssue(t, ca, testkey.New(t, "p256"), "leaf", false, 9)
 	errBoom := errors.New("disk on fire")
 	boom := func(yield func(CRLEntry, error) bool) { yield(CRLEntry{}, errBoom) }
 	tm := crlTestTemplate(5)
@@ -357,10 +328,10 @@ func TestBuildCRLOpenSSL(t *testing.T) {
 	openssl := peer.Need(t, "openssl", "openssl")
 	dir := t.TempDir()
 	root := crlTestRoot(t, "p384")
-	ik := crlTestKey(t, "p256")
+	ik := testkey.New(t, "p256")
 	issuing := &crlTestCA{cert: crlTestIssue(t, root, ik, "Test Issuing", true, 2), key: ik}
-	good := crlTestIssue(t, issuing, crlTestKey(t, "ed25519"), "good leaf", false, 0x1001)
-	bad := crlTestIssue(t, issuing, crlTestKey(t, "rsa"), "revoked leaf", false, 0x1002)
+	good := crlTestIssue(t, issuing, testkey.New(t, "ed25519"), "good leaf", false, 0x1001)
+	bad := crlTestIssue(t, issuing, testkey.New(t, "rsa"), "revoked leaf", false, 0x1002)
 
 	rev := time.Now().Add(-time.Minute).Truncate(time.Second)
 	rootCRL, err := BuildCRL(root.cert, root.key, crlTestTemplate(1), nil)

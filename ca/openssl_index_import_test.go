@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/internal/peer"
+	"github.com/pkid/pkid/internal/testkey"
 	"github.com/pkid/pkid/store"
 )
 
@@ -285,7 +286,7 @@ func TestImportOpenSSLRefuses(t *testing.T) {
 			dir := t.TempDir()
 			other := crlTestRoot(t, "p256")
 			serial := strings.Split(string(index), "\t")[3]
-			crlTestWritePEM(t, filepath.Join(dir, serial+".pem"), "CERTIFICATE", crlTestIssue(t, other, crlTestKey(t, "p256"), "x", false, 0x1000).Raw)
+			crlTestWritePEM(t, filepath.Join(dir, serial+".pem"), "CERTIFICATE", crlTestIssue(t, other, testkey.New(t, "p256"), "x", false, 0x1000).Raw)
 			in.CertsDir = dir
 		}, "not signed by this CA"},
 	}

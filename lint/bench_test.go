@@ -7,13 +7,15 @@ import (
 
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
+
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 // BenchmarkCertificate lints a typical P-256 server leaf, as the CA does
 // for every certificate it issues.
 func BenchmarkCertificate(b *testing.B) {
 	ca := newCA(b)
-	key := newKey(b, "p256")
+	key := testkey.New(b, "p256")
 	leaf := sign(b, serverTemplate(b, key), key, ca)
 	opts := testOpts()
 	opts.Issuer = ca.cert
@@ -43,7 +45,7 @@ func BenchmarkCRL(b *testing.B) {
 // binary links them all), parsing included, on the same kind of leaf.
 func BenchmarkZlintDefault(b *testing.B) {
 	ca := newCA(b)
-	key := newKey(b, "p256")
+	key := testkey.New(b, "p256")
 	leaf := sign(b, serverTemplate(b, key), key, ca)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -61,7 +63,7 @@ func BenchmarkZlintDefault(b *testing.B) {
 // and -v to see the table.
 func BenchmarkZlintPerLint(b *testing.B) {
 	ca := newCA(b)
-	key := newKey(b, "p256")
+	key := testkey.New(b, "p256")
 	leaf := sign(b, serverTemplate(b, key), key, ca)
 	c, err := zx509.ParseCertificate(leaf.der)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"crypto/x509/pkix"
 	"testing"
 	"time"
+
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 func TestCRLClean(t *testing.T) {
@@ -23,7 +25,7 @@ func TestCRLTraps(t *testing.T) {
 	otherCA := newCA(t)
 	noCRLSignTmpl := caTemplate(t, "CA without cRLSign")
 	noCRLSignTmpl.KeyUsage = x509.KeyUsageCertSign
-	noCRLSign := sign(t, noCRLSignTmpl, newKey(t, "p256"), nil)
+	noCRLSign := sign(t, noCRLSignTmpl, testkey.New(t, "p256"), nil)
 
 	this, next := testNow.Add(-time.Hour), testNow.Add(24*time.Hour)
 	withIssuer := func(c *x509.Certificate) Options {

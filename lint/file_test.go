@@ -8,6 +8,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 func pemBlock(typ string, der []byte) []byte {
@@ -16,7 +18,7 @@ func pemBlock(typ string, der []byte) []byte {
 
 func TestFile(t *testing.T) {
 	ca := newCA(t)
-	key := newKey(t, "p256")
+	key := testkey.New(t, "p256")
 	leaf := sign(t, serverTemplate(t, key), key, ca)
 	crl := goodCRL(t, ca)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
@@ -25,7 +27,7 @@ func TestFile(t *testing.T) {
 	}
 	noCRLSignTmpl := caTemplate(t, "CA without cRLSign")
 	noCRLSignTmpl.KeyUsage = x509.KeyUsageCertSign
-	badCA := sign(t, noCRLSignTmpl, newKey(t, "p256"), nil)
+	badCA := sign(t, noCRLSignTmpl, testkey.New(t, "p256"), nil)
 	badCRL := makeCRL(t, badCA, 1, nil, testNow.Add(-time.Hour), testNow.Add(24*time.Hour), crypto.SHA256)
 
 	mixed := bytes.Join([][]byte{

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 var update = flag.Bool("update", false, "rewrite the committed fuzz seed corpus under testdata/fuzz")
@@ -16,11 +18,11 @@ var update = flag.Bool("update", false, "rewrite the committed fuzz seed corpus 
 // certificates and CRLs (v1 and v2), and truncations.
 func fuzzSeeds(t testing.TB) map[string][]byte {
 	ca := newCA(t)
-	key := newKey(t, "p256")
+	key := testkey.New(t, "p256")
 	leaf := sign(t, serverTemplate(t, key), key, ca)
 	crl := goodCRL(t, ca)
 	v1 := makeCRL(t, ca, 0, nil, testNow.Add(-time.Hour), testNow.Add(time.Hour), crypto.SHA256)
-	rsaKey := newKey(t, "rsa2048")
+	rsaKey := testkey.New(t, "rsa2048")
 	rsaLeaf := sign(t, serverTemplate(t, rsaKey), rsaKey, ca)
 	return map[string][]byte{
 		"pem_chain_crl": append(append(pemBlock("CERTIFICATE", leaf.der), pemBlock("CERTIFICATE", ca.der)...), pemBlock("X509 CRL", crl)...),

@@ -2,9 +2,6 @@ package lint
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -14,6 +11,8 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 // testNow is the clock every test lints against.
@@ -26,34 +25,6 @@ type pair struct {
 	cert *x509.Certificate
 	der  []byte
 	key  crypto.Signer
-}
-
-func newKey(t testing.TB, kind string) crypto.Signer {
-	t.Helper()
-	var (
-		k   crypto.Signer
-		err error
-	)
-	switch kind {
-	case "p256":
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "p384":
-		k, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case "p224":
-		k, err = ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
-	case "rsa2048":
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "rsa1024":
-		k, err = rsa.GenerateKey(rand.Reader, 1024)
-	case "ed25519":
-		_, k, err = ed25519.GenerateKey(rand.Reader)
-	default:
-		t.Fatalf("unknown key kind %q", kind)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 func serial(t testing.TB) *big.Int {
@@ -133,7 +104,7 @@ func sign(t testing.TB, tmpl *x509.Certificate, key crypto.Signer, issuer *pair)
 }
 
 func newCA(t testing.TB) *pair {
-	return sign(t, caTemplate(t, "pkid Test Root CA"), newKey(t, "p256"), nil)
+	return sign(t, caTemplate(t, "pkid Test Root CA"), testkey.New(t, "p256"), nil)
 }
 
 // rawCert mirrors the certificate structure so tests can produce what

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 // want names a finding a case must produce.
@@ -81,7 +83,7 @@ func TestCertificateClean(t *testing.T) {
 	interTmpl := caTemplate(t, "pkid Test Issuing CA")
 	interTmpl.MaxPathLenZero = true
 	interTmpl.NotAfter = testNow.Add(5 * 365 * 24 * time.Hour)
-	inter := sign(t, interTmpl, newKey(t, "p256"), root)
+	inter := sign(t, interTmpl, testkey.New(t, "p256"), root)
 
 	t.Run("root", func(t *testing.T) { noErrorsOrWarnings(t, Certificate(root.der, testOpts())) })
 	t.Run("issuing CA", func(t *testing.T) {
@@ -91,7 +93,7 @@ func TestCertificateClean(t *testing.T) {
 	})
 	for _, kind := range []string{"p256", "p384", "rsa2048", "ed25519"} {
 		t.Run("server "+kind, func(t *testing.T) {
-			key := newKey(t, kind)
+			key := testkey.New(t, kind)
 			leaf := sign(t, serverTemplate(t, key), key, inter)
 			o := testOpts()
 			o.Issuer = inter.cert
@@ -100,7 +102,7 @@ func TestCertificateClean(t *testing.T) {
 		})
 	}
 	t.Run("client p256", func(t *testing.T) {
-		key := newKey(t, "p256")
+		key := testkey.New(t, "p256")
 		tm := serverTemplate(t, key)
 		tm.Subject = pkix.Name{CommonName: "alice", Organization: []string{"pkid test"}}
 		tm.DNSNames = nil
@@ -127,7 +129,7 @@ func TestCertificateTraps(t *testing.T) {
 	}
 	leafWith := func(edit func(*x509.Certificate), kind string) func(t *testing.T) ([]byte, Options) {
 		return func(t *testing.T) ([]byte, Options) {
-			key := newKey(t, kind)
+			key := testkey.New(t, kind)
 			tm := serverTemplate(t, key)
 			edit(tm)
 			o := testOpts()
@@ -139,7 +141,7 @@ func TestCertificateTraps(t *testing.T) {
 		return func(t *testing.T) ([]byte, Options) {
 			tm := caTemplate(t, "Broken CA")
 			edit(tm)
-			return sign(t, tm, newKey(t, "p256"), nil).der, testOpts()
+			return sign(t, tm, testkey.New(t, "p256"), nil).der, testOpts()
 		}
 	}
 	cases := []tc{
@@ -193,7 +195,7 @@ func TestCertificateTraps(t *testing.T) {
 			build: func(t *testing.T) ([]byte, Options) {
 				parent := *ca.cert
 				parent.SubjectKeyId = nil
-				key := newKey(t, "p256")
+				key := testkey.New(t, "p256")
 				return sign(t, serverTemplate(t, key), key, &pair{cert: &parent, key: caKey}).der, testOpts()
 			},
 			wants: []want{{idMissingAKI, Error}},
@@ -201,7 +203,7 @@ func TestCertificateTraps(t *testing.T) {
 		{
 			name: "AKI does not match issuer",
 			build: func(t *testing.T) ([]byte, Options) {
-				key := newKey(t, "p256")
+				key := testkey.New(t, "p256")
 				o := testOpts()
 				o.Issuer = otherCA.cert
 				return sign(t, serverTemplate(t, key), key, ca).der, o
@@ -327,7 +329,7 @@ func TestCertificateTraps(t *testing.T) {
 			build: func(t *testing.T) ([]byte, Options) {
 				x, y := elliptic.P256().ScalarBaseMult(big.NewInt(200).Bytes())
 				pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
-				tm := serverTemplate(t, newKey(t, "p256"))
+				tm := serverTemplate(t, testkey.New(t, "p256"))
 				der, err := x509.CreateCertificate(nil, tm, ca.cert, pub, caKey)
 				if err != nil {
 					t.Fatal(err)
@@ -378,9 +380,9 @@ func TestCertificateTraps(t *testing.T) {
 // issuance service does; run with -race.
 func TestCertificateConcurrent(t *testing.T) {
 	ca := newCA(t)
-	key := newKey(t, "p256")
+	key := testkey.New(t, "p256")
 	leaf := sign(t, serverTemplate(t, key), key, ca)
-	root := sign(t, caTemplate(t, "Another Root"), newKey(t, "p256"), nil)
+	root := sign(t, caTemplate(t, "Another Root"), testkey.New(t, "p256"), nil)
 	done := make(chan error)
 	for i := 0; i < 8; i++ {
 		go func() {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/internal/peer"
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 // TestNginxStapling: nginx with ssl_stapling and ssl_stapling_verify
@@ -28,7 +29,7 @@ func TestNginxStapling(t *testing.T) {
 	defer srv.Close()
 
 	dir := t.TempDir()
-	key := newKey(t, "p256")
+	key := testkey.New(t, "p256")
 	leaf := makeCert(t, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "localhost"},
 		DNSNames:    []string{"localhost"},

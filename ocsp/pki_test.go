@@ -3,11 +3,7 @@ package ocsp
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -18,36 +14,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 // Test PKI built with crypto/x509 only (pkid's ca package is a separate
 // concern): a root, issuing CAs under it, delegated responders, leaves.
 
 var testStart = time.Now().UTC().Truncate(time.Second)
-
-func newKey(t testing.TB, kind string) crypto.Signer {
-	t.Helper()
-	var k crypto.Signer
-	var err error
-	switch kind {
-	case "p256", "":
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "p384":
-		k, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case "p521":
-		k, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	case "rsa":
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "ed25519":
-		_, k, err = ed25519.GenerateKey(rand.Reader)
-	default:
-		t.Fatalf("unknown key kind %q", kind)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 var serialCounter atomic.Int64
 
@@ -92,7 +66,7 @@ type testCA struct {
 }
 
 func newRoot(t testing.TB, name, kind string) *testCA {
-	key := newKey(t, kind)
+	key := testkey.New(t, kind)
 	cert := makeCert(t, &x509.Certificate{
 		Subject:               pkix.Name{Organization: []string{"pkid test"}, CommonName: name},
 		IsCA:                  true,
@@ -105,7 +79,7 @@ func newRoot(t testing.TB, name, kind string) *testCA {
 // subCA makes an issuing CA under ca, with a delegated responder whose key
 // is of kind.
 func (ca *testCA) subCA(t testing.TB, name, kind string) *testCA {
-	key := newKey(t, "p256")
+	key := testkey.New(t, "p256")
 	cert := makeCert(t, &x509.Certificate{
 		Subject:               pkix.Name{Organization: []string{"pkid test"}, CommonName: name},
 		IsCA:                  true,
@@ -113,7 +87,7 @@ func (ca *testCA) subCA(t testing.TB, name, kind string) *testCA {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}, ca.cert, key.Public(), ca.key)
 	sub := &testCA{name: name, cert: cert, key: key}
-	sub.responderKey = newKey(t, kind)
+	sub.responderKey = testkey.New(t, kind)
 	sub.responder = sub.responderCert(t, sub.responderKey, testStart.Add(-time.Hour), testStart.Add(7*24*time.Hour))
 	return sub
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	xocsp "golang.org/x/crypto/ocsp"
+
+	"github.com/pkid/pkid/internal/testkey"
 )
 
 // parseFor parses and verifies a response with x/crypto/ocsp as an
@@ -542,7 +544,7 @@ func TestSetIssuer(t *testing.T) {
 	f.r.Respond(ctx, req)
 
 	// A renewed responder certificate replaces the old one and its responses.
-	key := newKey(t, "p256")
+	key := testkey.New(t, "p256")
 	renewed := f.ca1.responderCert(t, key, testStart.Add(-time.Minute), testStart.Add(48*time.Hour))
 	if err := f.r.SetIssuer(&Issuer{ID: f.ca1.name, Cert: f.ca1.cert, ResponderCert: renewed, Signer: key}); err != nil {
 		t.Fatal(err)
@@ -585,7 +587,7 @@ func TestSetIssuer(t *testing.T) {
 
 func TestResponseValidityCutAtResponderExpiry(t *testing.T) {
 	f := newFixture(t, "p256", nil)
-	key := newKey(t, "p256")
+	key := testkey.New(t, "p256")
 	short := f.ca1.responderCert(t, key, testStart.Add(-time.Hour), testStart.Add(2*time.Hour))
 	if err := f.r.SetIssuer(&Issuer{ID: f.ca1.name, Cert: f.ca1.cert, ResponderCert: short, Signer: key}); err != nil {
 		t.Fatal(err)
