@@ -3,34 +3,51 @@
 # in the same run: USERS inetOrgPerson entries with {SSHA} passwords under
 # ou=people,o=bench, generated exactly as ../shared/bench/peers/slapd.sh
 # generates its data. Each tool loads into a fresh database RUNS times;
-# prints the median wall seconds of each, the ratio, and peak RSS.
+# prints the median wall and CPU seconds of each, the ratios, and peak RSS.
 #
-# Env: USERS (100000), RUNS (3), CPU (0: both pinned to one core with
-# taskset when it exists), KEEP=1 keeps the work directory.
+# Both tools get the same CPUs: by default every core (slapadd with
+# tool-threads set to the core count, pkid with its GOMAXPROCS workers);
+# CPU=0 (or any taskset list) pins both to those cores instead.
+#
+# Env: USERS (100000), RUNS (3), CPU (all), PLAIN=1 gives every user a
+# clear-text password (pkid hashes each with argon2id; slapadd stores it
+# as is, so compare pkid with itself), KEEP=1 keeps the work directory,
+# SLAPD_INDEX (pkid's default equality indexes: objectClass uid cn mail
+# member memberUid, so both tools write the same indexes; "objectClass uid"
+# gives the shared peers/slapd.sh set-up).
 set -euo pipefail
 
 USERS=${USERS:-100000}
 RUNS=${RUNS:-3}
-CPU=${CPU:-0}
+CPU=${CPU:-all}
+PLAIN=${PLAIN:-0}
+SLAPD_INDEX=${SLAPD_INDEX:-objectClass uid cn mail member memberUid}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/pkid-ldif-compare.XXXXXX)
 cleanup() { if [[ ${KEEP:-0} == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 
 pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "$CPU"); fi
+threads=$(nproc)
+if [[ $CPU != all ]]; then
+	command -v taskset >/dev/null || { echo "CPU=$CPU needs taskset (util-linux)" >&2; exit 1; }
+	pin=(taskset -c "$CPU")
+	threads=$("${pin[@]}" nproc)
+fi
 SLAPADD=$(command -v slapadd || echo /usr/sbin/slapadd)
 [[ -x $SLAPADD ]] || { echo "slapadd missing: apt-get install slapd" >&2; exit 1; }
 
 (cd "$ROOT" && go build -o "$WORK/pkid" ./cmd/pkid)
 
-python3 - "$USERS" >"$WORK/users.ldif" <<'PY'
+python3 - "$USERS" "$PLAIN" >"$WORK/users.ldif" <<'PY'
 import base64, hashlib, os, sys
 print("dn: o=bench\nobjectClass: organization\no: bench\n")
 print("dn: ou=people,o=bench\nobjectClass: organizationalUnit\nou: people\n")
 for i in range(int(sys.argv[1])):
     salt = os.urandom(8)
     pw = "{SSHA}" + base64.b64encode(hashlib.sha1(b"pw%d" % i + salt).digest() + salt).decode()
+    if sys.argv[2] == "1":
+        pw = "pw%d" % i
     print(f"dn: uid=user{i},ou=people,o=bench\nobjectClass: inetOrgPerson\nuid: user{i}\n"
           f"cn: User {i}\nsn: {i}\nmail: user{i}@bench.example\nuserPassword: {pw}\n")
 PY
@@ -40,6 +57,8 @@ slapd_conf() {
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+tool-threads $threads
 modulepath /usr/lib/ldap
 moduleload back_mdb
 database mdb
@@ -47,8 +66,7 @@ maxsize 1073741824
 suffix "o=bench"
 rootdn "cn=admin,o=bench"
 directory $1
-index objectClass eq
-index uid eq
+$(for a in $SLAPD_INDEX; do echo "index $a eq"; done)
 CONF
 }
 
@@ -72,7 +90,7 @@ srss=$(cut -d' ' -f2 "$WORK/slapadd.times" | median)
 prss=$(cut -d' ' -f2 "$WORK/pkid.times" | median)
 scpu=$(cut -d' ' -f3 "$WORK/slapadd.times" | median)
 pcpu=$(cut -d' ' -f3 "$WORK/pkid.times" | median)
-echo "entries:            $((USERS + 2))"
+echo "entries:            $((USERS + 2))  (CPUs: $CPU, $threads threads; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "slapadd -q:         ${s}s wall, ${scpu}s CPU  (peak RSS ${srss} kB)"
 echo "pkid ldif import:   ${p}s wall, ${pcpu}s CPU  (peak RSS ${prss} kB)"
 awk -v s="$s" -v p="$p" -v sc="$scpu" -v pc="$pcpu" 'BEGIN { printf "pkid/slapadd:       %.2fx wall, %.2fx CPU (below 1 means pkid is faster)\n", p / s, pc / sc }'

@@ -10,7 +10,8 @@
 # Env: as the shared peer scripts (RUNS, DURATION, WARMUP, KEYTYPE, KEEP,
 # ONLY) plus SHARED_BENCH (the shared bench checkout, default
 # ../shared/bench beside the repository or /work/shared/bench),
-# OCSP_PORT (18080, openssl), PKID_PORT (18082), HTTP_PORT (18081, nginx),
+# OCSP_PORT (18080, openssl), PKID_PORT (18082), SERVE_PORT (18083, pkid
+# serve), HTTP_PORT (18081, nginx),
 # RESULTS_DIR (default /tmp/pkid-bench-results).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,8 +21,45 @@ RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
 source "$SHARED_BENCH/peers/lib.sh"
 source "$SHARED_BENCH/peers/openssl-ca.sh"
 need openssl taskset go wrk nginx
+
+# ticks is lib.sh's, at nanosecond precision: the servers here often run
+# at a few percent of a core (the verifying generator is the bottleneck),
+# where whole clock ticks and a whole-percent server_cpu_pct would make
+# ops/core-s swing by tens of percent. It returns CPU time in units of
+# 1/CLK_TCK s, with decimals, from /proc/PID/task/*/schedstat.
+ticks() {
+	local p all=() t
+	for p in "$@"; do all+=("$p"); all+=($(pgrep -P "$p" || true)); done
+	t=$(for p in $(printf '%s\n' "${all[@]}" | sort -u); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
+		awk -v hz="$CLK_TCK" '{ns += $1} END {printf "%.4f", ns * hz / 1e9}')
+	echo "${t:-0}"
+}
+
+# measure is lib.sh's with server_cpu_pct to two decimals.
+measure() {
+	local label=$1 r line t0 t1 s0 s1 cpu lines=() pin
+	shift
+	[[ -z ${ONLY:-} || $label =~ $ONLY ]] || return 0
+	for r in $(seq "$RUNS"); do
+		t0=$(ticks "${SERVER_PIDS[@]}"); s0=$(date +%s.%N)
+		if declare -F "$1" >/dev/null; then pin=(); else pin=(timeout 300 taskset -c "$CLIENT_CPU"); fi
+		line=$("${pin[@]}" "$@" | tail -1) || { echo "{\"label\":\"$label\",\"run\":$r,\"failed\":true}" | tee -a "$RESULTS"; continue; }
+		t1=$(ticks "${SERVER_PIDS[@]}"); s1=$(date +%s.%N)
+		cpu=$(awk -v a="$t0" -v b="$t1" -v x="$s0" -v y="$s1" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", 100*(b-a)/hz/(y-x)}')
+		line="{\"label\":\"$label\",\"run\":$r,\"keytype\":\"$KEYTYPE\",\"server_cpu_pct\":$cpu,${line#\{}"
+		echo "$line" >>"$RESULTS"
+		echo "$line" >&2
+		lines+=("$line")
+	done
+	[[ ${#lines[@]} -gt 0 ]] || return 0
+	printf '%s\n' "${lines[@]}" |
+		awk '{match($0,/"ops_per_sec":[0-9.e+-]+/); print substr($0,RSTART+14,RLENGTH-14)"\t"$0}' |
+		sort -g | awk -F'\t' -v n="${#lines[@]}" 'NR==int((n+1)/2){print $2}' |
+		sed 's/"run":[0-9]*/"run":"median"/' | tee -a "$RESULTS"
+}
 OCSP_PORT=${OCSP_PORT:-18080}
 PKID_PORT=${PKID_PORT:-18082}
+SERVE_PORT=${SERVE_PORT:-18083}
 HTTP_PORT=${HTTP_PORT:-18081}
 LEAVES=${LEAVES:-1000}
 REVOKE=${REVOKE:-100}
@@ -30,7 +68,7 @@ WRK_CONNS=${WRK_CONNS:-32}
 
 mkwork ocsp-compare
 (cd "$SHARED_BENCH" && go build -o "$WORK/bin/" ./cmd/ocspload)
-(cd "$REPO" && go build -o "$WORK/bin/" ./bench/ocspserver)
+(cd "$REPO" && go build -o "$WORK/bin/" ./bench/ocspserver ./cmd/pkid)
 cd "$WORK"
 setup_openssl_ca
 C=(-config ca/openssl.cnf -batch -notext)
@@ -64,6 +102,13 @@ wrkjson() {
 		END { printf "{\"tool\":\"wrk\",\"ops_per_sec\":%s,\"p50_ms\":%s,\"p90_ms\":%s,\"p99_ms\":%s,\"ops\":%s,\"errors\":%d,\"settings\":{\"args\":\"%s\"}}\n", rps, p50, p90, p99, ops, err, args }'
 }
 wrk_run() { wrkjson -t1 -c"$WRK_CONNS" -d"$DURATION" "$1"; }
+# wrk_close: a new connection per request, as `openssl ocsp` forces on its
+# clients (it answers HTTP/1.0-style and closes). wrk gets no answer from
+# `openssl ocsp` at all, so these rows compare with nginx instead.
+wrk_close() { wrkjson -t1 -c"$WRK_CONNS" -d"$DURATION" -H "Connection: close" "$1"; }
+# b64url PORT PATH: the GET URL of get.der (the last leaf, no nonce).
+b64url() { echo "http://127.0.0.1:$1$2/$(base64 -w0 get.der | sed 's|+|%2B|g; s|/|%2F|g; s|=|%3D|g')"; }
+openssl ocsp -issuer ca/ca.pem -cert "$(tail -1 ca/leaves.txt)" -no_nonce -reqout get.der
 
 load() { # load LABEL PORT METHOD [EXTRA...]
 	local label=$1 port=$2 method=$3
@@ -93,13 +138,38 @@ timeout 10 openssl ocsp -issuer ca/ca.pem -cert "$(head -1 ca/leaves.txt)" -cert
 load pkid-post "$PKID_PORT" post
 load pkid-get "$PKID_PORT" get
 load pkid-post-noverify "$PKID_PORT" post -verify=false
-openssl ocsp -issuer ca/ca.pem -cert "$(tail -1 ca/leaves.txt)" -no_nonce -reqout get.der
-GET_URL="http://127.0.0.1:$PKID_PORT/$(base64 -w0 get.der | sed 's|+|%2B|g; s|/|%2F|g; s|=|%3D|g')"
+GET_URL=$(b64url "$PKID_PORT" "")
 curl -sf -o /dev/null "$GET_URL"
 measure pkid-get-wrk wrk_run "$GET_URL"
+measure pkid-get-wrk-close wrk_close "$GET_URL"
 stop_servers
 
-# 3. nginx, one worker, a 1 KB static file (the ceiling for pre-computed responses).
+# 3. `pkid serve` itself (the product: store, change feed, metrics, every
+# endpoint on one listener) on the same CA, imported from the openssl
+# database; it issues its own delegated responder certificate.
+PKID_DIR=$WORK/pkid-data "$WORK/bin/pkid" import openssl --ca-cert ca/ca.pem --ca-key ca/ca.key --index ca/index.txt \
+	--certs ca/newcerts >pkid-import.log 2>&1 || { cat pkid-import.log >&2; exit 1; }
+PKID_DIR=$WORK/pkid-data taskset -c "$SERVER_CPU" "$WORK/bin/pkid" serve --http "127.0.0.1:$SERVE_PORT" --ldap "" --ldaps "" \
+	--log-level warn >pkid-serve.log 2>&1 &
+SERVER_PIDS=($!)
+wait_port "$SERVE_PORT"
+for i in $(seq 100); do # wait until the responses are pre-signed
+	curl -sf "http://127.0.0.1:$SERVE_PORT/healthz" | grep -Eq '"cached": *(100[0-9]|1[1-9][0-9][0-9])' && break
+	sleep 0.2
+done
+timeout 10 openssl ocsp -issuer ca/ca.pem -cert "$(head -1 ca/leaves.txt)" -cert "$(tail -1 ca/leaves.txt)" \
+	-CAfile ca/ca.pem -url "http://127.0.0.1:$SERVE_PORT/ocsp" >&2
+load pkid-serve-post "$SERVE_PORT/ocsp" post
+load pkid-serve-get "$SERVE_PORT/ocsp" get
+load pkid-serve-post-noverify "$SERVE_PORT/ocsp" post -verify=false
+GET_URL=$(b64url "$SERVE_PORT" /ocsp)
+curl -sf -o /dev/null "$GET_URL"
+measure pkid-serve-get-wrk wrk_run "$GET_URL"
+measure pkid-serve-get-wrk-close wrk_close "$GET_URL"
+curl -sf "http://127.0.0.1:$SERVE_PORT/metrics" | grep -E "^pkid_(http_requests|ocsp_responses)_total" | grep -v " 0$" >&2
+stop_servers
+
+# 4. nginx, one worker, a 1 KB static file (the ceiling for pre-computed responses).
 mkdir -p www tmp
 head -c 1024 /dev/urandom >www/resp.der
 cat >nginx.conf <<NGINX
@@ -125,6 +195,7 @@ wait_port "$HTTP_PORT"
 sleep 0.3
 SERVER_PIDS+=($(pgrep -P "${SERVER_PIDS[0]}" || true))
 measure nginx-static-1k wrk_run "http://127.0.0.1:$HTTP_PORT/resp.der"
+measure nginx-static-1k-close wrk_close "http://127.0.0.1:$HTTP_PORT/resp.der"
 stop_servers
 
 # Ratios of the medians, per server core-second.
@@ -134,7 +205,7 @@ awk '
 		match($0, /"ops_per_sec":[0-9.e+-]+/); o = substr($0, RSTART + 14, RLENGTH - 14)
 		match($0, /"server_cpu_pct":[0-9.]+/); c = substr($0, RSTART + 17, RLENGTH - 17)
 		ops[l] = o; cpu[l] = c; cs[l] = (c > 0) ? o / (c / 100) : 0
-		printf "%-24s %10.0f ops/s  server CPU %3d%%  %10.0f ops/core-s\n", l, o, c, cs[l]
+		printf "%-26s %10.0f ops/s  server CPU %6.2f%%  %10.0f ops/core-s\n", l, o, c, cs[l]
 	}
 	function ratio(a, b, what) { if (cs[a] > 0 && cs[b] > 0) printf "%-48s %.2fx\n", what, cs[a] / cs[b] }
 	END {
@@ -143,5 +214,11 @@ awk '
 		ratio("pkid-get", "openssl-get", "pkid / openssl ocsp, GET (target >= 4x)")
 		ratio("pkid-post-noverify", "openssl-post-noverify", "pkid / openssl ocsp, POST, no client verify")
 		ratio("pkid-get-wrk", "nginx-static-1k", "pkid cached GET / nginx 1 KB static (target >= 0.8x)")
+		ratio("pkid-serve-post", "openssl-post", "pkid serve / openssl ocsp, POST (target >= 4x)")
+		ratio("pkid-serve-get", "openssl-get", "pkid serve / openssl ocsp, GET (target >= 4x)")
+		ratio("pkid-serve-post-noverify", "openssl-post-noverify", "pkid serve / openssl ocsp, POST, no client verify")
+		ratio("pkid-serve-get-wrk", "nginx-static-1k", "pkid serve cached GET / nginx 1 KB static (target >= 0.8x)")
+		ratio("pkid-get-wrk-close", "nginx-static-1k-close", "pkid / nginx, a connection per request")
+		ratio("pkid-serve-get-wrk-close", "nginx-static-1k-close", "pkid serve / nginx, a connection per request")
 	}' "$RESULTS"
 echo "results: $RESULTS" >&2

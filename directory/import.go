@@ -5,25 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
 )
 
-// DefaultImportBatch is how many entries one import transaction holds:
-// large, because a commit (an fsync) per entry would make a 100,000-entry
-// import take minutes.
-const DefaultImportBatch = 20000
-
 // ImportOptions tune Import.
 type ImportOptions struct {
-	// Batch is the number of content records per transaction; 0 means
-	// DefaultImportBatch.
-	Batch int
 	// Identity performs change records and is the creatorsName of entries
 	// that do not carry one.
 	Identity Identity
+	// Workers is how many goroutines check, hash and encode records ahead
+	// of the writer; 0 means GOMAXPROCS.
+	Workers int
 }
 
 // ImportStats counts what Import did.
@@ -31,161 +28,256 @@ type ImportStats struct {
 	Added, Modified, Deleted, Renamed int
 }
 
-// Import loads LDIF: content records and add records are schema-checked
-// and stored in large transactions, keeping operational attributes as
-// given (entryUUID, createTimestamp, creatorsName, ... from a slapcat
-// dump) and creating missing ones; an entry whose parent does not exist
-// becomes a naming context, as with slapadd. Parents must come before
-// their children (slapcat's order). Other change records run as
-// operations. The first error stops the import and names the record's
-// line; batches already committed stay.
+// Import loads LDIF in one transaction: either every record is applied or,
+// on the first error (which names the record's line), nothing is. Content
+// records and add records are schema-checked and stored keeping their
+// operational attributes (entryUUID, createTimestamp, creatorsName, ...
+// from a slapcat dump) and creating missing ones; an entry whose parent
+// does not exist becomes a naming context, as with slapadd. Parents must
+// come before their children (slapcat's order). Other change records run
+// as operations inside the same transaction, in file order.
+//
+// Clear-text userPassword values are hashed with argon2id (HashPassword);
+// values naming a scheme ({SSHA}, {CRYPT}, {ARGON2}, ...) are kept as
+// they are. Checking and hashing run on Workers goroutines ahead of the
+// single writer, so a file of clear-text passwords costs one hash per
+// entry spread over every core, not one after another.
 func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (ImportStats, error) {
-	var st ImportStats
-	batch := opts.Batch
-	if batch <= 0 {
-		batch = DefaultImportBatch
-	}
-	// A reader goroutine parses and schema-checks the next batch while
-	// this one writes the current batch: on two cores the Go work and
-	// SQLite's overlap.
-	type item struct {
-		entries []*prepared // a batch of content records, or
-		change  *LDIFRecord // one change record
-		err     error       // a parse or check error (after the items before it)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer cancel()
-	items := make(chan item, 1)
-	go func() {
-		defer close(items)
-		var pending []*prepared
-		send := func(it item) bool {
-			select {
-			case items <- it:
-				return true
-			case <-ctx.Done():
-				return false
+
+	// The reader hands jobs to the workers and, in file order, to the
+	// writer, which waits for each job's done; both channels are bounded,
+	// so memory stays flat whatever the file's size.
+	work := make(chan *importJob, 2*workers)
+	order := make(chan *importJob, 2*workers+2)
+	// The reader is not waited for: it may be blocked reading a terminal
+	// or pipe after an error, and stops at its next record.
+	go t.readImport(ctx, r, work, order)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case j, ok := <-work:
+					if !ok {
+						return
+					}
+					t.prepareJob(ctx, j, opts.Identity)
+				case <-ctx.Done():
+					return
+				}
 			}
-		}
+		}()
+	}
+
+	var st ImportStats
+	var sub *Tree // runs change records inside the import's transaction
+	_, err := t.update(ctx, func(tx store.DirTx) error {
+		st = ImportStats{}
+		parents := &parentCache{}
 		for {
-			rec, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				if len(pending) > 0 {
-					send(item{entries: pending})
-				}
-				return
+			var j *importJob
+			select {
+			case j = <-order:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			if err != nil {
-				if len(pending) > 0 && !send(item{entries: pending}) {
-					return
-				}
-				send(item{err: err})
-				return
+			if j == nil { // the reader is done
+				break
 			}
-			if rec.ChangeType == "" || rec.ChangeType == ChangeAdd {
-				p, err := t.prepareImport(rec, opts.Identity)
-				if err != nil {
-					if len(pending) > 0 && !send(item{entries: pending}) {
-						return
-					}
-					send(item{err: err})
-					return
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			for _, p := range j.prep {
+				if err := t.put(ctx, tx, p.enc, true, parents); err != nil {
+					return fmt.Errorf("LDIF line %d (dn: %s): %w", p.rec.Line, p.rec.DN, err)
 				}
-				pending = append(pending, p)
-				if len(pending) >= importChunk {
-					if !send(item{entries: pending}) {
-						return
-					}
-					pending = nil
-				}
+			}
+			st.Added += len(j.prep)
+			if j.err != nil {
+				return j.err
+			}
+			if j.change == nil {
 				continue
 			}
-			if len(pending) > 0 {
-				if !send(item{entries: pending}) {
-					return
+			if sub == nil {
+				var err error
+				if sub, err = t.inTx(tx); err != nil {
+					return err
 				}
-				pending = nil
 			}
-			if !send(item{change: rec}) {
-				return
+			if err := sub.runChange(ctx, j.change, opts.Identity, &st); err != nil {
+				return err
 			}
+			// The change may have moved or deleted an entry the cache
+			// holds as a parent.
+			parents = &parentCache{}
 		}
-	}()
-	var held *item // an item received inside a transaction that ends it
-	next := func() (item, bool) {
-		if held != nil {
-			it := *held
-			held = nil
-			return it, true
-		}
-		it, ok := <-items
-		return it, ok
+		return ctx.Err()
+	})
+	if err != nil {
+		return ImportStats{}, err
 	}
-	for {
-		it, ok := next()
-		if !ok {
-			break
-		}
-		switch {
-		case it.err != nil:
-			return st, it.err
-		case it.entries != nil:
-			// One transaction takes chunks until it holds batch entries.
-			// Entry IDs stay valid across transactions, but a change record
-			// run between them may move or delete a parent: start afresh.
-			parents := &parentCache{}
-			n := 0
-			_, err := t.update(ctx, func(tx store.DirTx) error {
-				for cur := it; ; {
-					for _, p := range cur.entries {
-						if err := t.put(ctx, tx, p.enc, true, parents); err != nil {
-							return fmt.Errorf("LDIF line %d (dn: %s): %w", p.rec.Line, p.rec.DN, err)
-						}
-					}
-					n += len(cur.entries)
-					if n >= batch {
-						return nil
-					}
-					c, ok := <-items
-					if !ok {
-						return nil
-					}
-					if c.entries == nil {
-						held = &c
-						return nil
-					}
-					cur = c
-				}
-			})
-			if err != nil {
-				return st, err
-			}
-			st.Added += n
-		default:
-			rec, id := it.change, opts.Identity
-			var err error
-			switch rec.ChangeType {
-			case ChangeDelete:
-				err = t.Delete(ctx, id, rec.DN)
-				st.Deleted++
-			case ChangeModify:
-				err = t.Modify(ctx, id, rec.DN, rec.Changes)
-				st.Modified++
-			case ChangeModRDN:
-				err = t.ModifyDN(ctx, id, rec.DN, rec.NewRDN, rec.DeleteOldRDN, rec.NewSuperior)
-				st.Renamed++
-			}
-			if err != nil {
-				return st, fmt.Errorf("LDIF line %d (dn: %s, %s): %w", rec.Line, rec.DN, rec.ChangeType, err)
-			}
-		}
+	if st != (ImportStats{}) {
+		// Entries appeared or changed under whatever the caller cached.
+		t.changed("", nil)
 	}
-	return st, ctx.Err()
+	return st, nil
 }
 
-// importChunk is how many prepared entries the reader hands over at a
-// time: small, so memory stays flat whatever the batch size.
+// importJob is a run of content (or add) records, or one other change
+// record, on its way from the reader through a worker to the writer.
+type importJob struct {
+	recs   []*LDIFRecord // content and add records to prepare
+	prep   []*prepared   // recs prepared, up to the first that failed
+	change *LDIFRecord   // or one change record, run by the writer
+	err    error         // a parse or check error, after prep
+	done   chan struct{} // closed when prep and err are final
+}
+
+// importChunk is how many records the reader hands a worker at a time:
+// enough to make the hand-over cheap, few enough that memory stays flat.
 const importChunk = 256
+
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// readImport parses records in file order into jobs for the workers
+// (content and add records) and for the writer (every job, in order).
+// It closes both channels when the file ends, on a parse error (sent as
+// the last job) or when ctx is cancelled.
+func (t *Tree) readImport(ctx context.Context, r *LDIFReader, work, order chan<- *importJob) {
+	defer close(order)
+	defer close(work)
+	send := func(c chan<- *importJob, j *importJob) bool {
+		select {
+		case c <- j:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	var recs []*LDIFRecord
+	flush := func() bool {
+		if len(recs) == 0 {
+			return true
+		}
+		j := &importJob{recs: recs, done: make(chan struct{})}
+		recs = nil
+		return send(work, j) && send(order, j)
+	}
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			flush()
+			return
+		}
+		if err != nil {
+			if flush() {
+				send(order, &importJob{err: err, done: closedDone})
+			}
+			return
+		}
+		if rec.ChangeType == "" || rec.ChangeType == ChangeAdd {
+			recs = append(recs, rec)
+			if len(recs) >= importChunk && !flush() {
+				return
+			}
+			continue
+		}
+		if !flush() || !send(order, &importJob{change: rec, done: closedDone}) {
+			return
+		}
+	}
+}
+
+// prepareJob prepares the records of j until the first that fails.
+func (t *Tree) prepareJob(ctx context.Context, j *importJob, id Identity) {
+	defer close(j.done)
+	j.prep = make([]*prepared, 0, len(j.recs))
+	for _, rec := range j.recs {
+		if ctx.Err() != nil {
+			j.err = ctx.Err()
+			return
+		}
+		p, err := t.prepareImport(rec, id)
+		if err != nil {
+			j.err = err
+			return
+		}
+		j.prep = append(j.prep, p)
+	}
+	j.recs = nil
+}
+
+// runChange runs one change record other than add.
+func (t *Tree) runChange(ctx context.Context, rec *LDIFRecord, id Identity, st *ImportStats) error {
+	var err error
+	switch rec.ChangeType {
+	case ChangeDelete:
+		err = t.Delete(ctx, id, rec.DN)
+		st.Deleted++
+	case ChangeModify:
+		err = t.Modify(ctx, id, rec.DN, rec.Changes)
+		st.Modified++
+	case ChangeModRDN:
+		err = t.ModifyDN(ctx, id, rec.DN, rec.NewRDN, rec.DeleteOldRDN, rec.NewSuperior)
+		st.Renamed++
+	default:
+		err = fmt.Errorf("unknown changetype %q", rec.ChangeType)
+	}
+	if err != nil {
+		return fmt.Errorf("LDIF line %d (dn: %s, %s): %w", rec.Line, rec.DN, rec.ChangeType, err)
+	}
+	return nil
+}
+
+// inTx returns a Tree like t whose operations run inside tx (its own
+// writes visible, nothing committed until tx is) and which caches nothing.
+func (t *Tree) inTx(tx store.DirTx) (*Tree, error) {
+	cfg := t.cfg
+	cfg.Store = &txStore{Store: t.cfg.Store, tx: tx}
+	cfg.CacheEntries = -1
+	cfg.Changed = nil // Import reports the change once, after the commit
+	return New(cfg)
+}
+
+// txStore is a store whose directory reads and writes go to one open
+// transaction; DirUpdate runs its function in that transaction, so an
+// error rolls back the whole import. Searches read committed data (no
+// operation an import runs searches).
+type txStore struct {
+	store.Store
+	tx store.DirTx
+}
+
+func (s *txStore) DirEntry(_ context.Context, normDN string) (*store.DirEntry, error) {
+	return s.tx.Entry(normDN)
+}
+
+func (s *txStore) DirChildren(_ context.Context, id int64) (int, error) { return s.tx.Children(id) }
+
+func (s *txStore) DirUpdate(_ context.Context, fn func(tx store.DirTx) error) (int64, error) {
+	return 0, fn(s.tx)
+}
+
+// DirSearch is the store's own, which reads committed data only.
+func (s *txStore) DirSearch(ctx context.Context, q store.DirQuery, fn func(*store.DirEntry) error) error {
+	ds, ok := s.Store.(store.DirectoryStore)
+	if !ok {
+		return fmt.Errorf("store %T has no directory", s.Store)
+	}
+	return ds.DirSearch(ctx, q, fn)
+}
 
 // prepared is a content record checked and completed for storing.
 type prepared struct {

@@ -143,7 +143,7 @@ func TestImportExport(t *testing.T) {
 		"dn: uid=u1,ou=people,o=test\nobjectClass: account\nuid: u1\n\n" +
 		"dn: uid=u1,ou=people,o=test\nchangetype: modify\nadd: description\ndescription: hello\n-\n\n" +
 		"dn: uid=u1,ou=people,o=test\nchangetype: modrdn\nnewrdn: uid=u2\ndeleteoldrdn: 1\n\n"
-	st, err := tr.Import(t.Context(), NewLDIFReader(strings.NewReader(in)), ImportOptions{Batch: 2, Identity: admin})
+	st, err := tr.Import(t.Context(), NewLDIFReader(strings.NewReader(in)), ImportOptions{Identity: admin})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 // entryAlreadyExists, invalidDNSyntax, unwillingToPerform (moving an entry
 // below itself, renaming the root DSE), namingViolation/
 // objectClassViolation/constraintViolation (the renamed entry breaks the
-// schema), insufficientAccessRights.
+// schema), insufficientAccessRights. Access: RightRename on the entry;
+// moving it to another parent also needs RightDelete on the entry and
+// RightAdd for the new DN (add below the new superior).
 func (t *Tree) ModifyDN(ctx context.Context, id Identity, dnStr, newRDN string, deleteOldRDN bool, newSuperior *string) error {
 	d, norm, err := t.parseDN(dnStr)
 	if err != nil {
@@ -48,6 +50,18 @@ func (t *Tree) ModifyDN(ctx context.Context, id Identity, dnStr, newRDN string, 
 	}
 	if !t.allowed(ctx, id, RightRename, norm, nil) {
 		return t.refuse(ctx, id, d, norm, fmt.Sprintf("no rename access to %q", dnStr))
+	}
+	// Moving an entry takes it from one parent and puts it below another,
+	// so it needs what Delete needs at the old place and what Add needs at
+	// the new one (z/OS LDAP: object d on the entry, object a on the new
+	// superior). Renaming in place needs neither.
+	if parentNorm := parent.Normalize(t.schema); newSuperior != nil && parentNorm != d.Parent().Normalize(t.schema) {
+		if !t.allowed(ctx, id, RightDelete, norm, nil) {
+			return t.refuse(ctx, id, d, norm, fmt.Sprintf("no delete access to %q, which moving it needs", dnStr))
+		}
+		if !t.allowed(ctx, id, RightAdd, targetNorm, nil) {
+			return t.refuse(ctx, id, parent, parentNorm, fmt.Sprintf("no add access below the new superior %q", *newSuperior))
+		}
 	}
 	_, err = t.update(ctx, func(tx store.DirTx) error {
 		se, err := tx.Entry(norm)

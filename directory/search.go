@@ -79,7 +79,7 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	// emit evaluates the filter on one entry (attrs: its attributes
 	// resolved, nil to resolve them here) and sends it if it matches.
 	emit := func(e *Entry, attrs []resolved, normDN string, id64 int64) error {
-		if !t.allowed(ctx, id, RightRead, normDN, nil) {
+		if !t.allowedEntry(ctx, id, RightRead, e, normDN, nil) {
 			return nil
 		}
 		v := &view{entry: e, attrs: attrs}

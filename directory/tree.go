@@ -108,6 +108,15 @@ type AccessControl interface {
 	Allowed(ctx context.Context, id Identity, right Right, entryDN string, at *AttributeType) bool
 }
 
+// EntryAccessControl is optionally implemented by an AccessControl that
+// can decide from the entry in hand: search has just read the entry, so
+// the access control need not read it again for the access-control
+// attributes it carries. AllowedEntry must answer exactly as Allowed would
+// for e's normalised DN normDN.
+type EntryAccessControl interface {
+	AllowedEntry(ctx context.Context, id Identity, right Right, e *Entry, normDN string, at *AttributeType) bool
+}
+
 // Concealer is optionally implemented by an AccessControl that keeps
 // entries' existence secret: Conceal reports whether a refused operation on
 // entryDN (normalised) must answer noSuchObject rather than
@@ -205,6 +214,14 @@ func (t *Tree) Schema() *Schema { return t.schema }
 
 func (t *Tree) allowed(ctx context.Context, id Identity, r Right, normDN string, at *AttributeType) bool {
 	return t.cfg.Access == nil || t.cfg.Access.Allowed(ctx, id, r, normDN, at)
+}
+
+// allowedEntry is allowed for an entry in hand (EntryAccessControl).
+func (t *Tree) allowedEntry(ctx context.Context, id Identity, r Right, e *Entry, normDN string, at *AttributeType) bool {
+	if ea, ok := t.cfg.Access.(EntryAccessControl); ok {
+		return ea.AllowedEntry(ctx, id, r, e, normDN, at)
+	}
+	return t.allowed(ctx, id, r, normDN, at)
 }
 
 func (t *Tree) changed(normDN string, attrs []string) {

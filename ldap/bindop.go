@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -106,17 +107,9 @@ func (c *conn) bindExternal(req *BindRequest) (Identity, error) {
 	if !ok || c.s.cfg.ClientCAs == nil {
 		return Identity{}, Errorf(ResultAuthMethodNotSupported, "SASL EXTERNAL is not configured on this server")
 	}
-	leaf := st.PeerCertificates[0]
-	inter := x509.NewCertPool()
-	for _, ic := range st.PeerCertificates[1:] {
-		inter.AddCert(ic)
-	}
-	chains, err := leaf.Verify(x509.VerifyOptions{
-		Roots: c.s.cfg.ClientCAs, Intermediates: inter, CurrentTime: c.s.cfg.Now(),
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
+	path, err := c.s.verifyClientChain(st)
 	if err != nil {
-		return Identity{}, Errorf(ResultInvalidCredentials, "client certificate serial %X (%s) does not verify: %v", leaf.SerialNumber.Bytes(), leaf.Subject, err)
+		return Identity{}, err
 	}
 	authz := ""
 	if req.Credentials != nil {
@@ -124,12 +117,57 @@ func (c *conn) bindExternal(req *BindRequest) (Identity, error) {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.OperationTimeout)
 	defer cancel()
-	id, err := eb.BindExternal(ctx, chains[0], authz)
+	id, err := eb.BindExternal(ctx, path, authz)
 	if err != nil {
 		return Identity{}, err
 	}
-	id.Chain = chains[0]
+	id.Chain = path
 	return id, nil
+}
+
+// verifyClientChain returns the verified path (leaf first) of the client
+// certificate chain of st, valid for clientAuth at the time of the bind.
+// A chain seen before comes from the chain cache (its validity periods
+// checked again now); otherwise the chain the TLS handshake verified is
+// reused when the handshake used the same trust anchors (its validity is
+// checked now: the bind may come hours after the handshake, or on a
+// resumed session), and any other chain is verified here.
+func (s *Server) verifyClientChain(st *tls.ConnectionState) ([]*x509.Certificate, error) {
+	now := s.cfg.Now()
+	key := chainKey(st.PeerCertificates)
+	if path := s.chains.get(key, now); path != nil {
+		return path, nil
+	}
+	leaf := st.PeerCertificates[0]
+	var path []*x509.Certificate
+	if len(st.VerifiedChains) > 0 && s.cfg.TLS != nil && s.cfg.TLS.ClientCAs == s.cfg.ClientCAs && validAt(st.VerifiedChains[0], now) {
+		path = st.VerifiedChains[0]
+	} else {
+		inter := x509.NewCertPool()
+		for _, ic := range st.PeerCertificates[1:] {
+			inter.AddCert(ic)
+		}
+		chains, err := leaf.Verify(x509.VerifyOptions{
+			Roots: s.cfg.ClientCAs, Intermediates: inter, CurrentTime: now,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		})
+		if err != nil {
+			return nil, Errorf(ResultInvalidCredentials, "client certificate serial %X (%s) does not verify: %v", leaf.SerialNumber.Bytes(), leaf.Subject, err)
+		}
+		path = chains[0]
+	}
+	s.chains.put(key, path, now)
+	return path, nil
+}
+
+// validAt reports whether every certificate of path is valid at now.
+func validAt(path []*x509.Certificate, now time.Time) bool {
+	for _, c := range path {
+		if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+			return false
+		}
+	}
+	return true
 }
 
 // logBind writes the bind's log line: DN, mechanism, result and, for

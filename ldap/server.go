@@ -161,6 +161,7 @@ type Server struct {
 
 	open    atomic.Int64
 	workers *workerPool
+	chains  chainCache // client certificate chains verified at EXTERNAL binds
 }
 
 // NewServer returns a Server for cfg.

@@ -23,8 +23,15 @@
 // 5.2.3 (CRL number); RFC 8813 section 3 (key usage of EC keys).
 //
 // The CA lints every certificate before storing it, so [Certificate] is on
-// the issuance hot path and kept fast (see BenchmarkCertificate). The TLS
-// doctor lints what it sees on the wire with the same functions.
+// the issuance hot path and kept fast (see BenchmarkCertificate): each
+// zlint lint is configured once and reused, lints gated on an extension
+// the certificate lacks are answered NA without zlint's per-call OID
+// formatting (zlintGates, proven against zlint's source), and
+// e_ecdsa_small_private_key is answered from a table (smallKeyCheck). Every
+// stand-in gives zlint's own result; the tests compare them with zlint's
+// Execute on clean and deliberately bad certificates of every profile
+// shape and key type. The TLS doctor lints what it sees on the wire with
+// the same functions.
 //
 // Package lint must not import ca, store, doctor or cmd: it is a leaf that
 // both the CA and the doctor depend on.

@@ -60,6 +60,9 @@ var zlintDuplicates = map[string]string{
 // costs far more than linting one certificate.
 type zlintRunner struct {
 	certLints []*zl.CertificateLint
+	// certGates[i] is the ExtensionsMap key of the extension without which
+	// certLints[i] cannot apply (see zlintGates), or "".
+	certGates []string
 	crlLints  []*zl.RevocationListLint
 	config    zl.Configuration
 	err       error
@@ -82,6 +85,12 @@ func zlints() *zlintRunner {
 			return
 		}
 		zlintRun.certLints = reg.CertificateLints().Lints()
+		zlintRun.certGates = make([]string, len(zlintRun.certLints))
+		for i, l := range zlintRun.certLints {
+			if oid, ok := zlintGates[l.Name]; ok {
+				zlintRun.certGates[i] = oid.String() // the key zcrypto's parser uses
+			}
+		}
 		zlintRun.crlLints = reg.RevocationListLints().Lints()
 		cfg, err := zl.NewConfigFromString(zlintConfig)
 		if err != nil {
@@ -122,16 +131,22 @@ func zlintCertificate(c *zx509.Certificate) []Finding {
 type certLintSet struct {
 	lints []zl.CertificateLintInterface
 	errs  []error // configuration errors, reported as zlint would
+	// fast[i], when set, gives lint i's Execute result (see smallKeyCheck).
+	fast []*smallKeyCheck
 }
 
 func (r *zlintRunner) certLintSet() *certLintSet {
 	if s, ok := r.certSets.Get().(*certLintSet); ok {
 		return s
 	}
-	s := &certLintSet{lints: make([]zl.CertificateLintInterface, len(r.certLints)), errs: make([]error, len(r.certLints))}
+	n := len(r.certLints)
+	s := &certLintSet{lints: make([]zl.CertificateLintInterface, n), errs: make([]error, n), fast: make([]*smallKeyCheck, n)}
 	for i, l := range r.certLints {
 		s.lints[i] = l.Lint()
 		s.errs[i] = r.config.MaybeConfigure(s.lints[i], l.Name)
+		if l.Name == smallKeyLint && s.errs[i] == nil {
+			s.fast[i] = newSmallKeyCheck(s.lints[i])
+		}
 	}
 	return s
 }
@@ -154,10 +169,22 @@ func (s *certLintSet) execute(i int, l *zl.CertificateLint, c *zx509.Certificate
 		return &zl.LintResult{Status: zl.Fatal, Details: err.Error()}
 	}
 	lint := s.lints[i]
+	if g := zlints().certGates[i]; g != "" {
+		// util.IsExtInCert(c, oid), the first test of this lint's
+		// CheckApplies, without formatting oid.
+		if _, ok := c.ExtensionsMap[g]; !ok {
+			return &resultNA
+		}
+	}
 	if !lint.CheckApplies(c) {
 		return &resultNA
 	} else if !l.CheckEffective(c) {
 		return &resultNE
+	}
+	if f := s.fast[i]; f != nil {
+		if res := f.execute(c); res != nil {
+			return res
+		}
 	}
 	return lint.Execute(c)
 }

@@ -56,12 +56,22 @@
 // other timeouts. Put the Responder in front of an http.ServeMux with
 // Mount: ServeMux redirects paths with "//", which base64 may contain.
 //
+// LeanServer is the fast way to serve it: a loop of its own per HTTP/1.1
+// keep-alive connection answers OCSP GET and POST (parsed strictly:
+// RFC 9112 §2-3 request line and CRLF header lines, RFC 9110 §5.6.2
+// tokens) with one read and one write system call, and no goroutine,
+// header map or context per request, and hands every connection that sends anything else — with
+// the bytes read so far — to a net/http server, which then serves it to
+// its end: 404/405/413/415, HEAD, HTTP/1.0, conditional GET and every
+// other path keep net/http's exact behaviour.
+//
 // Wiring it into a server: New with a Lookup that reads the store (serial
 // as upper-case hex, status, revocation time and reason); Prepare per CA at
 // start; Refresh(caID, serial) for every revoke/release the change feed
 // reports; go Run(ctx); SetIssuer with a new responder certificate when
-// NeedsRenewal says so; Mount(mux) as the HTTP handler and NewServer for the
-// timeouts; a Metrics adapter to Prometheus counters.
+// NeedsRenewal says so; Mount(mux) as the HTTP handler, NewServer for the
+// timeouts and NewLeanServer in front of it; a Metrics adapter to
+// Prometheus counters.
 //
 // The package must not import pkid's ca or store packages: the server
 // adapts the store to Lookup, and issues responder certificates (see

@@ -162,37 +162,56 @@ func (r *Responder) serveGet(w http.ResponseWriter, req *http.Request) {
 	defer r.reqs.Put(rq)
 	a := r.answer(req.Context(), der, rq)
 	h["Content-Type"] = hdrContentType
-	switch {
-	case a.e != nil:
-		e := a.e
-		now := r.cfg.Now()
-		h["Cache-Control"] = e.cacheControlAt(now, r.cfg.MaxAge)
-		h["Etag"] = e.hdrETag
-		h["Last-Modified"] = e.hdrLastModified
-		h["Expires"] = e.hdrExpires
-		if notModified(req, e) {
+	ch := r.cachingHeaders(&a)
+	h["Cache-Control"] = ch.cacheControl
+	if ch.lastModified != nil {
+		h["Last-Modified"] = ch.lastModified
+		h["Expires"] = ch.expires
+	}
+	if a.e != nil {
+		h["Etag"] = ch.etag
+		if notModified(req, a.e) {
 			r.count(req.Method, ResultNotModified)
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		h["Content-Length"] = e.hdrLength
-	case a.status == Successful && !a.nonce:
-		// Several CertIDs: cacheable, but signed for this request.
-		left := a.nextUpdate.Sub(r.cfg.Now())
-		if r.cfg.MaxAge > 0 {
-			left = min(left, r.cfg.MaxAge)
-		}
-		h["Cache-Control"] = []string{"max-age=" + strconv.FormatInt(int64(max(0, left/time.Second)), 10) + ", public, no-transform, must-revalidate"}
-		h["Last-Modified"] = []string{a.thisUpdate.Format(http.TimeFormat)}
-		h["Expires"] = []string{a.nextUpdate.Format(http.TimeFormat)}
-		h["Content-Length"] = []string{strconv.Itoa(len(a.der))}
-	default:
-		h["Cache-Control"] = hdrNoStore
+		h["Content-Length"] = a.e.hdrLength
+	} else {
 		h["Content-Length"] = []string{strconv.Itoa(len(a.der))}
 	}
 	r.count(req.Method, a.result)
 	w.WriteHeader(http.StatusOK)
 	w.Write(a.der)
+}
+
+// getHeaders are the caching headers of a GET response; nil means absent.
+type getHeaders struct {
+	cacheControl, etag, lastModified, expires []string
+}
+
+// cachingHeaders returns the RFC 5019 §6.2 headers of a GET answer: the
+// pre-signed response's, those of a cacheable response signed for this
+// request (several CertIDs, no nonce), or no-store.
+func (r *Responder) cachingHeaders(a *answer) getHeaders {
+	switch {
+	case a.e != nil:
+		e := a.e
+		return getHeaders{
+			cacheControl: e.cacheControlAt(r.cfg.Now(), r.cfg.MaxAge),
+			etag:         e.hdrETag, lastModified: e.hdrLastModified, expires: e.hdrExpires,
+		}
+	case a.status == Successful && !a.nonce:
+		left := a.nextUpdate.Sub(r.cfg.Now())
+		if r.cfg.MaxAge > 0 {
+			left = min(left, r.cfg.MaxAge)
+		}
+		return getHeaders{
+			cacheControl: []string{"max-age=" + strconv.FormatInt(int64(max(0, left/time.Second)), 10) + ", public, no-transform, must-revalidate"},
+			lastModified: []string{a.thisUpdate.Format(http.TimeFormat)},
+			expires:      []string{a.nextUpdate.Format(http.TimeFormat)},
+		}
+	}
+	return getHeaders{cacheControl: hdrNoStore}
 }
 
 // notModified applies RFC 9110 §13.1.1-2 for a pre-signed response.

@@ -86,11 +86,17 @@ func (a *aclAccess) lookup(ctx context.Context, normDN string) (acl.Attributes, 
 	if err != nil {
 		return acl.Attributes{}, err
 	}
+	return attributesOf(e, normDN), nil
+}
+
+// attributesOf is the access-control attributes entry e (normalised DN
+// normDN) carries, and whether it is public.
+func attributesOf(e *directory.Entry, normDN string) acl.Attributes {
 	return acl.Attributes{
 		ACLEntry: strs(e.Get("aclEntry")), ACLPropagate: e.GetString("aclPropagate"),
 		EntryOwner: strs(e.Get("entryOwner")), OwnerPropagate: e.GetString("ownerPropagate"),
 		Public: normDN == "cn=subschema" || isPublic(e),
-	}, nil
+	}
 }
 
 func (a *aclAccess) members(ctx context.Context, groupDN string) ([]string, error) {
@@ -110,9 +116,10 @@ func (a *aclAccess) members(ctx context.Context, groupDN string) ([]string, erro
 // too (lookup).
 func isPublic(e *directory.Entry) bool {
 	for _, oc := range e.Get("objectClass") {
-		switch strings.ToLower(string(oc)) {
-		case "pkica", "certificationauthority", "certificationauthority-v2", "crldistributionpoint":
-			return true
+		for _, p := range [...]string{"pkiCA", "certificationAuthority", "certificationAuthority-V2", "cRLDistributionPoint"} {
+			if strings.EqualFold(string(oc), p) {
+				return true
+			}
 		}
 	}
 	return false
@@ -160,6 +167,19 @@ func (a *aclAccess) Allowed(ctx context.Context, id directory.Identity, right di
 		return true
 	}
 	return a.eng.Decide(ctx, a.request(id, right, entryDN, at)).Allowed
+}
+
+// AllowedEntry implements directory.EntryAccessControl: Allowed for an
+// entry a search has just read, whose access-control attributes need not
+// be read again. RightAdd is about the parent, so it takes Allowed's path.
+func (a *aclAccess) AllowedEntry(ctx context.Context, id directory.Identity, right directory.Right, e *directory.Entry, entryDN string, at *directory.AttributeType) bool {
+	if id.Mechanism == mechanismInternal {
+		return true
+	}
+	if right == directory.RightAdd || entryDN == "" {
+		return a.Allowed(ctx, id, right, entryDN, at)
+	}
+	return a.eng.DecideEntry(ctx, a.request(id, right, entryDN, at), attributesOf(e, entryDN)).Allowed
 }
 
 // Conceal implements directory.Concealer: a refused operation on an entry

@@ -15,6 +15,39 @@ import (
 // bench/ldap-compare.sh through the server's aclEntry tree: 2,000
 // inetOrgPerson entries under o=bench, which grants CN=ANYBODY normal:rsc.
 func BenchmarkACLSearch(b *testing.B) {
+	tree, a, plain, n := aclBenchTree(b, []string{"group:CN=ANYBODY:normal:rsc"})
+	anon := directory.Identity{}
+	b.Run("noacl", func(b *testing.B) { benchSearch(b, plain, nil, anon, n, false) })
+	b.Run("warm", func(b *testing.B) { benchSearch(b, tree, a, anon, n, false) })
+	// cold: another process's write (a new store revision) drops the
+	// cached decisions before every search.
+	b.Run("cold", func(b *testing.B) { benchSearch(b, tree, a, anon, n, true) })
+}
+
+// BenchmarkACLSearch20 is the search of bench/certlogin-compare.sh: bound
+// as user42 (as after an EXTERNAL bind), with 20 aclEntry values at
+// o=bench: 10 access-id values naming others, 9 groups of 50 members
+// that user42 is not in, and CN=AUTHENTICATED, which grants.
+func BenchmarkACLSearch20(b *testing.B) {
+	var acl []string
+	for u := 1000; u < 1010; u++ {
+		acl = append(acl, fmt.Sprintf("access-id:uid=user%d,o=bench:normal:rsc", u))
+	}
+	for g := 1; g <= 9; g++ {
+		acl = append(acl, fmt.Sprintf("group:cn=group%d,o=bench:normal:rsc", g))
+	}
+	acl = append(acl, "group:CN=AUTHENTICATED:normal:rsc")
+	tree, a, _, n := aclBenchTree(b, acl)
+	user := directory.Identity{DN: "uid=user42,o=bench", Mechanism: ldap.MechanismExternal}
+	b.Run("warm", func(b *testing.B) { benchSearch(b, tree, a, user, n, false) })
+	b.Run("cold", func(b *testing.B) { benchSearch(b, tree, a, user, n, true) })
+}
+
+// aclBenchTree makes 2,000 users user0..user1999 and nine groups
+// group1..group9 (members user50g+50..user50g+99) under o=bench, which
+// carries the aclEntry values acl; plain is the same store without
+// access control.
+func aclBenchTree(b *testing.B, acl []string) (tree *directory.Tree, a *aclAccess, plain *directory.Tree, n int) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "pkid.db"))
 	if err != nil {
@@ -25,7 +58,7 @@ func BenchmarkACLSearch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tree, a, err := buildACLTree(directory.Config{Store: st, Suffixes: []string{"o=bench"}, Providers: []directory.Provider{pki}})
+	tree, a, err = buildACLTree(directory.Config{Store: st, Suffixes: []string{"o=bench"}, Providers: []directory.Provider{pki}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,8 +78,8 @@ func BenchmarkACLSearch(b *testing.B) {
 	add("o=bench",
 		directory.Attribute{Type: "objectClass", Values: vals("organization")},
 		directory.Attribute{Type: "o", Values: vals("bench")},
-		directory.Attribute{Type: "aclEntry", Values: vals("group:CN=ANYBODY:normal:rsc")})
-	const n = 2000
+		directory.Attribute{Type: "aclEntry", Values: vals(acl...)})
+	n = 2000
 	for i := range n {
 		u := fmt.Sprintf("user%d", i)
 		add("uid="+u+",o=bench",
@@ -55,21 +88,25 @@ func BenchmarkACLSearch(b *testing.B) {
 			directory.Attribute{Type: "cn", Values: vals("User " + u)},
 			directory.Attribute{Type: "sn", Values: vals(u)})
 	}
-	// noacl: the same store without access control, for comparison.
-	plain, err := directory.New(directory.Config{Store: st, Suffixes: []string{"o=bench"}, Providers: []directory.Provider{pki}})
+	for g := 1; g <= 9; g++ {
+		var members []string
+		for m := 50*g + 50; m < 50*g+100; m++ {
+			members = append(members, fmt.Sprintf("uid=user%d,o=bench", m))
+		}
+		add(fmt.Sprintf("cn=group%d,o=bench", g),
+			directory.Attribute{Type: "objectClass", Values: vals("groupOfNames")},
+			directory.Attribute{Type: "cn", Values: vals(fmt.Sprintf("group%d", g))},
+			directory.Attribute{Type: "member", Values: vals(members...)})
+	}
+	plain, err = directory.New(directory.Config{Store: st, Suffixes: []string{"o=bench"}, Providers: []directory.Provider{pki}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("noacl", func(b *testing.B) { benchSearch(b, plain, nil, n, false) })
-	b.Run("warm", func(b *testing.B) { benchSearch(b, tree, a, n, false) })
-	// cold: another process's write (a new store revision) drops the
-	// cached decisions before every search.
-	b.Run("cold", func(b *testing.B) { benchSearch(b, tree, a, n, true) })
+	return tree, a, plain, n
 }
 
-func benchSearch(b *testing.B, tree *directory.Tree, a *aclAccess, n int, cold bool) {
+func benchSearch(b *testing.B, tree *directory.Tree, a *aclAccess, caller directory.Identity, n int, cold bool) {
 	ctx := context.Background()
-	anon := directory.Identity{}
 	for i := 0; b.Loop(); i++ {
 		if cold {
 			a.changed("", nil)
@@ -79,7 +116,7 @@ func benchSearch(b *testing.B, tree *directory.Tree, a *aclAccess, n int, cold b
 			b.Fatal(err)
 		}
 		got := 0
-		_, err = tree.Search(ctx, anon, directory.SearchParams{Request: &ldap.SearchRequest{BaseObject: "o=bench", Scope: ldap.ScopeWholeSubtree, Filter: f}}, func(*directory.Entry) error {
+		_, err = tree.Search(ctx, caller, directory.SearchParams{Request: &ldap.SearchRequest{BaseObject: "o=bench", Scope: ldap.ScopeWholeSubtree, Filter: f}}, func(*directory.Entry) error {
 			got++
 			return nil
 		})

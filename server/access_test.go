@@ -15,7 +15,8 @@ import (
 // aclTree is loaded by the administrator (the suffix's owner) before the
 // cases run. ou=people grants alice and the readers group normal:rsc and
 // everyone CN=THIS; ou=secret grants alice rsc and denies r at the same
-// level; ou=local's ACL does not propagate; carol may add below ou=drop.
+// level; ou=local's ACL does not propagate; carol may add below ou=drop
+// and add and delete below ou=move.
 const aclTree = `dn: ou=people,o=pkid
 objectClass: organizationalUnit
 ou: people
@@ -72,6 +73,19 @@ dn: ou=drop,o=pkid
 objectClass: organizationalUnit
 ou: drop
 aclEntry: access-id:uid=carol,ou=people,o=pkid:object:a
+
+dn: ou=move,o=pkid
+objectClass: organizationalUnit
+ou: move
+aclEntry: access-id:uid=carol,ou=people,o=pkid:object:ad
+
+dn: cn=m1,ou=move,o=pkid
+objectClass: organizationalRole
+cn: m1
+
+dn: cn=m2,ou=move,o=pkid
+objectClass: organizationalRole
+cn: m2
 `
 
 // TestACLWithLDAPSearch runs pkid serve's directory with aclEntry access
@@ -160,9 +174,18 @@ func TestACLWithLDAPSearch(t *testing.T) {
 		{"add right does not let a child carry an ACL", carol, "dn: cn=c2,ou=drop,o=pkid\nchangetype: add\nobjectClass: organizationalRole\ncn: c2\naclEntry: access-id:uid=carol,ou=people,o=pkid:normal:rwsc\n", ext, 50, nil, nil},
 		{"add right does not let a child name its owner", carol, "dn: cn=c3,ou=drop,o=pkid\nchangetype: add\nobjectClass: organizationalRole\ncn: c3\nentryOwner: access-id:uid=carol,ou=people,o=pkid\n", ext, 50, nil, nil},
 		{"no add right: parent hidden", bob, "dn: cn=b1,ou=drop,o=pkid\nchangetype: add\nobjectClass: organizationalRole\ncn: b1\n", ext, 32, []string{"does not exist"}, []string{"matched DN"}},
+		{"move with delete at the old place and add at the new", carol, "dn: cn=m1,ou=move,o=pkid\nchangetype: modrdn\nnewrdn: cn=m1\ndeleteoldrdn: 1\nnewsuperior: ou=drop,o=pkid\n", ext, 0, nil, nil},
+		{"the moved entry is at its new place", admin, "", search(ext, "cn=m1,ou=drop,o=pkid", "base", "(objectClass=*)", "cn"), 0, []string{"cn: m1"}, nil},
+		{"move without add right below the new superior", carol, "dn: cn=m2,ou=move,o=pkid\nchangetype: modrdn\nnewrdn: cn=m2\ndeleteoldrdn: 1\nnewsuperior: ou=people,o=pkid\n", ext, 50, []string{"no add access below the new superior"}, nil},
+		{"move without delete right at the old place", carol, "dn: cn=c1,ou=drop,o=pkid\nchangetype: modrdn\nnewrdn: cn=c1\ndeleteoldrdn: 1\nnewsuperior: ou=move,o=pkid\n", ext, 50, nil, nil},
+		{"refused moves changed nothing", admin, "", search(ext, "o=pkid", "sub", "(|(cn=m2)(cn=c1))", "1.1"), 0, []string{"dn: cn=m2,ou=move,o=pkid", "dn: cn=c1,ou=drop,o=pkid"}, nil},
 		{"owner grants bob alice", admin, "dn: " + alicDN + "\nchangetype: modify\nadd: aclEntry\naclEntry: access-id:uid=bob,ou=people,o=pkid:normal:rsc\n", ext, 0, nil, nil},
 		{"bob reads alice at once", bob, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 0, []string{"cn: Alice"}, nil},
 		{"alice's own ACL replaced the inherited one", alice, "", search(ext, alicDN, "base", "(objectClass=*)", "cn"), 32, nil, []string{"cn: Alice"}},
+		{"carol reads bob by group", carol, "", search(ext, "uid=bob,"+people, "base", "(objectClass=*)", "cn"), 0, []string{"cn: Bob"}, nil},
+		{"owner removes carol from the readers", admin, "dn: cn=readers,ou=groups,o=pkid\nchangetype: modify\nreplace: member\nmember: uid=bob,ou=people,o=pkid\n", ext, 0, nil, nil},
+		{"carol no longer reads bob at once", carol, "", search(ext, "uid=bob,"+people, "base", "(objectClass=*)", "cn"), 32, nil, []string{"cn: Bob"}},
+		{"carol's subtree search no longer finds people", carol, "", search(ext, people, "sub", "(objectClass=person)", "1.1"), 32, nil, []string{"uid=bob", "uid=alice"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -135,6 +135,13 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 			roots.AddCert(cert)
 		}
 	}
+	// Session tickets are on (crypto/tls's default, for LDAPS and
+	// StartTLS alike, which share this config): a client that reconnects
+	// resumes without the certificate signatures. The ticket keys are
+	// crypto/tls's automatic ones, rotated daily and valid for a week; a
+	// resumed session keeps the client's certificate chain, and the
+	// EXTERNAL bind still checks its validity and, in the store, its
+	// revocation at every bind (server/certlogin_test.go).
 	tlsCfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return l.cert.Load(), nil },

@@ -124,6 +124,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// counter returns a function that counts a request to endpoint answered
+// with code, for the OCSP requests ocsp.LeanServer answers without the
+// count middleware.
+func (m *metrics) counter(endpoint string) func(code int) {
+	ok := m.requests.WithLabelValues(endpoint, "200")
+	return func(code int) {
+		if code == http.StatusOK {
+			ok.Inc()
+			return
+		}
+		m.requests.WithLabelValues(endpoint, strconv.Itoa(code)).Inc()
+	}
+}
+
 // count wraps h so every request is counted under endpoint and, when log
 // is enabled for debug, logged (one line per request).
 func (m *metrics) count(endpoint string, log *slog.Logger, h http.Handler) http.Handler {

@@ -31,7 +31,8 @@ type Server struct {
 	st      store.Store
 	svc     *ca.Service
 	ln      net.Listener
-	http    *http.Server
+	http    *http.Server     // net/http: everything lean hands over
+	lean    *ocsp.LeanServer // the HTTP listener: OCSP itself, the rest via http
 	resp    *ocsp.Responder
 	metrics *metrics
 	boot    *Bootstrap
@@ -161,6 +162,13 @@ func New(cfg Config) (*Server, error) {
 		s.http.ReadHeaderTimeout = cfg.ReadHeaderTimeout
 	}
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	s.lean = ocsp.NewLeanServer(s.resp, s.http)
+	s.lean.Served = s.metrics.counter("ocsp")
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		// One log line per request is net/http's middleware's job: keep
+		// every request there.
+		s.lean = nil
+	}
 	if err := s.newPublisher(); err != nil {
 		return nil, err
 	}
@@ -220,7 +228,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	})
 
 	errc := make(chan error, 3)
-	go func() { errc <- fmt.Errorf("HTTP server: %w", s.http.Serve(s.ln)) }()
+	go func() { errc <- fmt.Errorf("HTTP server: %w", s.serveHTTP()) }()
 	if s.ldap != nil {
 		s.serveLDAP(ctx, errc)
 		run(s.renewLDAPCert)
@@ -235,8 +243,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer scancel()
-	if serr := s.http.Shutdown(sctx); serr != nil {
-		s.http.Close()
+	if serr := s.shutdownHTTP(sctx); serr != nil {
+		s.closeHTTP()
 	}
 	if s.ldap != nil {
 		s.ldap.srv.Shutdown(sctx)
@@ -267,12 +275,37 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-s.done:
 		return nil
 	case <-ctx.Done():
-		s.http.Close()
+		s.closeHTTP()
 		return ctx.Err()
 	}
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// serveHTTP serves the HTTP listener: through the lean OCSP loop, which
+// hands every other request to net/http, or (with debug logging) through
+// net/http alone.
+func (s *Server) serveHTTP() error {
+	if s.lean != nil {
+		return s.lean.Serve(s.ln)
+	}
+	return s.http.Serve(s.ln)
+}
+
+func (s *Server) shutdownHTTP(ctx context.Context) error {
+	if s.lean != nil {
+		return s.lean.Shutdown(ctx)
+	}
+	return s.http.Shutdown(ctx)
+}
+
+func (s *Server) closeHTTP() {
+	if s.lean != nil {
+		s.lean.Close()
+		return
+	}
+	s.http.Close()
+}
 
 func (s *Server) caList() []*caState {
 	s.mu.Lock()

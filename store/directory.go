@@ -3,7 +3,7 @@ package store
 import "context"
 
 // ChangeEntry is the change-feed kind of a directory change: one record per
-// directory transaction (an LDAP operation, or one batch of an LDIF import).
+// directory transaction (an LDAP operation, or a whole LDIF import).
 const ChangeEntry ChangeKind = "entry"
 
 // DirEntry is one directory entry as the store keeps it. The store does not

@@ -5,7 +5,7 @@
 // not part of pkid's command line (`pkid serve` wires the responder to the
 // store).
 //
-//	ocspserver -addr 127.0.0.1:18082 -index ca/index.txt -CA ca/ca.pem -rsigner ocsp.pem -rkey ocsp.key [-prefix /] [-prepare]
+//	ocspserver -addr 127.0.0.1:18082 -index ca/index.txt -CA ca/ca.pem -rsigner ocsp.pem -rkey ocsp.key [-prefix /] [-prepare] [-lean=false]
 package main
 
 import (
@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -39,6 +40,7 @@ func main() {
 	prefix := flag.String("prefix", "/", "HTTP mount point")
 	prepare := flag.Bool("prepare", true, "pre-sign every certificate of the index at start")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the serving time to this file")
+	lean := flag.Bool("lean", true, "serve with ocsp.LeanServer (false: net/http alone, as ocsp.NewServer)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -49,14 +51,14 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*addr, *index, *caFile, *rsigner, *rkey, *prefix, *prepare); err != nil {
+	if err := run(*addr, *index, *caFile, *rsigner, *rkey, *prefix, *prepare, *lean); err != nil {
 		fmt.Fprintln(os.Stderr, "ocspserver:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(addr, index, caFile, rsigner, rkey, prefix string, prepare bool) error {
+func run(addr, index, caFile, rsigner, rkey, prefix string, prepare, lean bool) error {
 	ca, err := readCert(caFile)
 	if err != nil {
 		return err
@@ -109,15 +111,22 @@ func run(addr, index, caFile, rsigner, rkey, prefix string, prepare bool) error 
 	if err != nil {
 		return err
 	}
-	srv := ocsp.NewServer(r)
+	type server interface {
+		Serve(net.Listener) error
+		Shutdown(context.Context) error
+	}
+	var srv server = ocsp.NewServer(r)
+	if lean {
+		srv = ocsp.NewLeanServer(r, ocsp.NewServer(r))
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	fmt.Fprintf(os.Stderr, "ocspserver: serving %d certificates on http://%s%s\n", len(db), addr, prefix)
-	if err := srv.Serve(ln); !errors.Is(err, net.ErrClosed) && err.Error() != "http: Server closed" {
+	fmt.Fprintf(os.Stderr, "ocspserver: serving %d certificates on http://%s%s (lean %v)\n", len(db), addr, prefix, lean)
+	if err := srv.Serve(ln); !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -25,7 +25,6 @@ pkid ldif export --base ou=people,o=example > people.ldif`,
 			base := fs.String("base", "", "export: only this entry and its subtree (default: every naming context)")
 			out := fs.String("out", "", "export: write to this file instead of standard output")
 			files := fs.Bool("allow-files", false, "import: read values given as file:// URLs (attr:< file:///path)")
-			batch := fs.Int("batch", directory.DefaultImportBatch, "import: entries per transaction")
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
 					return usagef("say import FILE or export")
@@ -35,7 +34,7 @@ pkid ldif export --base ou=people,o=example > people.ldif`,
 					if len(args) != 2 {
 						return usagef("ldif import takes one FILE (- for standard input)")
 					}
-					return ldifImport(ctx, g, args[1], *files, *batch)
+					return ldifImport(ctx, g, args[1], *files)
 				case "export":
 					if len(args) != 1 {
 						return usagef("unexpected argument %q", args[1])
@@ -58,7 +57,7 @@ func openTree(ctx context.Context, g *globals, create bool) (*directory.Tree, er
 	return directory.New(directory.Config{Store: st, CheckValue: func(attr string, v []byte) error { return acl.CheckValue(attr, string(v)) }})
 }
 
-func ldifImport(ctx context.Context, g *globals, file string, allowFiles bool, batch int) error {
+func ldifImport(ctx context.Context, g *globals, file string, allowFiles bool) error {
 	var in io.Reader = g.stdin
 	if file != "-" {
 		f, err := os.Open(file)
@@ -82,9 +81,9 @@ func ldifImport(ctx context.Context, g *globals, file string, allowFiles bool, b
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	start := time.Now()
-	st, err := tr.Import(ctx, r, directory.ImportOptions{Batch: batch})
+	st, err := tr.Import(ctx, r, directory.ImportOptions{})
 	if err != nil {
-		return fmt.Errorf("import %s (%d entries added before the error): %w", file, st.Added, err)
+		return fmt.Errorf("import %s (nothing was imported): %w", file, err)
 	}
 	fmt.Fprintf(g.stdout, "imported %s: %d entries added, %d modified, %d deleted, %d renamed in %.2fs\n",
 		file, st.Added, st.Modified, st.Deleted, st.Renamed, time.Since(start).Seconds())

@@ -66,8 +66,13 @@ type Engine struct {
 	cache   map[cacheKey]cached
 	nodes   map[string]*node           // parsed ACLs per normalised DN, for gen
 	groups  map[string]map[string]bool // members per normalised group DN, for gen
-	callers map[string]string          // normalised caller DNs, for gen
 	cgen    uint64                     // generation the maps belong to
+	// norms memoises normalize: a DN's comparison form depends on the
+	// schema only, not on the tree, so it outlives generations; after an
+	// Invalidate the members of groups and the subjects of ACLs are
+	// re-read but not parsed again.
+	normMu sync.RWMutex
+	norms  map[string]string
 }
 
 type cacheKey struct{ caller, entry string }
@@ -148,8 +153,28 @@ func (e *Engine) reset(gen uint64) {
 	e.cache = make(map[cacheKey]cached)
 	e.nodes = make(map[string]*node)
 	e.groups = make(map[string]map[string]bool)
-	e.callers = make(map[string]string)
 	e.cgen = gen
+}
+
+// normalized is normalize through the memo (failures are not memoised).
+func (e *Engine) normalized(s string) (string, error) {
+	e.normMu.RLock()
+	n, ok := e.norms[s]
+	e.normMu.RUnlock()
+	if ok {
+		return n, nil
+	}
+	n, err := e.normalize(s)
+	if err != nil {
+		return "", err
+	}
+	e.normMu.Lock()
+	if e.norms == nil || len(e.norms) >= e.cfg.CacheSize {
+		e.norms = make(map[string]string)
+	}
+	e.norms[s] = n
+	e.normMu.Unlock()
+	return n, nil
 }
 
 // current prepares the caches (under e.mu held for writing) for storing
@@ -319,7 +344,19 @@ type Decision struct {
 //  6. Within that set deny wins: the result is the granted permissions
 //     minus the denied ones.
 func (e *Engine) Decide(ctx context.Context, req Request) Decision {
-	eff := e.effective(ctx, req.Caller, req.EntryDN)
+	return e.decide(ctx, req, nil)
+}
+
+// DecideEntry is Decide for a request about an entry the directory has in
+// hand (a search has just read it): own is the access-control attributes
+// that entry carries, as Lookup would return them for req.EntryDN, so the
+// Engine need not look them up. The answer is the one Decide gives.
+func (e *Engine) DecideEntry(ctx context.Context, req Request, own Attributes) Decision {
+	return e.decide(ctx, req, &own)
+}
+
+func (e *Engine) decide(ctx context.Context, req Request, own *Attributes) Decision {
+	eff := e.effective(ctx, req.Caller, req.EntryDN, own)
 	d := Decision{Rule: eff.rule, ACLSource: eff.aclSource, Err: eff.err}
 	if eff.rule == RuleError {
 		return d
@@ -370,7 +407,7 @@ func (e *Engine) Decide(ctx context.Context, req Request) Decision {
 // owner or administrator holds every right). It is what an effective-ACL
 // query would show.
 func (e *Engine) Rights(ctx context.Context, c Caller, entryDN string) (Rights, Rule, error) {
-	eff := e.effective(ctx, c, entryDN)
+	eff := e.effective(ctx, c, entryDN, nil)
 	if eff.rule == RuleAdmin || eff.rule == RuleOwner {
 		var all Rights
 		all.Object = objectPerms
@@ -455,7 +492,10 @@ func (e *Engine) Sources(ctx context.Context, entryDN string) (aclSource, ownerS
 	}
 }
 
-func (e *Engine) effective(ctx context.Context, c Caller, entryDN string) effective {
+// effective is what c may do at entryDN, from the decision cache or
+// computed; own, when not nil, is the access-control attributes stored at
+// entryDN (see DecideEntry).
+func (e *Engine) effective(ctx context.Context, c Caller, entryDN string, own *Attributes) effective {
 	gen := e.gen.Load()
 	key := cacheKey{c.DN, entryDN}
 	e.mu.RLock()
@@ -464,7 +504,7 @@ func (e *Engine) effective(ctx context.Context, c Caller, entryDN string) effect
 		return v.eff
 	}
 	e.mu.RUnlock()
-	eff := e.compute(ctx, gen, c, entryDN)
+	eff := e.compute(ctx, gen, c, entryDN, own)
 	if eff.err != nil {
 		return eff // do not cache failures
 	}
@@ -479,27 +519,13 @@ func (e *Engine) effective(ctx context.Context, c Caller, entryDN string) effect
 	return eff
 }
 
-func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN string) effective {
+func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN string, own *Attributes) effective {
 	fail := func(err error) effective { return effective{rule: RuleError, err: err} }
 	var caller string
 	if !c.Anonymous() {
-		e.mu.RLock()
-		n, ok := e.callers[c.DN]
-		fresh := e.cgen == gen
-		e.mu.RUnlock()
-		if !ok || !fresh {
-			var err error
-			if n, err = e.normalize(c.DN); err != nil {
-				return fail(fmt.Errorf("acl: caller DN %q: %w", c.DN, err))
-			}
-			e.mu.Lock()
-			if e.current(gen) {
-				if len(e.callers) >= e.cfg.CacheSize {
-					clear(e.callers)
-				}
-				e.callers[c.DN] = n
-			}
-			e.mu.Unlock()
+		n, err := e.normalized(c.DN)
+		if err != nil {
+			return fail(fmt.Errorf("acl: caller DN %q: %w", c.DN, err))
 		}
 		caller = n
 		if e.admins[caller] {
@@ -510,7 +536,14 @@ func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN stri
 	var aclSource string
 	public := false
 	for d, first := entryDN, true; ; d, first = Parent(d), false {
-		n, err := e.node(ctx, gen, d)
+		var n *node
+		var err error
+		if first && own != nil {
+			n = e.compileAt(*own, d)
+			err = n.err
+		} else {
+			n, err = e.node(ctx, gen, d)
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -631,7 +664,7 @@ func (e *Engine) members(ctx context.Context, gen uint64, group string) (map[str
 			if i := strings.LastIndex(v, "#'"); i > 0 && strings.HasSuffix(v, "'B") {
 				v = v[:i]
 			}
-			if n, err := e.normalize(v); err == nil {
+			if n, err := e.normalized(v); err == nil {
 				m[n] = true
 			}
 		}
@@ -659,16 +692,35 @@ func (e *Engine) node(ctx context.Context, gen uint64, normDN string) (*node, er
 	if err != nil {
 		return nil, fmt.Errorf("acl: access-control attributes of %q: %w", normDN, err)
 	}
-	n = e.compile(attrs)
-	if n.err != nil {
-		n.err = fmt.Errorf("acl: entry %q: %w", normDN, n.err)
-	}
+	n = e.compileAt(attrs, normDN)
 	e.mu.Lock()
 	if e.current(gen) && len(e.nodes) < e.cfg.CacheSize {
 		e.nodes[normDN] = n
 	}
 	e.mu.Unlock()
 	return n, n.err
+}
+
+// Shared nodes of entries that carry no access-control attributes (most
+// entries): they are never modified.
+var (
+	bareNode       = &node{aclProp: true, ownerProp: true}
+	bareNodePublic = &node{aclProp: true, ownerProp: true, public: true}
+)
+
+// compileAt is compile for the entry normDN, whose name its error carries.
+func (e *Engine) compileAt(a Attributes, normDN string) *node {
+	if len(a.ACLEntry) == 0 && len(a.EntryOwner) == 0 && a.ACLPropagate == "" && a.OwnerPropagate == "" {
+		if a.Public {
+			return bareNodePublic
+		}
+		return bareNode
+	}
+	n := e.compile(a)
+	if n.err != nil {
+		n.err = fmt.Errorf("acl: entry %q: %w", normDN, n.err)
+	}
+	return n
 }
 
 func (e *Engine) compile(a Attributes) *node {
@@ -694,7 +746,7 @@ func (e *Engine) compile(a Attributes) *node {
 		cs := compiledSubject{typ: s.Type, pseudo: s.Pseudo()}
 		if cs.pseudo == NotPseudo {
 			var err error
-			if cs.dn, err = e.normalize(s.DN); err != nil {
+			if cs.dn, err = e.normalized(s.DN); err != nil {
 				return cs, false
 			}
 		}

@@ -14,17 +14,21 @@ import (
 // fakeTree is the directory as the engine sees it: access-control
 // attributes per normalised DN and group members.
 type fakeTree struct {
-	mu      sync.Mutex
-	entries map[string]Attributes
-	groups  map[string][]string
-	lookups int
-	fail    error
+	mu       sync.Mutex
+	entries  map[string]Attributes
+	groups   map[string][]string
+	lookups  int
+	lookedUp map[string]int // lookups per DN, when not nil
+	fail     error
 }
 
 func (f *fakeTree) lookup(_ context.Context, dn string) (Attributes, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lookups++
+	if f.lookedUp != nil {
+		f.lookedUp[dn]++
+	}
 	if f.fail != nil {
 		return Attributes{}, f.fail
 	}
@@ -93,66 +97,22 @@ func newTestEngine(t testing.TB, f *fakeTree) *Engine {
 	return e
 }
 
+// decideCase is one access question and its answer.
+type decideCase struct {
+	name   string
+	caller string
+	entry  string
+	op     Op
+	attr   string
+	want   bool
+	rule   Rule
+}
+
 func TestDecide(t *testing.T) {
-	tests := []struct {
-		name   string
-		caller string
-		entry  string
-		op     Op
-		attr   string
-		want   bool
-		rule   Rule
-	}{
-		{"anonymous cannot see a user entry", "", alice, OpRead, "", false, RuleNotGranted},
-		{"anonymous cannot read a user's cn", "", alice, OpRead, "cn", false, RuleNotGranted},
-		{"anonymous reads the CA certificate", "", "cn=ssca256,ou=ca,o=sss", OpRead, "cACertificate;binary", true, RulePublic},
-		{"anonymous reads the CRL", "", "cn=ssca256,ou=ca,o=sss", OpRead, "certificateRevocationList", true, RulePublic},
-		{"anonymous cannot write the CRL", "", "cn=ssca256,ou=ca,o=sss", OpWrite, "certificateRevocationList", false, RuleNotGranted},
-		{"anonymous reads the root DSE", "", "", OpRead, "namingContexts", true, RulePublic},
-		{"anonymous reads the subschema entry", "", "cn=subschema", OpRead, "attributeTypes", true, RulePublic},
-		{"anonymous has no default access outside any ACL", "", "o=other", OpRead, "cn", false, RuleNoACL},
-		{"authenticated reads cn (CN=AUTHENTICATED)", bob, alice, OpRead, "cn", true, RuleGranted},
-		{"authenticated cannot write cn", bob, alice, OpWrite, "cn", false, RuleNotGranted},
-		{"authenticated cannot read critical userPassword", bob, alice, OpRead, "userPassword", false, RuleNotGranted},
-		{"CN=THIS writes its own userPassword", alice, alice, OpWrite, "userPassword", true, RuleGranted},
-		{"CN=THIS cannot read its own userPassword", alice, alice, OpRead, "userPassword", false, RuleNotGranted},
-		{"CN=THIS reads its own homePhone", bob, bob, OpRead, "homePhone", true, RuleGranted},
-		{"CN=THIS is only the entry itself", bob, alice, OpWrite, "userPassword", false, RuleNotGranted},
-		{"groupOfNames member writes normal attributes", alice, bob, OpWrite, "mail", true, RuleGranted},
-		{"groupOfNames member cannot read critical", alice, bob, OpRead, "userPassword", false, RuleNotGranted},
-		{"groupOfUniqueNames member reads sensitive", bob, alice, OpRead, "homePhone", true, RuleGranted},
-		{"non-member cannot read sensitive", erin, alice, OpRead, "homePhone", false, RuleNotGranted},
-		{"access-id overrides the caller's group grant", carol, bob, OpWrite, "mail", false, RuleNotGranted},
-		{"access-id grant applies", carol, bob, OpSearch, "mail", true, RuleGranted},
-		{"access-id read but not compare", carol, bob, OpCompare, "mail", false, RuleNotGranted},
-		{"compare-only identity compares", erin, alice, OpCompare, "cn", true, RuleGranted},
-		{"compare-only identity cannot read", erin, alice, OpRead, "cn", false, RuleNotGranted},
-		{"compare-only identity cannot search", erin, alice, OpSearch, "cn", false, RuleNotGranted},
-		{"object:a adds a child below ou=people", alice, "ou=people,o=sss", OpAddChild, "", true, RuleGranted},
-		{"object:d deletes an entry", alice, bob, OpDelete, "", true, RuleGranted},
-		{"no object grant, no add", bob, "ou=people,o=sss", OpAddChild, "", false, RuleNotGranted},
-		{"no object grant, no delete", bob, alice, OpDelete, "", false, RuleNotGranted},
-		{"deny wins over grant at the same level", alice, "cn=x,ou=hr,o=sss", OpWrite, "cn", false, RuleDenied},
-		{"deny leaves the other grants", alice, "cn=x,ou=hr,o=sss", OpRead, "cn", true, RuleGranted},
-		{"nearer ACL overrides the farther one", bob, "cn=x,ou=hr,o=sss", OpRead, "cn", false, RuleNotGranted},
-		{"aclPropagate FALSE applies to its own entry", bob, "ou=private,o=sss", OpRead, "cn", true, RuleGranted},
-		{"aclPropagate FALSE: own entry overrides o=sss", alice, "ou=private,o=sss", OpRead, "cn", false, RuleNotGranted},
-		{"aclPropagate FALSE: children inherit from above it", alice, "cn=doc,ou=private,o=sss", OpWrite, "cn", true, RuleGranted},
-		{"owner has full access", admin, alice, OpRead, "userPassword", true, RuleOwner},
-		{"owner writes aclEntry", admin, alice, OpWrite, "aclEntry", true, RuleOwner},
-		{"restricted grant reads aclEntry", alice, bob, OpRead, "aclEntry", true, RuleGranted},
-		{"restricted grant cannot write aclEntry (owners only)", alice, bob, OpWrite, "aclEntry", false, RuleOwnerOnly},
-		{"non-owner cannot write entryOwner", bob, bob, OpWrite, "entryOwner", false, RuleOwnerOnly},
-		{"ownerPropagate FALSE: owner of its own entry", dave, "ou=delegated,o=sss", OpWrite, "aclEntry", true, RuleOwner},
-		{"ownerPropagate FALSE: not owner below", dave, "cn=c,ou=delegated,o=sss", OpWrite, "cn", false, RuleNotGranted},
-		{"group owner (propagated) has full access", alice, "uid=z,ou=team,o=sss", OpRead, "userPassword", true, RuleOwner},
-		{"administrator has full access", "CN=Directory Manager", alice, OpCompare, "userPassword", true, RuleAdmin},
-		{"operational attributes need a system grant", bob, alice, OpRead, "modifyTimestamp", false, RuleNotGranted},
-	}
 	f := newFakeTree()
 	e := newTestEngine(t, f)
 	ctx := context.Background()
-	for _, tc := range tests {
+	for _, tc := range decideCases {
 		t.Run(tc.name, func(t *testing.T) {
 			for pass := range 2 { // the second answer comes from the cache
 				d := e.Decide(ctx, Request{Caller: Caller{DN: tc.caller}, EntryDN: tc.entry, Op: tc.op, Attribute: tc.attr})
@@ -163,6 +123,104 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecideEntry: deciding with the entry's own attributes in hand gives
+// Decide's answers without looking the entry up, and the cached decision
+// it leaves is the right one for Decide too.
+func TestDecideEntry(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range decideCases {
+		if tc.op == OpAddChild {
+			continue // about the parent, not an entry in hand
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeTree()
+			f.lookedUp = map[string]int{}
+			e := newTestEngine(t, f)
+			req := Request{Caller: Caller{DN: tc.caller}, EntryDN: tc.entry, Op: tc.op, Attribute: tc.attr}
+			d := e.DecideEntry(ctx, req, f.entries[tc.entry])
+			if d.Allowed != tc.want || d.Rule != tc.rule {
+				t.Errorf("DecideEntry: allowed=%v rule=%q (err %v), want allowed=%v rule=%q", d.Allowed, d.Rule, d.Err, tc.want, tc.rule)
+			}
+			if n := f.lookedUp[tc.entry]; n != 0 && tc.entry != "" {
+				t.Errorf("the entry in hand was looked up %d times", n)
+			}
+			if d := e.Decide(ctx, req); d.Allowed != tc.want || d.Rule != tc.rule {
+				t.Errorf("Decide after DecideEntry: allowed=%v rule=%q, want allowed=%v rule=%q", d.Allowed, d.Rule, tc.want, tc.rule)
+			}
+		})
+	}
+}
+
+// TestDecideEntryStale: a decision made from an entry in hand is dropped
+// by Invalidate like any other, so an ACL added to the entry applies to
+// the next decision.
+func TestDecideEntryStale(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeTree()
+	e := newTestEngine(t, f)
+	const doc = "cn=doc,ou=people,o=sss"
+	req := Request{Caller: Caller{DN: bob}, EntryDN: doc, Op: OpRead, Attribute: "cn"}
+	if !e.DecideEntry(ctx, req, Attributes{}).Allowed {
+		t.Fatal("bob should read cn by CN=AUTHENTICATED at o=sss")
+	}
+	own := Attributes{ACLEntry: []string{"access-id:uid=alice,ou=people,o=sss:normal:rsc"}}
+	f.mu.Lock()
+	f.entries[doc] = own
+	f.mu.Unlock()
+	e.Invalidate()
+	if e.DecideEntry(ctx, req, own).Allowed || e.Decide(ctx, req).Allowed {
+		t.Error("after the entry got its own ACL and Invalidate, bob still reads it")
+	}
+}
+
+var decideCases = []decideCase{
+	{"anonymous cannot see a user entry", "", alice, OpRead, "", false, RuleNotGranted},
+	{"anonymous cannot read a user's cn", "", alice, OpRead, "cn", false, RuleNotGranted},
+	{"anonymous reads the CA certificate", "", "cn=ssca256,ou=ca,o=sss", OpRead, "cACertificate;binary", true, RulePublic},
+	{"anonymous reads the CRL", "", "cn=ssca256,ou=ca,o=sss", OpRead, "certificateRevocationList", true, RulePublic},
+	{"anonymous cannot write the CRL", "", "cn=ssca256,ou=ca,o=sss", OpWrite, "certificateRevocationList", false, RuleNotGranted},
+	{"anonymous reads the root DSE", "", "", OpRead, "namingContexts", true, RulePublic},
+	{"anonymous reads the subschema entry", "", "cn=subschema", OpRead, "attributeTypes", true, RulePublic},
+	{"anonymous has no default access outside any ACL", "", "o=other", OpRead, "cn", false, RuleNoACL},
+	{"authenticated reads cn (CN=AUTHENTICATED)", bob, alice, OpRead, "cn", true, RuleGranted},
+	{"authenticated cannot write cn", bob, alice, OpWrite, "cn", false, RuleNotGranted},
+	{"authenticated cannot read critical userPassword", bob, alice, OpRead, "userPassword", false, RuleNotGranted},
+	{"CN=THIS writes its own userPassword", alice, alice, OpWrite, "userPassword", true, RuleGranted},
+	{"CN=THIS cannot read its own userPassword", alice, alice, OpRead, "userPassword", false, RuleNotGranted},
+	{"CN=THIS reads its own homePhone", bob, bob, OpRead, "homePhone", true, RuleGranted},
+	{"CN=THIS is only the entry itself", bob, alice, OpWrite, "userPassword", false, RuleNotGranted},
+	{"groupOfNames member writes normal attributes", alice, bob, OpWrite, "mail", true, RuleGranted},
+	{"groupOfNames member cannot read critical", alice, bob, OpRead, "userPassword", false, RuleNotGranted},
+	{"groupOfUniqueNames member reads sensitive", bob, alice, OpRead, "homePhone", true, RuleGranted},
+	{"non-member cannot read sensitive", erin, alice, OpRead, "homePhone", false, RuleNotGranted},
+	{"access-id overrides the caller's group grant", carol, bob, OpWrite, "mail", false, RuleNotGranted},
+	{"access-id grant applies", carol, bob, OpSearch, "mail", true, RuleGranted},
+	{"access-id read but not compare", carol, bob, OpCompare, "mail", false, RuleNotGranted},
+	{"compare-only identity compares", erin, alice, OpCompare, "cn", true, RuleGranted},
+	{"compare-only identity cannot read", erin, alice, OpRead, "cn", false, RuleNotGranted},
+	{"compare-only identity cannot search", erin, alice, OpSearch, "cn", false, RuleNotGranted},
+	{"object:a adds a child below ou=people", alice, "ou=people,o=sss", OpAddChild, "", true, RuleGranted},
+	{"object:d deletes an entry", alice, bob, OpDelete, "", true, RuleGranted},
+	{"no object grant, no add", bob, "ou=people,o=sss", OpAddChild, "", false, RuleNotGranted},
+	{"no object grant, no delete", bob, alice, OpDelete, "", false, RuleNotGranted},
+	{"deny wins over grant at the same level", alice, "cn=x,ou=hr,o=sss", OpWrite, "cn", false, RuleDenied},
+	{"deny leaves the other grants", alice, "cn=x,ou=hr,o=sss", OpRead, "cn", true, RuleGranted},
+	{"nearer ACL overrides the farther one", bob, "cn=x,ou=hr,o=sss", OpRead, "cn", false, RuleNotGranted},
+	{"aclPropagate FALSE applies to its own entry", bob, "ou=private,o=sss", OpRead, "cn", true, RuleGranted},
+	{"aclPropagate FALSE: own entry overrides o=sss", alice, "ou=private,o=sss", OpRead, "cn", false, RuleNotGranted},
+	{"aclPropagate FALSE: children inherit from above it", alice, "cn=doc,ou=private,o=sss", OpWrite, "cn", true, RuleGranted},
+	{"owner has full access", admin, alice, OpRead, "userPassword", true, RuleOwner},
+	{"owner writes aclEntry", admin, alice, OpWrite, "aclEntry", true, RuleOwner},
+	{"restricted grant reads aclEntry", alice, bob, OpRead, "aclEntry", true, RuleGranted},
+	{"restricted grant cannot write aclEntry (owners only)", alice, bob, OpWrite, "aclEntry", false, RuleOwnerOnly},
+	{"non-owner cannot write entryOwner", bob, bob, OpWrite, "entryOwner", false, RuleOwnerOnly},
+	{"ownerPropagate FALSE: owner of its own entry", dave, "ou=delegated,o=sss", OpWrite, "aclEntry", true, RuleOwner},
+	{"ownerPropagate FALSE: not owner below", dave, "cn=c,ou=delegated,o=sss", OpWrite, "cn", false, RuleNotGranted},
+	{"group owner (propagated) has full access", alice, "uid=z,ou=team,o=sss", OpRead, "userPassword", true, RuleOwner},
+	{"administrator has full access", "CN=Directory Manager", alice, OpCompare, "userPassword", true, RuleAdmin},
+	{"operational attributes need a system grant", bob, alice, OpRead, "modifyTimestamp", false, RuleNotGranted},
 }
 
 func TestCanDiscover(t *testing.T) {

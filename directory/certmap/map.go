@@ -113,7 +113,10 @@ func normalSubject(raw []byte) string {
 }
 
 func (m *Mapper) applyRegexp(ctx context.Context, r *rule, v *Verified) (*Mapping, error) {
-	subj := normalSubject(v.Leaf.RawSubject)
+	subj := v.normSubject
+	if subj == "" {
+		subj = normalSubject(v.Leaf.RawSubject)
+	}
 	out, ok := rewrite(r.re, r.Replace, subj, r.url != nil)
 	if !ok {
 		return nil, noMatch("%q does not match %q", r.Match, subj)

@@ -104,10 +104,14 @@ type Mapper struct {
 	proxy map[string]bool // normalised DNs
 	// parsed caches CA certificates by DER (a few per store).
 	parsed sync.Map
-	// cas is the store's list of CAs as read at casAt (see caMaxAge).
-	casMu sync.Mutex
-	cas   []*store.CA
-	casAt time.Time
+	// trustSet is built from the store's list of CAs as read at casAt
+	// (see caMaxAge).
+	casMu    sync.Mutex
+	trustSet *trustSet
+	casAt    time.Time
+	// namesMemo holds the certNames of recent client certificates by DER.
+	namesMu   sync.Mutex
+	namesMemo map[string]*certNames
 }
 
 type rule struct {

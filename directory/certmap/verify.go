@@ -23,6 +23,38 @@ type Verified struct {
 	Serial, Subject, Issuer string
 	// CAID is the pkid CA that issued Leaf, "" for a foreign CA.
 	CAID string
+
+	normSubject string // see normalSubject; "" = not computed
+}
+
+// certNames are the strings a bind derives from a certificate: its serial
+// (ca.FormatSerial), subject and issuer (RFC 4514) and the subject in the
+// form regexp rules match (normalSubject).
+type certNames struct {
+	serial, subject, issuer, normSubject string
+}
+
+// certNamesMax bounds the memo of certNames.
+const certNamesMax = 4096
+
+// names returns the certNames of c, memoised by its DER: a client logs
+// in with the same certificate again and again, and the strings depend on
+// nothing else.
+func (m *Mapper) names(c *x509.Certificate) *certNames {
+	m.namesMu.Lock()
+	n := m.namesMemo[string(c.Raw)]
+	m.namesMu.Unlock()
+	if n != nil {
+		return n
+	}
+	n = &certNames{serial: ca.FormatSerial(c.SerialNumber), subject: certSubject(c), issuer: certIssuer(c), normSubject: normalSubject(c.RawSubject)}
+	m.namesMu.Lock()
+	if m.namesMemo == nil || len(m.namesMemo) >= certNamesMax {
+		m.namesMemo = make(map[string]*certNames)
+	}
+	m.namesMemo[string(c.Raw)] = n
+	m.namesMu.Unlock()
+	return n
 }
 
 // Verify checks a chain as the client presented it (leaf first, any
@@ -66,48 +98,29 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 		return nil, newError(leaf, nil, "lacks clientAuth in extendedKeyUsage; reissue it with the client profile")
 	}
 
-	cas, err := m.storeCAs(ctx, now)
+	set, err := m.trust(ctx, now)
 	if err != nil {
-		return nil, fmt.Errorf("certmap: read CAs: %w", err)
-	}
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	ours := map[string]*store.CA{} // by certificate DER
-	anchors := map[string]bool{}   // DER a validated path may end at
-	for _, c := range cas {
-		cert, err := m.parseCA(c.CertDER)
-		if err != nil {
-			return nil, fmt.Errorf("certmap: CA %s: %w", c.ID, err)
-		}
-		ours[string(c.CertDER)] = c
-		// Every pkid CA is trusted: a validated path may end at the
-		// issuing CA when the caller's pool holds it as a root.
-		anchors[string(c.CertDER)] = true
-		if c.ParentID == "" && bytes.Equal(cert.RawIssuer, cert.RawSubject) {
-			roots.AddCert(cert)
-		} else {
-			inter.AddCert(cert)
-		}
-	}
-	for _, r := range m.cfg.Roots {
-		roots.AddCert(r)
-		anchors[string(r.Raw)] = true
-	}
-	for _, c := range m.cfg.Intermediates {
-		inter.AddCert(c)
-	}
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
+		return nil, err
 	}
 	path := chain
-	if !validated || !anchors[string(chain[len(chain)-1].Raw)] {
-		paths, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+	if !validated || !set.anchors[string(chain[len(chain)-1].Raw)] {
+		inter := set.inter
+		if len(chain) > 1 {
+			inter = set.inter.Clone()
+			for _, c := range chain[1:] {
+				inter.AddCert(c)
+			}
+		}
+		paths, err := leaf.Verify(x509.VerifyOptions{Roots: set.roots, Intermediates: inter, CurrentTime: now,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 		if err != nil {
 			return nil, verifyError(leaf, err)
 		}
 		path = paths[0]
 	}
-	v := &Verified{Leaf: leaf, Chain: path, Serial: ca.FormatSerial(leaf.SerialNumber), Subject: certSubject(leaf), Issuer: certIssuer(leaf)}
+	ours := set.ours
+	names := m.names(leaf)
+	v := &Verified{Leaf: leaf, Chain: path, Serial: names.serial, Subject: names.subject, Issuer: names.issuer, normSubject: names.normSubject}
 	if len(path) >= 2 {
 		if c := ours[string(path[1].Raw)]; c != nil {
 			v.CAID = c.ID
@@ -199,16 +212,49 @@ func (m *Mapper) parseCA(der []byte) (*x509.Certificate, error) {
 // state is never cached.
 const caMaxAge = time.Second
 
-func (m *Mapper) storeCAs(ctx context.Context, now time.Time) ([]*store.CA, error) {
+// trustSet is what one read of the store's CAs gives: the pools to verify
+// against, pkid's CAs by certificate DER, and the anchors a path that
+// was validated elsewhere may end at. It is built once per read (see
+// caMaxAge), not at every bind.
+type trustSet struct {
+	roots, inter *x509.CertPool
+	ours         map[string]*store.CA // by certificate DER
+	anchors      map[string]bool      // DER a validated path may end at
+}
+
+func (m *Mapper) trust(ctx context.Context, now time.Time) (*trustSet, error) {
 	m.casMu.Lock()
 	defer m.casMu.Unlock()
-	if m.cas != nil && now.Sub(m.casAt) >= 0 && now.Sub(m.casAt) < caMaxAge {
-		return m.cas, nil
+	if m.trustSet != nil && now.Sub(m.casAt) >= 0 && now.Sub(m.casAt) < caMaxAge {
+		return m.trustSet, nil
 	}
 	cas, err := m.cfg.Store.CAs(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("certmap: read CAs: %w", err)
 	}
-	m.cas, m.casAt = cas, now
-	return cas, nil
+	set := &trustSet{roots: x509.NewCertPool(), inter: x509.NewCertPool(), ours: map[string]*store.CA{}, anchors: map[string]bool{}}
+	for _, c := range cas {
+		cert, err := m.parseCA(c.CertDER)
+		if err != nil {
+			return nil, fmt.Errorf("certmap: CA %s: %w", c.ID, err)
+		}
+		set.ours[string(c.CertDER)] = c
+		// Every pkid CA is trusted: a validated path may end at the
+		// issuing CA when the caller's pool holds it as a root.
+		set.anchors[string(c.CertDER)] = true
+		if c.ParentID == "" && bytes.Equal(cert.RawIssuer, cert.RawSubject) {
+			set.roots.AddCert(cert)
+		} else {
+			set.inter.AddCert(cert)
+		}
+	}
+	for _, r := range m.cfg.Roots {
+		set.roots.AddCert(r)
+		set.anchors[string(r.Raw)] = true
+	}
+	for _, c := range m.cfg.Intermediates {
+		set.inter.AddCert(c)
+	}
+	m.trustSet, m.casAt = set, now
+	return set, nil
 }

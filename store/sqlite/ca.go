@@ -111,10 +111,19 @@ func scanCA(r scanner) (*store.CA, error) {
 	return &ca, nil
 }
 
+// caExistsSQL looks a CA up by ID.
+const caExistsSQL = `SELECT 1 FROM cas WHERE id = ?`
+
 // caExists reports ErrNotFound, naming the CA, unless it is stored.
 func caExists(ctx context.Context, tx *sql.Tx, id string) error {
+	return caExistsWith(ctx, tx.QueryRowContext(ctx, caExistsSQL, id), id)
+}
+
+// caExistsWith is caExists with the query's row given (a prepared
+// statement's, on the hot path).
+func caExistsWith(ctx context.Context, row *sql.Row, id string) error {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM cas WHERE id = ?`, id).Scan(&one)
+	err := row.Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("CA %q: %w", id, store.ErrNotFound)
 	}

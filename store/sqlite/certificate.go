@@ -53,17 +53,36 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		}
 		cas[c.CAID] = true
 	}
+	// Prepare the INSERTs before the transaction: preparing takes a
+	// connection from the pool, and inside the transaction that could wait
+	// for the one the transaction holds.
+	caStmt, err := s.prepared(ctx, caExistsSQL)
+	if err != nil {
+		return fmt.Errorf("add certificates: %w%s", err, hint(err, s.path))
+	}
+	stmts := map[int]*addStmts{}
+	for lo := 0; lo < len(certs); lo += chunkLen(len(certs) - lo) {
+		n := chunkLen(len(certs) - lo)
+		if stmts[n] == nil {
+			st, err := s.addStatements(ctx, n)
+			if err != nil {
+				return fmt.Errorf("add certificates: %w%s", err, hint(err, s.path))
+			}
+			stmts[n] = st
+		}
+	}
 	revs := make([]int64, len(certs))
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		caStmt := tx.StmtContext(ctx, caStmt)
 		for id := range cas {
-			if err := caExists(ctx, tx, id); err != nil {
+			if err := caExistsWith(ctx, caStmt.QueryRowContext(ctx, id), id); err != nil {
 				return fmt.Errorf("add certificates: %w", err)
 			}
 		}
 		at := now.UnixMicro()
-		for lo := 0; lo < len(certs); lo += addChunk {
-			hi := min(lo+addChunk, len(certs))
-			err := addChunkRows(ctx, tx, certs[lo:hi], serials[lo:hi], revs[lo:hi], now, at)
+		for lo := 0; lo < len(certs); {
+			hi := lo + chunkLen(len(certs)-lo)
+			err := addChunkRows(ctx, tx, stmts[hi-lo], certs[lo:hi], serials[lo:hi], revs[lo:hi], now, at)
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 				// A failed statement is undone on its own (SQLite's
 				// default ABORT), the transaction lives on: find the
@@ -73,6 +92,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 			if err != nil {
 				return err
 			}
+			lo = hi
 		}
 		return nil
 	})
@@ -96,19 +116,30 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 
 // Certificate returns one certificate by serial (hex; case does not matter).
 func (s *Store) Certificate(ctx context.Context, serial string) (*store.Certificate, error) {
-	return getCertificate(ctx, s.db, serial)
+	// Every EXTERNAL bind and certificate check reads here: the statement
+	// is prepared once rather than parsed per call.
+	st, err := s.prepared(ctx, certBySerial)
+	if err != nil {
+		return nil, fmt.Errorf("read certificate %s: %w", serial, err)
+	}
+	return getCertificate(serial, func(norm string) *sql.Row { return st.QueryRowContext(ctx, norm) })
 }
 
-type rowQuerier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+const certBySerial = `SELECT ` + certColumns + ` FROM certificates WHERE serial = ?`
+
+// txCertificate reads a certificate inside the transaction tx.
+func txCertificate(ctx context.Context, tx *sql.Tx, serial string) (*store.Certificate, error) {
+	return getCertificate(serial, func(norm string) *sql.Row { return tx.QueryRowContext(ctx, certBySerial, norm) })
 }
 
-func getCertificate(ctx context.Context, q rowQuerier, serial string) (*store.Certificate, error) {
+// getCertificate normalises serial and scans the row that query returns
+// for it.
+func getCertificate(serial string, query func(norm string) *sql.Row) (*store.Certificate, error) {
 	norm, err := store.NormalizeSerial(serial)
 	if err != nil {
 		return nil, fmt.Errorf("certificate %q: %w", serial, store.ErrNotFound)
 	}
-	c, err := scanCertificate(q.QueryRowContext(ctx, `SELECT `+certColumns+` FROM certificates WHERE serial = ?`, norm))
+	c, err := scanCertificate(query(norm))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("certificate %s: %w", norm, store.ErrNotFound)
 	}
@@ -231,7 +262,7 @@ func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (
 			at.UnixMicro(), r.Reason, micros(r.InvalidityDate), rev, norm); err != nil {
 			return fmt.Errorf("revoke certificate %s: %w", norm, err)
 		}
-		out, err = getCertificate(ctx, tx, norm)
+		out, err = txCertificate(ctx, tx, norm)
 		return err
 	})
 	return out, err
@@ -267,7 +298,7 @@ func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate,
 			rev, norm); err != nil {
 			return fmt.Errorf("release certificate %s: %w", norm, err)
 		}
-		out, err = getCertificate(ctx, tx, norm)
+		out, err = txCertificate(ctx, tx, norm)
 		return err
 	})
 	return out, err
@@ -365,10 +396,26 @@ func asTime(v driver.Value) time.Time {
 	return time.UnixMicro(n).UTC()
 }
 
-// addChunk is how many certificates one multi-row INSERT carries: 13
-// parameters each, far below SQLite's limit of 32,766, and large enough
-// that statement preparation and driver round trips cost little per row.
+// addChunk is how many certificates one multi-row INSERT carries at most:
+// 13 parameters each, far below SQLite's limit of 32,766, and large enough
+// that driver round trips cost little per row.
 const addChunk = 64
+
+// chunkLen is the number of rows of the next INSERT for n remaining rows:
+// addChunk, or the largest power of two not above n. The statements are
+// prepared once per Store and row count (modernc's SQLite otherwise parses
+// a 64-row INSERT on every call), so the row counts are kept to the seven
+// powers of two up to addChunk rather than every count up to it.
+func chunkLen(n int) int {
+	if n >= addChunk {
+		return addChunk
+	}
+	c := 1
+	for c*2 <= n {
+		c *= 2
+	}
+	return c
+}
 
 // addSQL caches the multi-row INSERT statements by row count.
 var addSQL [addChunk + 1]struct {
@@ -376,7 +423,26 @@ var addSQL [addChunk + 1]struct {
 	changes, cert string
 }
 
-func addStatements(n int) (changes, cert string) {
+// addStmts are the prepared INSERTs of n certificates and their changes.
+type addStmts struct {
+	changes, cert *sql.Stmt
+}
+
+// addStatements returns the prepared INSERTs for n rows.
+func (s *Store) addStatements(ctx context.Context, n int) (*addStmts, error) {
+	chgSQL, certSQL := addSQLText(n)
+	chg, err := s.prepared(ctx, chgSQL)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := s.prepared(ctx, certSQL)
+	if err != nil {
+		return nil, err
+	}
+	return &addStmts{changes: chg, cert: cert}, nil
+}
+
+func addSQLText(n int) (changes, cert string) {
 	s := &addSQL[n]
 	s.once.Do(func() {
 		var b strings.Builder
@@ -426,13 +492,15 @@ func certRow(c *store.Certificate, now time.Time, at int64) (issued, status, rev
 // the largest ever used, rows of one INSERT are inserted in order, and the
 // write transaction (s.wmu and SQLite's write lock) excludes every other
 // writer; so the first row's revision is the last one's minus len-1.
-func addChunkRows(ctx context.Context, tx *sql.Tx, certs []*store.Certificate, serials []string, revs []int64, now time.Time, at int64) error {
-	chgSQL, certSQL := addStatements(len(certs))
+func addChunkRows(ctx context.Context, tx *sql.Tx, stmts *addStmts, certs []*store.Certificate, serials []string, revs []int64, now time.Time, at int64) error {
+	// The transaction's handles on the prepared statements: prepared once
+	// per connection, closed with the transaction.
+	chgStmt, certStmt := tx.StmtContext(ctx, stmts.changes), tx.StmtContext(ctx, stmts.cert)
 	args := make([]any, 0, 13*len(certs))
 	for i, c := range certs {
 		args = append(args, c.CAID, serials[i], at)
 	}
-	res, err := tx.ExecContext(ctx, chgSQL, args...)
+	res, err := chgStmt.ExecContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("add certificates: record changes: %w", err)
 	}
@@ -448,7 +516,7 @@ func addChunkRows(ctx context.Context, tx *sql.Tx, certs []*store.Certificate, s
 		args = append(args, serials[i], c.CAID, c.Subject, c.Profile, micros(c.NotBefore), micros(c.NotAfter),
 			c.DER, issued, status, revokedAt, reason, invalidity, revs[i])
 	}
-	if _, err := tx.ExecContext(ctx, certSQL, args...); err != nil {
+	if _, err := certStmt.ExecContext(ctx, args...); err != nil {
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 			// Undo this chunk's changes so that the row-by-row retry
 			// records them once.

@@ -34,8 +34,9 @@ type Store struct {
 	// SQLite's sleeping busy handler. Other processes still queue through
 	// busy_timeout.
 	wmu sync.Mutex
-	// stmts holds the prepared read queries of hot paths (directory
-	// search): modernc's SQLite otherwise parses the SQL on every call.
+	// stmts holds the prepared queries of hot paths (directory search,
+	// certificate inserts): modernc's SQLite otherwise parses the SQL on
+	// every call.
 	stmts sync.Map // query text → *sql.Stmt
 }
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"testing"
 
@@ -22,6 +23,7 @@ func RunDirectory(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Rollback", testDirRollback},
 		{"MoveSubtree", testDirMove},
 		{"Delete", testDirDelete},
+		{"BulkInOneTransaction", testDirBulk},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -267,5 +269,91 @@ func testDirDelete(t *testing.T, st store.DirectoryStore) {
 	_, err = st.DirUpdate(t.Context(), func(tx store.DirTx) error { return tx.Delete(ids["cn=c,ou=a,o=x"]) })
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+}
+
+// testDirBulk: an import-sized transaction (thousands of entries, each
+// with index rows) that also replaces, deletes and re-adds entries it
+// wrote itself: stores may write index rows late (in bulk), but the
+// committed index must be exactly that of the final entries, and a
+// deleted entry must not serve as a parent later in the transaction.
+func testDirBulk(t *testing.T, st store.DirectoryStore) {
+	const n = 3000
+	ids := map[int]int64{}
+	_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		root := &store.DirEntry{DN: "o=bulk", NormDN: "o=bulk", Data: []byte("o"), Index: []store.DirIndexKey{{Attr: "objectclass", Value: "org"}}}
+		if err := tx.Put(root); err != nil {
+			return err
+		}
+		for i := range n {
+			dn := fmt.Sprintf("uid=u%d,o=bulk", i)
+			e := &store.DirEntry{ParentID: root.ID, DN: dn, NormDN: dn, Data: []byte(dn), Index: []store.DirIndexKey{
+				{Attr: "objectclass", Value: "person"}, {Attr: "uid", Value: fmt.Sprintf("u%d", i)}, {Attr: "cn", Value: "same"}, {Attr: "cn", Value: "same"},
+			}}
+			if err := tx.Put(e); err != nil {
+				return err
+			}
+			ids[i] = e.ID
+		}
+		// Replace u1's index rows, delete u2, then try to add a child of u2.
+		e, err := tx.Entry("uid=u1,o=bulk")
+		if err != nil {
+			return err
+		}
+		e.Index = []store.DirIndexKey{{Attr: "uid", Value: "renamed"}}
+		if err := tx.Put(e); err != nil {
+			return err
+		}
+		if err := tx.Delete(ids[2]); err != nil {
+			return err
+		}
+		if err := tx.Put(&store.DirEntry{ParentID: ids[2], DN: "cn=x,uid=u2,o=bulk", NormDN: "cn=x,uid=u2,o=bulk", Data: []byte("x")}); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("child of an entry deleted in the same transaction: Put = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A DN stored before is refused by the Put that repeats it (the
+	// transaction then fails: PostgreSQL aborts it at the first error).
+	_, err = st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		for i := range 100 {
+			dn := fmt.Sprintf("uid=v%d,o=bulk", i)
+			if err := tx.Put(&store.DirEntry{ParentID: ids[0], DN: dn, NormDN: dn, Data: []byte("x"), Index: []store.DirIndexKey{{Attr: "uid", Value: dn}}}); err != nil {
+				return err
+			}
+		}
+		err := tx.Put(&store.DirEntry{DN: "uid=u3,o=bulk", NormDN: "uid=u3,o=bulk", Data: []byte("x")})
+		if !errors.Is(err, store.ErrExists) {
+			t.Errorf("duplicate Put = %v, want ErrExists", err)
+		}
+		return err
+	})
+	if !errors.Is(err, store.ErrExists) {
+		t.Errorf("DirUpdate with a duplicate = %v, want ErrExists", err)
+	}
+	count := func(k store.DirIndexKey) int {
+		return len(dirSearch(t, st, store.DirQuery{Scope: store.DirSub, Index: &k}))
+	}
+	for _, tc := range []struct {
+		key  store.DirIndexKey
+		want int
+	}{
+		{store.DirIndexKey{Attr: "objectclass", Value: "person"}, n - 2},
+		{store.DirIndexKey{Attr: "cn", Value: "same"}, n - 2},
+		{store.DirIndexKey{Attr: "uid", Value: "u0"}, 1},
+		{store.DirIndexKey{Attr: "uid", Value: "u1"}, 0},
+		{store.DirIndexKey{Attr: "uid", Value: "renamed"}, 1},
+		{store.DirIndexKey{Attr: "uid", Value: "u2"}, 0},
+		{store.DirIndexKey{Attr: "uid", Value: fmt.Sprintf("u%d", n-1)}, 1},
+		{store.DirIndexKey{Attr: "objectclass", Value: "org"}, 1},
+	} {
+		if got := count(tc.key); got != tc.want {
+			t.Errorf("index %s=%s: %d entries, want %d", tc.key.Attr, tc.key.Value, got, tc.want)
+		}
+	}
+	if got := len(dirSearch(t, st, store.DirQuery{Scope: store.DirSub})); got != n {
+		t.Errorf("%d entries stored, want %d", got, n)
 	}
 }

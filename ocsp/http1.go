@@ -1,0 +1,782 @@
+package ocsp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// LeanServer serves HTTP/1.1 for a Responder with a loop of its own on
+// each connection: an OCSP GET or POST is parsed, answered and written
+// with one read and one write system call, no goroutine, header map or
+// context per request. Any request the loop does not fully understand
+// (another path or method, HEAD, HTTP/1.0, conditional GET, a chunked or
+// oversized body, an Expect or Transfer-Encoding header, a header it
+// cannot validate, ...) hands the connection, with everything read so far,
+// to Fallback, which serves it from then on: every behaviour of the
+// net/http path (404, 405, 413, 415, 431, 304, /metrics, CRLs) stays that
+// path's. Fallback's handler must send Prefix to the Responder (as Mount
+// does), and its timeouts apply to the loop too (ReadHeaderTimeout from
+// the first byte of a request, ReadTimeout for its body, WriteTimeout,
+// IdleTimeout between requests — checked lazily: an idle connection is
+// closed between IdleTimeout/2 and IdleTimeout after its last request;
+// MaxHeaderBytes). Create it with NewLeanServer.
+type LeanServer struct {
+	// Served, if set, is called after each request the loop answered, with
+	// the HTTP status code; requests handed to Fallback are counted by its
+	// handler. Set it before Serve.
+	Served func(code int)
+
+	resp     *Responder
+	fallback *http.Server
+
+	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
+	maxHeaderBytes                                            int
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	startOnce sync.Once
+	handoff   *handoffListener
+	closing   atomic.Bool
+	mu        sync.Mutex // guards lns and conns
+	lns       []net.Listener
+	conns     map[*leanConn]struct{}
+}
+
+// NewLeanServer returns a LeanServer for r that hands what it does not
+// serve itself to fallback (typically NewServer(r.Mount(mux))).
+func NewLeanServer(r *Responder, fallback *http.Server) *LeanServer {
+	s := &LeanServer{resp: r, fallback: fallback, conns: map[*leanConn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Fallback returns the *http.Server the LeanServer hands connections to.
+func (s *LeanServer) Fallback() *http.Server { return s.fallback }
+
+func (s *LeanServer) start(addr net.Addr) {
+	s.startOnce.Do(func() {
+		f := s.fallback
+		s.readHeaderTimeout, s.readTimeout, s.writeTimeout, s.idleTimeout = f.ReadHeaderTimeout, f.ReadTimeout, f.WriteTimeout, f.IdleTimeout
+		if s.readHeaderTimeout <= 0 {
+			s.readHeaderTimeout = s.readTimeout
+		}
+		if s.idleTimeout <= 0 {
+			s.idleTimeout = s.readTimeout
+		}
+		s.maxHeaderBytes = f.MaxHeaderBytes
+		if s.maxHeaderBytes <= 0 {
+			s.maxHeaderBytes = http.DefaultMaxHeaderBytes
+		}
+		s.handoff = &handoffListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+		go f.Serve(s.handoff)
+	})
+}
+
+// Serve accepts connections on ln and serves them until Shutdown or Close,
+// when it returns http.ErrServerClosed.
+func (s *LeanServer) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.start(ln.Addr())
+	s.mu.Unlock()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() { // as net/http: back off on EMFILE and the like
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		lc := &leanConn{srv: s, c: c}
+		if sc, ok := c.(syscall.Conn); ok && rawIO {
+			lc.rc, _ = sc.SyscallConn()
+		}
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			c.Close()
+			return http.ErrServerClosed
+		}
+		s.conns[lc] = struct{}{}
+		s.mu.Unlock()
+		go lc.serve()
+	}
+}
+
+// Shutdown stops accepting, closes idle connections, waits for requests in
+// flight to be answered (Fallback's too) and returns, or returns ctx's
+// error when ctx ends first (the connections are closed then).
+func (s *LeanServer) Shutdown(ctx context.Context) error {
+	s.closeListeners()
+	errc := make(chan error, 1)
+	go func() { errc <- s.fallback.Shutdown(ctx) }()
+	t := time.NewTimer(time.Millisecond)
+	defer t.Stop()
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		if s.closeConns(true) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			s.closeConns(false)
+			s.cancel()
+			return ctx.Err()
+		case <-t.C:
+			t.Reset(wait)
+		}
+	}
+	err := <-errc
+	s.cancel()
+	return err
+}
+
+// Close closes the listeners and every connection at once.
+func (s *LeanServer) Close() error {
+	s.closeListeners()
+	err := s.fallback.Close()
+	s.closeConns(false)
+	s.cancel()
+	return err
+}
+
+func (s *LeanServer) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing.Store(true)
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	s.lns = nil
+	if s.handoff != nil {
+		// Fallback.Shutdown closes it too, unless Fallback.Serve has not
+		// started yet; then nothing would accept a handed-off connection.
+		s.handoff.Close()
+	}
+}
+
+// closeConns closes the idle connections (all with idleOnly false) and
+// returns how many remain.
+func (s *LeanServer) closeConns(idleOnly bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if !idleOnly || c.idle.Load() {
+			c.c.Close()
+			delete(s.conns, c)
+		}
+	}
+	return len(s.conns)
+}
+
+func (s *LeanServer) forget(c *leanConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// leanConn is one connection served by the loop.
+type leanConn struct {
+	srv  *LeanServer
+	c    net.Conn
+	rc   syscall.RawConn // c's descriptor, for read and write; nil: use c
+	idle atomic.Bool     // waiting for a request with nothing buffered
+
+	buf        []byte // read buffer; buf[start:end] is unread
+	start, end int
+	out        []byte // the response being written
+	path, der  []byte // the unescaped path and the decoded GET request
+	req        Request
+
+	rdl      time.Time // read deadline set on c
+	rdlIdle  bool      // rdl is the lazy idle deadline
+	wdl      time.Time // write deadline set on c
+	headRead bool      // the header deadline of the current request is set
+}
+
+func (c *leanConn) serve() {
+	s := c.srv
+	defer func() {
+		if v := recover(); v != nil {
+			s.resp.log.Error("ocsp: panic serving a connection", "remote", c.c.RemoteAddr().String(), "panic", v)
+			c.c.Close()
+			s.forget(c)
+		}
+	}()
+	for {
+		h, ok := c.readHead()
+		if ok && (h == nil || !c.eligible(h)) {
+			c.handOff()
+			return
+		}
+		// A failed read (EOF, error, timeout) closes the connection, as
+		// net/http does; a failed write too.
+		if !ok || !c.readBody(h) || !c.answer(h) {
+			c.c.Close()
+			s.forget(c)
+			return
+		}
+	}
+}
+
+// head is what the loop needs of a request head.
+type head struct {
+	post          bool
+	target        []byte // the request-target as sent
+	contentLength int64
+	contentType   []byte // nil when absent
+	close         bool   // Connection: close
+	n             int    // length of the head
+}
+
+// readHead returns the next request head; nil with ok true means "hand
+// off" (the head is foreign or too large); ok false means the connection
+// ended (EOF, an error or a timeout), which closes it as net/http would.
+func (c *leanConn) readHead() (h *head, ok bool) {
+	s := c.srv
+	c.headRead = false
+	for {
+		if c.end > c.start {
+			var hd head
+			switch parseHead(c.buf[c.start:c.end], &hd) {
+			case headComplete:
+				return &hd, true
+			case headForeign:
+				return nil, true
+			}
+			if c.end-c.start >= s.maxHeaderBytes {
+				return nil, true // net/http answers 431
+			}
+		}
+		if c.end == c.start {
+			c.start, c.end = 0, 0
+			if s.idleTimeout > 0 {
+				now := time.Now()
+				if !c.rdlIdle || c.rdl.Sub(now) < s.idleTimeout/2 {
+					c.setReadDeadline(now.Add(s.idleTimeout))
+					c.rdlIdle = true
+				}
+			} else if !c.rdl.IsZero() {
+				c.setReadDeadline(time.Time{})
+			}
+			c.idle.Store(true)
+			if s.closing.Load() {
+				return nil, false
+			}
+		} else if !c.headRead {
+			c.headRead = true
+			if s.readHeaderTimeout > 0 {
+				c.setReadDeadline(time.Now().Add(s.readHeaderTimeout))
+			}
+		}
+		if !c.fill(s.maxHeaderBytes) {
+			return nil, false
+		}
+		c.idle.Store(false)
+	}
+}
+
+// fill reads more into buf, keeping at least room bytes of space for the
+// unread data.
+func (c *leanConn) fill(room int) bool {
+	if c.buf == nil {
+		c.buf = make([]byte, 4096)
+	}
+	if c.end == len(c.buf) { // the callers ensure room > c.end-c.start
+		if c.start > 0 {
+			c.end = copy(c.buf, c.buf[c.start:c.end])
+			c.start = 0
+		} else {
+			nb := make([]byte, max(min(2*len(c.buf), room), c.end+1))
+			c.end = copy(nb, c.buf[c.start:c.end])
+			c.buf = nb
+		}
+	}
+	n, err := c.read(c.buf[c.end:])
+	c.end += n
+	return n > 0 || err == nil
+}
+
+func (c *leanConn) setReadDeadline(t time.Time) {
+	c.rdl, c.rdlIdle = t, false
+	c.c.SetReadDeadline(t)
+}
+
+// eligible reports whether the loop answers h itself: an OCSP GET under
+// the prefix, or a POST to it with no or the exact OCSP Content-Type and
+// a body within MaxRequestBytes. It leaves the unescaped path in c.path.
+func (c *leanConn) eligible(h *head) bool {
+	r := c.srv.resp
+	var ok bool
+	if c.path, ok = unescapePath(c.path[:0], h.target); !ok {
+		return false // net/http answers 400
+	}
+	p := c.path
+	if h.post {
+		if string(p) != r.prefix && (len(p) != len(r.prefix)+1 || string(p[:len(r.prefix)]) != r.prefix || p[len(r.prefix)] != '/') {
+			return false
+		}
+		return (h.contentType == nil || string(h.contentType) == ContentTypeRequest) && h.contentLength <= r.cfg.MaxRequestBytes
+	}
+	return h.contentLength == 0 && len(p) > len(r.prefix) && string(p[:len(r.prefix)]) == r.prefix && p[len(r.prefix)] == '/'
+}
+
+// readBody makes sure the body of h is in buf.
+func (c *leanConn) readBody(h *head) bool {
+	need := h.n + int(h.contentLength)
+	if c.end-c.start >= need {
+		return true
+	}
+	if s := c.srv; s.readTimeout > 0 {
+		c.setReadDeadline(time.Now().Add(s.readTimeout))
+	}
+	for c.end-c.start < need {
+		if !c.fill(need) {
+			return false
+		}
+	}
+	return true
+}
+
+// answer answers the request whose head is h (and body follows it in
+// buf), writes the response and reports whether to keep the connection.
+func (c *leanConn) answer(h *head) bool {
+	s := c.srv
+	r := s.resp
+	method := http.MethodGet
+	var a answer
+	code := http.StatusOK
+	var ch getHeaders
+	if h.post {
+		method = http.MethodPost
+		body := c.buf[c.start+h.n : c.start+h.n+int(h.contentLength)]
+		a = r.answer(s.ctx, body, &c.req)
+	} else {
+		enc := c.path[len(r.prefix)+1:]
+		der, ok := decodeGetPath(unsafe.String(unsafe.SliceData(enc), len(enc)), c.der[:0])
+		if ok {
+			c.der = der[:0]
+		}
+		if !ok || len(der) == 0 {
+			a = answer{der: errorResponse(MalformedRequest), status: MalformedRequest, result: ResultMalformed}
+			code = http.StatusBadRequest
+			ch = getHeaders{cacheControl: hdrNoStore}
+		} else {
+			a = r.answer(s.ctx, der, &c.req)
+			ch = r.cachingHeaders(&a)
+		}
+	}
+	c.start += h.n + int(h.contentLength)
+	r.count(method, a.result)
+	keep := !h.close && !s.closing.Load()
+
+	b := c.out[:0]
+	if code == http.StatusOK {
+		b = append(b, "HTTP/1.1 200 OK\r\n"...)
+	} else {
+		b = append(b, "HTTP/1.1 400 Bad Request\r\n"...)
+	}
+	if ch.cacheControl != nil {
+		b = appendHeader(b, "Cache-Control: ", ch.cacheControl[0])
+	}
+	if !keep {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(len(a.der)), 10)
+	b = append(b, "\r\nContent-Type: application/ocsp-response\r\nDate: "...)
+	now := time.Now()
+	b = appendDate(b, now)
+	b = append(b, "\r\n"...)
+	if ch.etag != nil {
+		b = appendHeader(b, "Etag: ", ch.etag[0])
+	}
+	if ch.expires != nil {
+		b = appendHeader(b, "Expires: ", ch.expires[0])
+	}
+	if ch.lastModified != nil {
+		b = appendHeader(b, "Last-Modified: ", ch.lastModified[0])
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, a.der...)
+	c.out = b
+	if s.Served != nil {
+		s.Served(code)
+	}
+	if wt := s.writeTimeout; wt > 0 && c.wdl.Sub(now) < wt/2 {
+		c.wdl = now.Add(wt)
+		c.c.SetWriteDeadline(c.wdl)
+	}
+	if err := c.write(b); err != nil {
+		return false
+	}
+	c.shrink()
+	return keep
+}
+
+// shrink drops buffers a large request or response grew, so that an idle
+// keep-alive connection holds a few kilobytes, not MaxRequestBytes.
+func (c *leanConn) shrink() {
+	const keep = 16 << 10
+	if cap(c.out) > keep {
+		c.out = nil
+	}
+	if cap(c.der) > keep {
+		c.der = nil
+	}
+	if cap(c.path) > keep {
+		c.path = nil
+	}
+	if len(c.buf) > keep && c.start == c.end {
+		c.buf, c.start, c.end = nil, 0, 0
+	}
+}
+
+func appendHeader(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+type dateValue struct {
+	sec int64
+	b   []byte
+}
+
+var dateCache atomic.Pointer[dateValue]
+
+// appendDate appends the Date header value for now, formatted once a
+// second.
+func appendDate(b []byte, now time.Time) []byte {
+	sec := now.Unix()
+	if d := dateCache.Load(); d != nil && d.sec == sec {
+		return append(b, d.b...)
+	}
+	d := &dateValue{sec: sec, b: now.UTC().AppendFormat(nil, http.TimeFormat)}
+	dateCache.Store(d)
+	return append(b, d.b...)
+}
+
+// handOff gives the connection, and what was read of it, to Fallback.
+func (c *leanConn) handOff() {
+	s := c.srv
+	s.forget(c)
+	c.c.SetDeadline(time.Time{})
+	pc := &prefixConn{Conn: c.c}
+	if c.end > c.start {
+		pc.pending = append([]byte(nil), c.buf[c.start:c.end]...)
+	}
+	if !s.handoff.hand(pc) {
+		c.c.Close()
+	}
+}
+
+// prefixConn is a connection whose first bytes were already read.
+type prefixConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.pending) > 0 {
+		n := copy(b, p.pending)
+		p.pending = p.pending[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// CloseWrite lets net/http half-close the connection as it does a TCP one.
+func (p *prefixConn) CloseWrite() error {
+	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// handoffListener is the listener Fallback serves: it yields the
+// connections the loop hands off.
+type handoffListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }
+
+func (l *handoffListener) hand(c net.Conn) bool {
+	select {
+	case l.conns <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+// Results of parseHead.
+const (
+	headIncomplete = iota
+	headComplete
+	headForeign // valid or not, the loop leaves it to net/http
+)
+
+// parseHead parses a request head at the start of b, strictly: a request
+// line "GET|POST origin-form HTTP/1.1" and header lines ending in CRLF,
+// exactly one Host, at most one Content-Length (digits) and Content-Type,
+// Connection only keep-alive or close, a Content-Length on every POST and
+// none but 0 on a GET, and no header that changes how the request is read
+// or answered (Transfer-Encoding, Expect, Upgrade, If-None-Match,
+// If-Modified-Since). Anything else is headForeign, for net/http.
+func parseHead(b []byte, h *head) int {
+	i := indexByte(b, '\n')
+	if i < 0 {
+		if len(b) > 0 && !validStart(b) {
+			return headForeign
+		}
+		return headIncomplete
+	}
+	if i == 0 || b[i-1] != '\r' {
+		return headForeign
+	}
+	line := b[:i-1]
+	switch {
+	case hasPrefix(line, "GET "):
+		line = line[4:]
+	case hasPrefix(line, "POST "):
+		h.post = true
+		line = line[5:]
+	default:
+		return headForeign
+	}
+	sp := indexByte(line, ' ')
+	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" || line[0] != '/' {
+		return headForeign
+	}
+	h.target = line[:sp]
+	for _, ch := range h.target {
+		if !pathByte(ch) {
+			return headForeign
+		}
+	}
+	pos := i + 1
+	hosts, lengths := 0, 0
+	for {
+		j := indexByte(b[pos:], '\n')
+		if j < 0 {
+			return headIncomplete
+		}
+		line := b[pos : pos+j]
+		pos += j + 1
+		if len(line) == 0 || line[len(line)-1] != '\r' {
+			return headForeign
+		}
+		line = line[:len(line)-1]
+		if len(line) == 0 {
+			break
+		}
+		colon := indexByte(line, ':')
+		if colon <= 0 {
+			return headForeign
+		}
+		name, value := line[:colon], trimOWS(line[colon+1:])
+		for _, ch := range name {
+			if !tokenByte(ch) {
+				return headForeign
+			}
+		}
+		for _, ch := range value {
+			if ch < ' ' && ch != '\t' || ch == 0x7f || ch >= 0x80 {
+				return headForeign
+			}
+		}
+		switch {
+		case equalFold(name, "host"):
+			hosts++
+			for _, ch := range value {
+				if !hostByte(ch) {
+					return headForeign
+				}
+			}
+		case equalFold(name, "content-length"):
+			lengths++
+			if len(value) == 0 || len(value) > 18 {
+				return headForeign
+			}
+			var n int64
+			for _, ch := range value {
+				if ch < '0' || ch > '9' {
+					return headForeign
+				}
+				n = n*10 + int64(ch-'0')
+			}
+			h.contentLength = n
+		case equalFold(name, "content-type"):
+			if h.contentType != nil {
+				return headForeign
+			}
+			h.contentType = value
+		case equalFold(name, "connection"):
+			for len(value) > 0 {
+				tok := value
+				if k := indexByte(value, ','); k >= 0 {
+					tok, value = value[:k], value[k+1:]
+				} else {
+					value = nil
+				}
+				switch tok = trimOWS(tok); {
+				case equalFold(tok, "close"):
+					h.close = true
+				case equalFold(tok, "keep-alive"), len(tok) == 0:
+				default:
+					return headForeign
+				}
+			}
+		case equalFold(name, "transfer-encoding"), equalFold(name, "expect"), equalFold(name, "upgrade"),
+			equalFold(name, "if-none-match"), equalFold(name, "if-modified-since"):
+			return headForeign
+		}
+	}
+	if hosts != 1 || lengths > 1 || h.post && lengths == 0 || !h.post && h.contentLength != 0 {
+		return headForeign
+	}
+	h.n = pos
+	return headComplete
+}
+
+// validStart reports whether b may begin a request the loop serves, so
+// that anything else is handed off before its head is complete.
+func validStart(b []byte) bool {
+	for _, m := range []string{"GET /", "POST /"} {
+		n := min(len(b), len(m))
+		if string(b[:n]) == m[:n] {
+			return true
+		}
+	}
+	return false
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// equalFold compares an ASCII header name with a lower-case one.
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, ch := range b {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenByte reports a tchar of RFC 9110 §5.6.2.
+func tokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+		c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~'
+}
+
+// pathByte reports a byte the loop accepts in an origin-form path: pchar
+// and "/" of RFC 3986 (no query, no fragment).
+func pathByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '/' || c == '%' || c == '-' || c == '.' || c == '_' || c == '~' || c == '!' || c == '$' ||
+		c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' ||
+		c == '=' || c == ':' || c == '@'
+}
+
+// hostByte reports a byte the loop accepts in a Host header: a reg-name,
+// IPv4 or bracketed IPv6 address and a port.
+func hostByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'
+}
+
+// unescapePath appends the percent-decoded path to dst, as net/url does
+// for URL.Path ('+' stays '+'); ok is false for a bad escape.
+func unescapePath(dst, p []byte) ([]byte, bool) {
+	for i := 0; i < len(p); i++ {
+		ch := p[i]
+		if ch == '%' {
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return dst, false
+			}
+			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
+			i += 2
+		}
+		dst = append(dst, ch)
+	}
+	return dst, true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}

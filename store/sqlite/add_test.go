@@ -1,0 +1,107 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pkid/pkid/store"
+)
+
+func TestChunkLen(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{1, 1}, {2, 2}, {3, 2}, {63, 32}, {64, 64}, {65, 64}, {1000, 64},
+	} {
+		if got := chunkLen(tc.n); got != tc.want {
+			t.Errorf("chunkLen(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestAddCertificatesBatchSizes: batches of many sizes around the INSERT
+// chunk boundaries store every certificate once, with the change-feed
+// revision of its own "issue" record, through statements reused across
+// batches; a collision in a late chunk leaves nothing of its batch behind
+// and the reused statements keep working.
+func TestAddCertificatesBatchSizes(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	ctx := t.Context()
+	if err := st.CreateCA(ctx, &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	next := 0
+	batch := func(n int) []*store.Certificate {
+		out := make([]*store.Certificate, n)
+		for i := range out {
+			next++
+			s := fmt.Sprintf("%08X", next)
+			out[i] = &store.Certificate{Serial: s, CAID: "ca", Subject: "CN=" + s, Profile: "client",
+				NotBefore: day, NotAfter: day.AddDate(1, 0, 0), DER: []byte("der " + s), IssuedAt: day}
+		}
+		return out
+	}
+	total := 0
+	for _, n := range []int{1, 2, 3, 7, 63, 64, 65, 127, 128, 129, 200, 257} {
+		certs := batch(n)
+		if err := st.AddCertificates(ctx, certs); err != nil {
+			t.Fatalf("batch of %d: %v", n, err)
+		}
+		total += n
+		changes, err := st.Changes(ctx, certs[0].Revision-1, n+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(changes) != n {
+			t.Fatalf("batch of %d: %d changes recorded", n, len(changes))
+		}
+		for i, c := range certs {
+			if ch := changes[i]; ch.Revision != c.Revision || ch.Serial != c.Serial || ch.Kind != store.ChangeIssue {
+				t.Fatalf("batch of %d, #%d: certificate %s revision %d, change %+v", n, i, c.Serial, c.Revision, ch)
+			}
+			got, err := st.Certificate(ctx, c.Serial)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Revision != c.Revision || string(got.DER) != "der "+c.Serial || got.Subject != "CN="+c.Serial {
+				t.Fatalf("batch of %d: stored %+v", n, got)
+			}
+		}
+	}
+	// A serial already stored, in the third chunk of a batch of 150.
+	certs := batch(150)
+	certs[140].Serial = fmt.Sprintf("%08X", 5)
+	rev := lastRevision(t, st)
+	err := st.AddCertificates(ctx, certs)
+	if !errors.Is(err, store.ErrExists) {
+		t.Fatalf("colliding batch: %v, want ErrExists", err)
+	}
+	if got := lastRevision(t, st); got != rev {
+		t.Errorf("failed batch moved the feed from %d to %d", rev, got)
+	}
+	if _, err := st.Certificate(ctx, certs[0].Serial); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("failed batch left %s behind: %v", certs[0].Serial, err)
+	}
+	certs[140].Serial = "FFFF0001"
+	if err := st.AddCertificates(ctx, certs); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	all, err := st.Certificates(ctx, store.Query{CAID: "ca"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != total+150 {
+		t.Errorf("%d certificates stored, want %d", len(all), total+150)
+	}
+}
+
+func lastRevision(t *testing.T, st *Store) int64 {
+	t.Helper()
+	var rev int64
+	if err := st.db.QueryRowContext(t.Context(), `SELECT coalesce(max(revision), 0) FROM changes`).Scan(&rev); err != nil {
+		t.Fatal(err)
+	}
+	return rev
+}
