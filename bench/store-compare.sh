@@ -13,7 +13,9 @@ BENCHTIME=${BENCHTIME:-2s}
 cd "$ROOT"
 pg=$(PKID_PGTEST_FSYNC=${FSYNC:-1} go test -run '^$' -bench 'AddCertificates|IssueTwoNodes' -benchtime "$BENCHTIME" ./store/postgres)
 sq=$(go test -run '^$' -bench 'AddCertificates' -benchtime "$BENCHTIME" ./store/sqlite)
-rate() { awk -v name="$2" '$1 ~ "^"name"(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i+1) == "certs/s") print $i }' <<<"$1"; }
+# metric OUTPUT BENCHMARK [UNIT]: the figure reported with UNIT (certs/s).
+metric() { awk -v name="$2" -v unit="${3:-certs/s}" '$1 ~ "^"name"(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i }' <<<"$1"; }
+rate() { metric "$1" "$2"; }
 printf '%-40s %12s %12s %8s\n' benchmark sqlite postgres pg/sqlite
 for b in BenchmarkAddCertificates/batch=1 BenchmarkAddCertificates/batch=1000; do
 	s=$(rate "$sq" "$b"); p=$(rate "$pg" "$b")
@@ -22,3 +24,12 @@ done
 for b in BenchmarkAddCertificatesTwoNodes BenchmarkIssueTwoNodes; do
 	printf '%-40s %12s %12.0f\n' "$b" - "$(rate "$pg" "$b")"
 done
+# Two-node issuance per core-second: pkid's CPU and the PostgreSQL
+# server's per certificate (the wall-clock rate depends on what else the
+# machine runs).
+b=BenchmarkIssueTwoNodes
+cpu=$(metric "$pg" $b cpu-µs/cert) pgcpu=$(metric "$pg" $b pg-cpu-µs/cert)
+printf '%s: pkid %.0f µs + PostgreSQL %.0f µs CPU per certificate = %.0f certs per core-second (%.0f/s on 2 cores; target 2,000/s); %.1f certs per group commit, %.1f ms per commit\n' \
+	$b "$cpu" "$pgcpu" "$(awk -v a="$cpu" -v b="$pgcpu" 'BEGIN { print 1e6 / (a + b) }')" "$(awk -v a="$cpu" -v b="$pgcpu" 'BEGIN { print 2e6 / (a + b) }')" \
+	"$(metric "$pg" $b certs/commit)" "$(metric "$pg" $b ms/commit)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,9 +12,15 @@ import (
 // Limits on names that come from outside. They are far above anything a
 // real certificate needs and keep a hostile string from costing much.
 const (
-	MaxLength       = 4096 // bytes of the string form
+	MaxLength       = 4096 // bytes of the name's types and decoded values
 	MaxRDNs         = 64   // relative distinguished names in one DN
 	MaxValuesPerRDN = 16   // attribute values in one multi-valued RDN
+
+	// maxStringLength bounds the string form. It is a multiple of
+	// MaxLength because String may escape every byte of a value (\XX or
+	// #hex): whatever String writes for a name within MaxLength must
+	// parse again.
+	maxStringLength = 8 * MaxLength
 )
 
 // Error reports a DN that cannot be used, naming the part at fault.
@@ -46,8 +52,8 @@ func errorf(s, part, format string, a ...any) error {
 // rules of its attribute type (length bounds of RFC 5280 Appendix A, C is a
 // two-letter country code, IA5 types are ASCII, no control characters).
 func Parse(s string) (pkix.RDNSequence, error) {
-	if len(s) > MaxLength {
-		return nil, errorf(s, "", "longer than %d bytes", MaxLength)
+	if len(s) > maxStringLength {
+		return nil, errorf(s, "", "longer than %d bytes", maxStringLength)
 	}
 	if !utf8.ValidString(s) {
 		return nil, errorf(s, "", "not valid UTF-8")
@@ -64,6 +70,9 @@ func Parse(s string) (pkix.RDNSequence, error) {
 	}
 	if len(rdns) > MaxRDNs {
 		return nil, errorf(s, "", "more than %d RDNs", MaxRDNs)
+	}
+	if n := size(rdns); n > MaxLength {
+		return nil, errorf(s, "", "longer than %d bytes of attribute types and values (%d)", MaxLength, n)
 	}
 	for _, rdn := range rdns {
 		if len(rdn) > MaxValuesPerRDN {
@@ -292,6 +301,26 @@ func hexValue(h string) (any, error) {
 		return nil, fmt.Errorf("the #hex value is not one DER-encoded ASN.1 value")
 	}
 	return fromRaw(rv)
+}
+
+// size is what MaxLength bounds: the bytes of the attribute type names
+// and of the values as decoded (a #hex value counts its DER).
+func size(rdns pkix.RDNSequence) int {
+	n := 0
+	for _, rdn := range rdns {
+		for _, atv := range rdn {
+			n += len(TypeName(atv.Type))
+			switch v := atv.Value.(type) {
+			case string:
+				n += len(v)
+			case asn1.RawValue:
+				n += len(v.FullBytes)
+			default:
+				n += len(fmt.Sprint(v))
+			}
+		}
+	}
+	return n
 }
 
 // fromRaw turns a string-typed value into a Go string and keeps others raw.

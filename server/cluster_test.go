@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -24,6 +26,7 @@ import (
 	"github.com/pkid/pkid/internal/peer"
 	"github.com/pkid/pkid/internal/pgtest"
 	"github.com/pkid/pkid/internal/pkitest"
+	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/server"
 	"github.com/pkid/pkid/store"
 	"github.com/pkid/pkid/store/postgres"
@@ -86,18 +89,34 @@ func (l *clusterLog) find(msg string) []rec {
 }
 
 // startNode runs a Server on a PostgreSQL store of its own handle, over
-// dir.
-func startNode(t *testing.T, url, dir string, log *slog.Logger) *fixture {
+// dir; mod adjusts its configuration. It must be called from the test's
+// goroutine (it fails the test with t.Fatal); launchNode is the version for
+// other goroutines.
+func startNode(t *testing.T, url, dir string, log *slog.Logger, mod ...func(*server.Config)) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := postgres.Open(ctx, url)
+	f, err := launchNode(t, url, dir, log, mod...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Dir: dir, Store: st, HTTPAddr: "127.0.0.1:0", Logger: log, ReadHeaderTimeout: time.Second})
+	return f
+}
+
+// launchNode is startNode returning its error instead of failing the test,
+// so it may run on any goroutine. The node stops when the test ends.
+func launchNode(t *testing.T, url, dir string, log *slog.Logger, mod ...func(*server.Config)) (*fixture, error) {
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	cfg := server.Config{Dir: dir, Store: st, HTTPAddr: "127.0.0.1:0", Logger: log, ReadHeaderTimeout: time.Second}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		st.Close()
-		t.Fatal(err)
+		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
@@ -119,7 +138,7 @@ func startNode(t *testing.T, url, dir string, log *slog.Logger) *fixture {
 	for _, c := range f.boot.CAs {
 		cert, err := ca.ParseCertificate(ca.CertPEM(c.CertDER))
 		if err != nil {
-			t.Fatal(err)
+			return nil, fmt.Errorf("CA %s: %w", c.ID, err)
 		}
 		switch c.ID {
 		case "root":
@@ -128,7 +147,49 @@ func startNode(t *testing.T, url, dir string, log *slog.Logger) *fixture {
 			f.issuer = cert
 		}
 	}
-	return f
+	return f, nil
+}
+
+// clientCRL reads the certificateRevocationList;binary of the CA entry
+// at caDN over cl, anonymously, and parses it.
+func clientCRL(ctx context.Context, cl *ldap.Client, caDN string) (*x509.RevocationList, error) {
+	all, err := ldap.ParseFilter("(objectClass=*)")
+	if err != nil {
+		return nil, err
+	}
+	es, err := cl.Search(ctx, &ldap.SearchRequest{BaseObject: caDN, Scope: ldap.ScopeBaseObject, Filter: all, Attributes: []string{"certificateRevocationList;binary"}})
+	if err != nil {
+		return nil, err
+	}
+	if len(es) != 1 || len(es[0].Attributes) != 1 || len(es[0].Attributes[0].Values) != 1 {
+		return nil, fmt.Errorf("search %s: no single certificateRevocationList;binary value", caDN)
+	}
+	return x509.ParseRevocationList(es[0].Attributes[0].Values[0])
+}
+
+// ldapCRL reads the certificateRevocationList;binary of the CA entry at
+// caDN from the directory at addr with `ldapsearch` (anonymous, as GSKit
+// and other TLS stacks fetch it) and parses it.
+func ldapCRL(t *testing.T, ldapsearch, addr, caDN string) (*x509.RevocationList, error) {
+	t.Helper()
+	cmd := exec.Command(ldapsearch, "-x", "-LLL", "-o", "ldif-wrap=no", "-H", "ldap://"+addr,
+		"-b", caDN, "-s", "base", "(objectClass=*)", "certificateRevocationList;binary")
+	cmd.Env = append(os.Environ(), "LDAPCONF=/dev/null", "LDAPRC=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("ldapsearch: %w\n%s", err, out)
+	}
+	const attr = "certificateRevocationList;binary:: "
+	for line := range strings.Lines(string(out)) {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), attr); ok {
+			der, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return nil, fmt.Errorf("ldapsearch value: %w", err)
+			}
+			return x509.ParseRevocationList(der)
+		}
+	}
+	return nil, fmt.Errorf("ldapsearch found no %s at %s:\n%s", strings.TrimSuffix(attr, ":: "), caDN, out)
 }
 
 // opensslOCSP asks url about cert with `openssl ocsp` and returns its
@@ -159,19 +220,27 @@ func health(t *testing.T, f *fixture) (int, server.Health) {
 // ca.pem and chain.pem, no administrator of its own, its own responder
 // key); 8 issuers across both nodes get unique serials; revocations made
 // on node A are answered "revoked" by `openssl ocsp` against node B and
-// listed in node B's CRL within a second; each CRL number is signed once,
+// listed in node B's CRL, over HTTP and at the CA's DN in node B's LDAP
+// directory (read by `ldapsearch`), within a second; each CRL number is signed once,
 // by one node, and covers more than the one before; with the database
 // stopped node B answers OCSP from its pre-signed cache and /healthz says
 // 503 with the reason (logged once), and it recovers when the database
 // returns.
 func TestTwoNodesOneDatabase(t *testing.T) {
 	peer.Need(t, "openssl", "openssl")
+	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
 	cluster := pgtest.New(t)
 	url := cluster.Database(t)
 	var logs clusterLog
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := startNode(t, url, dirA, logs.logger(t, "A"))
-	b := startNode(t, url, dirB, logs.logger(t, "B"))
+	b := startNode(t, url, dirB, logs.logger(t, "B"), func(c *server.Config) { c.LDAPAddr = "127.0.0.1:0" })
+	caDN := b.boot.DefaultCA.Subject
+	bLDAP, err := ldap.Dial(t.Context(), "ldap://"+b.srv.LDAPAddr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bLDAP.Close()
 
 	// Node B uses node A's CA.
 	if !a.boot.CreatedCA || !a.boot.CreatedAdmin || b.boot.CreatedCA || b.boot.CreatedAdmin {
@@ -229,6 +298,17 @@ func TestTwoNodesOneDatabase(t *testing.T) {
 		t.Fatalf("%d issued, %d unique serials, %d stored; want %d of each", len(issued), len(serials), len(stored), issuers*each)
 	}
 
+	// B's feed watcher has applied every issuance: applying one later drops
+	// any OCSP response cached for that serial (ocsp.Responder.Invalidate),
+	// which the outage below needs.
+	if rev, err := b.st.Revision(ctx); err == nil {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if _, h := health(t, b); h.Revision >= rev {
+				break
+			}
+		}
+	}
+
 	// A good certificate asked about on B before the outage (so cached).
 	good := issued[len(issued)-1]
 	goodFiles := pkitest.Write(t, t.TempDir(), "good", good)
@@ -256,7 +336,29 @@ func TestTwoNodesOneDatabase(t *testing.T) {
 			t.Errorf("revocation %d on A: openssl ocsp on B says revoked after %v (0 = not within 3 s); want ≤ 1 s", i, seen)
 		}
 		both := b.waitRevoked(iss.Certificate.SerialNumber, begin, time.Second)
-		t.Logf("revocation %d on node A: openssl ocsp on node B revoked after %v, B's OCSP and CRL after %v", i, seen.Round(time.Millisecond), both.Round(time.Millisecond))
+		// Node B's LDAP directory: polled with a long-lived client
+		// connection (the time is the server's, not a process start's on
+		// a loaded machine), then confirmed with ldapsearch.
+		var inLDAP time.Duration
+		var ldapErr error
+		for time.Since(begin) < 3*time.Second {
+			var crl *x509.RevocationList
+			if crl, ldapErr = clientCRL(ctx, bLDAP, caDN); ldapErr == nil && crlLists(crl, iss.Certificate.SerialNumber) {
+				inLDAP = time.Since(begin)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if inLDAP == 0 || inLDAP > time.Second {
+			t.Errorf("revocation %d on A: node B's LDAP lists it in %s's certificateRevocationList;binary after %v (0 = not within 3 s; last error %v); want ≤ 1 s", i, caDN, inLDAP, ldapErr)
+		}
+		peerBegin := time.Now()
+		if crl, err := ldapCRL(t, ldapsearch, b.srv.LDAPAddr().String(), caDN); err != nil || !crlLists(crl, iss.Certificate.SerialNumber) {
+			t.Errorf("revocation %d on A: ldapsearch on B: the CRL at %s does not list it (%v)", i, caDN, err)
+		}
+		peerTook := time.Since(peerBegin)
+		t.Logf("revocation %d on node A: on node B openssl ocsp says revoked after %v, B's OCSP and HTTP CRL after %v, the CA entry's CRL in B's LDAP after %v (ldapsearch confirms, taking %v)",
+			i, seen.Round(time.Millisecond), both.Round(time.Millisecond), inLDAP.Round(time.Millisecond), peerTook.Round(time.Millisecond))
 		if crl, err := b.crl(); err == nil {
 			crlNumbersB = append(crlNumbersB, crl.Number.Int64())
 		}
@@ -475,15 +577,21 @@ func TestNodesStartTogether(t *testing.T) {
 	var logs clusterLog
 	dirs := []string{t.TempDir(), t.TempDir()}
 	nodes := make([]*fixture, 2)
+	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i := range nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nodes[i] = startNode(t, url, dirs[i], logs.logger(t, fmt.Sprint(i)))
+			nodes[i], errs[i] = launchNode(t, url, dirs[i], logs.logger(t, fmt.Sprint(i)))
 		}()
 	}
 	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+	}
 	if t.Failed() {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -277,4 +278,80 @@ func (c *Cluster) stopLocked() error {
 		<-exited
 		return errors.New("postgres did not stop within 30s after SIGINT; killed it")
 	}
+}
+
+// CPUTime returns the CPU time (user + system) the shared cluster's
+// processes have used so far: the postmaster with the backends it has
+// reaped, plus every live child. Benchmarks report it per operation beside
+// their own process's CPU, since on a shared machine only CPU per
+// operation compares. 0 if no shared cluster runs or /proc is unreadable.
+func CPUTime() time.Duration {
+	if shared == nil {
+		return 0
+	}
+	return shared.CPUTime()
+}
+
+// CPUTime is the cluster's CPU time so far (see the package function).
+func (c *Cluster) CPUTime() time.Duration {
+	c.mu.Lock()
+	cmd := c.cmd
+	c.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0
+	}
+	pm := cmd.Process.Pid
+	ticks := procTicks(pm, true)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == pm {
+			continue
+		}
+		if ppid, _ := procField(pid, 3); ppid == int64(pm) {
+			ticks += procTicks(pid, false)
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times (100 on
+// every Linux platform Go supports).
+const clockTicks = 100
+
+// procTicks is utime+stime of pid, plus cutime+cstime (its reaped
+// children) when children is set.
+func procTicks(pid int, children bool) int64 {
+	var t int64
+	fields := []int{13, 14}
+	if children {
+		fields = append(fields, 15, 16)
+	}
+	for _, i := range fields {
+		v, _ := procField(pid, i)
+		t += v
+	}
+	return t
+}
+
+// procField returns field i (0-based, counted after the command name
+// like proc(5)'s numbering minus one) of /proc/PID/stat.
+func procField(pid, i int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	// The command name is in parentheses and may hold spaces.
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(s[end+1:])
+	// f[0] is field 3 (state) of proc(5), so field k is f[k-3]; i is k-1.
+	k := i + 1 - 3
+	if k < 0 || k >= len(f) {
+		return 0, fmt.Errorf("/proc/%d/stat: no field %d", pid, i+1)
+	}
+	return strconv.ParseInt(f[k], 10, 64)
 }

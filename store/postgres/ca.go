@@ -23,6 +23,9 @@ func (s *Store) CreateCA(ctx context.Context, ca *store.CA) error {
 		ca.CreatedAt = time.Now()
 	}
 	return s.writeFeed(ctx, func(f *feed) error {
+		if err := lockCAs(ctx, f.tx); err != nil {
+			return err
+		}
 		if ca.Default {
 			if _, err := f.tx.Exec(ctx, `UPDATE cas SET is_default = false WHERE is_default`); err != nil {
 				return fmt.Errorf("create CA %s: %w", ca.ID, err)
@@ -47,6 +50,9 @@ func (s *Store) CreateCA(ctx context.Context, ca *store.CA) error {
 // clears it on every other CA.
 func (s *Store) UpdateCA(ctx context.Context, ca *store.CA) error {
 	return s.writeFeed(ctx, func(f *feed) error {
+		if err := lockCAs(ctx, f.tx); err != nil {
+			return err
+		}
 		if ca.Default {
 			if _, err := f.tx.Exec(ctx, `UPDATE cas SET is_default = false WHERE is_default AND id <> $1`, ca.ID); err != nil {
 				return fmt.Errorf("update CA %s: %w", ca.ID, err)
@@ -109,15 +115,14 @@ func scanCA(r pgx.Row) (*store.CA, error) {
 	return &ca, nil
 }
 
-// caExists reports ErrNotFound, naming the CA, unless it is stored.
-func caExists(ctx context.Context, tx pgx.Tx, id string) error {
-	var one int
-	err := tx.QueryRow(ctx, `SELECT 1 FROM cas WHERE id = $1`, id).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("CA %q: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("look up CA %q: %w", id, err)
+// casLockKey is the pg_advisory_xact_lock key that makes CA writes take
+// turns, so two nodes setting a default CA at once cannot both clear the
+// other's flag first and then trip over the one-default index.
+const casLockKey int64 = 0x706b69642d636173 // "pkid-cas"
+
+func lockCAs(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, casLockKey); err != nil {
+		return fmt.Errorf("lock the CAs: %w", err)
 	}
 	return nil
 }

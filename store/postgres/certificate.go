@@ -15,28 +15,40 @@ import (
 
 const certColumns = `serial, ca_id, subject, profile, not_before, not_after, der, issued_at, status, revoked_at, reason, invalidity_date, revision`
 
-// addQuery stores a batch in one statement: it locks and raises the feed
-// counter, appends one "issue" change per certificate, inserts the
-// certificates with their revisions and sends the notification. As a single
-// statement it is one round trip, and the feed lock is held only for it and
-// its commit. Foreign keys and the primary key make it all or none.
+// addQuery stores a batch in one statement: it appends one "issue" change
+// per certificate with a revision drawn from feed_revision, inserts the
+// certificates with those revisions and sends the notification; it
+// returns each serial with its revision. As a single statement it is one
+// round trip and needs no lock: writers on every node commit concurrently.
+// Foreign keys and the primary keys make it all or none; should a reader
+// have declared a drawn revision a gap meanwhile (feed.go), changes_pkey
+// fails it and AddCertificates runs it again.
 const addQuery = `
-WITH f AS (
-	UPDATE feed SET revision = revision + cardinality($1::text[]) RETURNING revision - cardinality($1::text[]) AS base
-), c AS (
+WITH c AS (
 	INSERT INTO changes (revision, kind, ca_id, serial, at)
-	SELECT f.base + u.ord, 'issue', u.ca_id, u.serial, $13::timestamptz
-	FROM f, unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(serial, ca_id, ord)
+	SELECT nextval('feed_revision'), 'issue', u.ca_id, u.serial, $13::timestamptz
+	FROM unnest($1::text[], $2::text[]) AS u(serial, ca_id)
+	RETURNING revision, serial
 ), i AS (
 	INSERT INTO certificates (` + certColumns + `)
 	SELECT u.serial, u.ca_id, u.subject, u.profile, u.not_before, u.not_after, u.der, u.issued_at,
-		u.status, u.revoked_at, u.reason, u.invalidity_date, f.base + u.ord
-	FROM f, unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+		u.status, u.revoked_at, u.reason, u.invalidity_date, c.revision
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
 		$7::bytea[], $8::timestamptz[], $9::text[], $10::timestamptz[], $11::int[], $12::timestamptz[])
-		WITH ORDINALITY AS u(serial, ca_id, subject, profile, not_before, not_after, der, issued_at,
-			status, revoked_at, reason, invalidity_date, ord)
+		AS u(serial, ca_id, subject, profile, not_before, not_after, der, issued_at,
+			status, revoked_at, reason, invalidity_date)
+		JOIN c ON c.serial = u.serial
+), n AS (
+	SELECT pg_notify('pkid_changes', (SELECT max(revision) FROM c)::text)
 )
-SELECT f.base, pg_notify('pkid_changes', (f.base + cardinality($1::text[]))::text) FROM f`
+SELECT c.serial, c.revision FROM c, n`
+
+// copyChangesQuery appends the "issue" changes of a COPY batch (see
+// appendQuery for DO NOTHING) and returns each serial with its revision.
+const copyChangesQuery = `INSERT INTO changes (revision, kind, ca_id, serial, at)
+	SELECT nextval('feed_revision'), 'issue', u.ca_id, u.serial, $3::timestamptz
+	FROM unnest($1::text[], $2::text[]) AS u(serial, ca_id)
+	ON CONFLICT (revision) DO NOTHING RETURNING serial, revision`
 
 // copyThreshold is the batch size from which AddCertificates uses COPY.
 const copyThreshold = 64
@@ -97,34 +109,70 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		cas[i], subjects[i], profiles[i], statuses[i] = c.CAID, c.Subject, c.Profile, string(status)
 		notBefore[i], notAfter[i], issued[i], ders[i] = ts(c.NotBefore), ts(c.NotAfter), ts(at), c.DER
 	}
-	var base int64
+	revs := make(map[string]int64, n)
+	collect := func(rows pgx.Rows) error {
+		var serial string
+		var rev int64
+		_, err := pgx.ForEachRow(rows, []any{&serial, &rev}, func() error {
+			revs[serial] = rev
+			return nil
+		})
+		return err
+	}
 	var err error
 	if n < copyThreshold {
-		err = s.retry(ctx, func() error {
-			return s.pool.QueryRow(ctx, addQuery, serials, cas, subjects, profiles, notBefore, notAfter, ders, issued,
-				statuses, revoked, reasons, inval, now).Scan(&base, nil)
-		})
+		for range maxAppendTries {
+			clear(revs)
+			err = s.retry(ctx, func() error {
+				rows, err := s.pool.Query(ctx, addQuery, serials, cas, subjects, profiles, notBefore, notAfter, ders, issued,
+					statuses, revoked, reasons, inval, now)
+				if err != nil {
+					return err
+				}
+				return collect(rows)
+			})
+			if code, constraint, _ := pgCode(err); code != uniqueViolation || constraint != "changes_pkey" {
+				break
+			}
+		}
 	} else {
 		// Large batches (imports, group commits): COPY is several times
 		// faster per row than an INSERT from arrays, worth its extra
-		// round trips.
+		// round trips. The changes go first, so each revision is drawn
+		// and inserted in one statement.
 		err = s.writeFeed(ctx, func(f *feed) error {
-			base = f.rev
-			chg := make([][]any, n)
+			clear(revs)
+			todoSerials, todoCAs := serials, cas
+			for try := 0; len(todoSerials) > 0; try++ {
+				if try == maxAppendTries {
+					return fmt.Errorf("append issue changes: %d revisions in a row were declared gaps by readers", maxAppendTries)
+				}
+				rows, err := f.tx.Query(ctx, copyChangesQuery, todoSerials, todoCAs, now)
+				if err != nil {
+					return err
+				}
+				if err := collect(rows); err != nil {
+					return err
+				}
+				var ms, mc []string
+				for i, serial := range todoSerials {
+					if _, ok := revs[serial]; !ok {
+						ms, mc = append(ms, serial), append(mc, todoCAs[i])
+					}
+				}
+				todoSerials, todoCAs = ms, mc
+			}
 			rows := make([][]any, n)
 			for i := range n {
-				rev := base + int64(i) + 1
-				chg[i] = []any{rev, string(store.ChangeIssue), cas[i], serials[i], now}
+				rev := revs[serials[i]]
+				f.rev = max(f.rev, rev)
 				rows[i] = []any{serials[i], cas[i], subjects[i], profiles[i], notBefore[i], notAfter[i], ders[i], issued[i],
 					statuses[i], revoked[i], reasons[i], inval[i], rev}
-			}
-			if _, err := f.tx.CopyFrom(ctx, pgx.Identifier{"changes"}, []string{"revision", "kind", "ca_id", "serial", "at"}, pgx.CopyFromRows(chg)); err != nil {
-				return err
 			}
 			if _, err := f.tx.CopyFrom(ctx, pgx.Identifier{"certificates"}, strings.Split(certColumns, ", "), pgx.CopyFromRows(rows)); err != nil {
 				return err
 			}
-			f.rev, f.changed = base+int64(n), true
+			f.changed = true
 			return nil
 		})
 	}
@@ -145,7 +193,7 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		return fmt.Errorf("add certificates: %w", err)
 	}
 	for i, c := range certs {
-		c.Serial, c.Revision = serials[i], base+int64(i)+1
+		c.Serial, c.Revision = serials[i], revs[serials[i]]
 		if c.Status == "" {
 			c.Status = store.StatusValid
 		}
@@ -273,7 +321,9 @@ func (s *Store) Revoke(ctx context.Context, serial string, r store.Revocation) (
 	err = s.writeFeed(ctx, func(f *feed) error {
 		var caID, status string
 		var reason int
-		err := f.tx.QueryRow(ctx, `SELECT ca_id, status, reason FROM certificates WHERE serial = $1`, norm).Scan(&caID, &status, &reason)
+		// FOR NO KEY UPDATE: concurrent revocations of one certificate
+		// take turns, so the revocation rule sees the other's outcome.
+		err := f.tx.QueryRow(ctx, `SELECT ca_id, status, reason FROM certificates WHERE serial = $1 FOR NO KEY UPDATE`, norm).Scan(&caID, &status, &reason)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("revoke certificate %s: %w", norm, store.ErrNotFound)
 		}
@@ -310,7 +360,9 @@ func (s *Store) Release(ctx context.Context, serial string) (*store.Certificate,
 	err = s.writeFeed(ctx, func(f *feed) error {
 		var caID, status string
 		var reason int
-		err := f.tx.QueryRow(ctx, `SELECT ca_id, status, reason FROM certificates WHERE serial = $1`, norm).Scan(&caID, &status, &reason)
+		// FOR NO KEY UPDATE: concurrent revocations of one certificate
+		// take turns, so the revocation rule sees the other's outcome.
+		err := f.tx.QueryRow(ctx, `SELECT ca_id, status, reason FROM certificates WHERE serial = $1 FOR NO KEY UPDATE`, norm).Scan(&caID, &status, &reason)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("release certificate %s: %w", norm, store.ErrNotFound)
 		}

@@ -53,8 +53,8 @@ func (s *Store) SetCRLNumber(ctx context.Context, caID string, n int64) error {
 
 // PutCRL stores a signed CRL and appends a "crl" change. A CRL whose
 // number is not greater than the latest stored CRL of the same kind is
-// ignored (nil error): the check runs under the feed lock, so two nodes
-// racing to publish cannot roll the CRL back. Only the latest few CRLs of
+// ignored (nil error): the check runs with the CA's row locked, so two
+// nodes racing to publish cannot roll the CRL back. Only the latest few CRLs of
 // each kind are kept. ErrNotFound for an unknown CA.
 func (s *Store) PutCRL(ctx context.Context, crl *store.CRL) error {
 	if crl.Number <= 0 {
@@ -64,8 +64,15 @@ func (s *Store) PutCRL(ctx context.Context, crl *store.CRL) error {
 		return fmt.Errorf("store CRL %d of CA %q: empty DER", crl.Number, crl.CAID)
 	}
 	return s.writeFeed(ctx, func(f *feed) error {
-		if err := caExists(ctx, f.tx, crl.CAID); err != nil {
-			return fmt.Errorf("store CRL: %w", err)
+		// FOR NO KEY UPDATE: CRL writers of one CA take turns; issuance
+		// (whose foreign key check takes KEY SHARE) is not held up.
+		var one int
+		err := f.tx.QueryRow(ctx, `SELECT 1 FROM cas WHERE id = $1 FOR NO KEY UPDATE`, crl.CAID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("store CRL: CA %q: %w", crl.CAID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("store CRL: lock CA %q: %w", crl.CAID, err)
 		}
 		var latest *int64
 		if err := f.tx.QueryRow(ctx, `SELECT max(number) FROM crls WHERE ca_id = $1 AND delta = $2`,
@@ -85,7 +92,7 @@ func (s *Store) PutCRL(ctx context.Context, crl *store.CRL) error {
 			crl.CAID, crl.Delta, keepCRLs); err != nil {
 			return fmt.Errorf("prune old CRLs of CA %q: %w", crl.CAID, err)
 		}
-		_, err := f.append(ctx, store.ChangeCRL, crl.CAID, "", time.Now())
+		_, err = f.append(ctx, store.ChangeCRL, crl.CAID, "", time.Now())
 		return err
 	})
 }

@@ -149,9 +149,9 @@ func (s *Store) DirChildren(ctx context.Context, id int64) (int, error) {
 }
 
 // DirUpdate runs fn in one transaction and, when fn changed anything,
-// appends one ChangeEntry record. Unlike the other writers it takes the
-// feed lock only at the end, just before appending, so a long LDIF import
-// does not hold up issuance and revocation on every node while it runs.
+// appends one ChangeEntry record at the end, so its revision is drawn
+// just before the commit and readers never wait long for a long LDIF
+// import's revision to resolve (feed.go).
 func (s *Store) DirUpdate(ctx context.Context, fn func(tx store.DirTx) error) (int64, error) {
 	var rev int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -166,15 +166,11 @@ func (s *Store) DirUpdate(ctx context.Context, fn func(tx store.DirTx) error) (i
 			return nil
 		}
 		f := &feed{tx: tx}
-		if err := tx.QueryRow(ctx, `SELECT revision FROM feed FOR UPDATE`).Scan(&f.rev); err != nil {
-			return fmt.Errorf("lock the change feed: %w", err)
-		}
 		var err error
 		if rev, err = f.append(ctx, store.ChangeEntry, "", "", time.Now()); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `WITH u AS (UPDATE feed SET revision = $1::bigint)
-			SELECT pg_notify('pkid_changes', $1::bigint::text)`, f.rev)
+		_, err = tx.Exec(ctx, `SELECT pg_notify('pkid_changes', $1::bigint::text)`, rev)
 		return err
 	})
 	if err != nil {

@@ -6,24 +6,28 @@
 // It keeps the semantics of store/sqlite and passes the same conformance
 // suite (store/storetest). What differs is how they are reached:
 //
-//   - Change feed. Revisions come from a one-row counter table (feed) that
-//     every feed-writing transaction locks first and updates in the same
-//     transaction, so feed writes are serialised across all nodes and
-//     commit in revision order: a reader that sees revision r sees every
-//     lower one. A sequence alone would not do, because a transaction that
-//     drew a later number can commit before one that drew an earlier one and
-//     a watcher would skip the earlier change forever. The price is that
-//     issuance and revocation commit one transaction at a time across the
-//     whole cluster; AddCertificates therefore does its work in a single
-//     statement (one round trip, the lock held only for that statement and
-//     its commit), and issuers reach high rates by batching.
+//   - Change feed. Revisions come from a sequence (feed_revision), drawn
+//     and inserted in one statement with each change, so feed writers on
+//     every node run and commit concurrently and PostgreSQL flushes their
+//     commits together (group commit; synchronous_commit stays on). A
+//     transaction that drew a later revision may commit before one that
+//     drew an earlier one, so readers report a revision only once every
+//     smaller one is resolved: committed, or declared a gap by a reader
+//     with a tombstone row that the unique index makes final (a writer
+//     that drew it draws again). A reader never skips a change: see the
+//     proof at the top of feed.go. The feed_watermark row holds a
+//     watermark (every revision up to it resolved) that new Store handles
+//     start from.
 //   - Notification. Each feed-writing transaction runs
 //     NOTIFY pkid_changes, '<revision>'; Store implements store.Notifier
 //     from one LISTEN connection per Store, so store.Watch wakes at once and
 //     polls only slowly as the fallback for a notification lost with a
 //     dropped connection.
-//   - Directory. DirUpdate takes the feed lock only at its end, so a long
-//     LDIF import does not stall issuance on every node while it runs.
+//   - Directory. DirUpdate draws its revision at its end, so readers never
+//     wait long on a long LDIF import.
+//   - Concurrency without the feed. Concurrent revocations of one
+//     certificate take turns on its row (FOR NO KEY UPDATE), CRL writers of
+//     a CA on the CA's row, CA writers on an advisory transaction lock.
 //   - Migration. Load fills an empty database from another store in one
 //     transaction, preserving revisions (`pkid migrate --to`).
 //   - Locks. Store implements store.Locker with session-level advisory

@@ -41,10 +41,22 @@ type Loader struct {
 // revision (the source's last revision, so revisions are preserved and
 // never reused), realigns the identity sequences, checks that every table
 // holds exactly the rows given to Copy and returns the row counts. If fn
-// fails or a count differs, nothing is stored. The feed lock is held
-// throughout, so no node writes meanwhile.
+// fails or a count differs, nothing is stored. The changes table is
+// locked against writers throughout (EXCLUSIVE: reads go on), so no node
+// writes meanwhile.
 func (s *Store) Load(ctx context.Context, revision int64, fn func(l *Loader) error) (counts map[string]int64, err error) {
-	err = s.writeFeed(ctx, func(f *feed) error {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE changes IN EXCLUSIVE MODE`); err != nil {
+			return fmt.Errorf("lock the change feed: %w", err)
+		}
+		f := &feed{tx: tx}
+		var used bool
+		if err := tx.QueryRow(ctx, `SELECT f.resolved, s.is_called FROM feed_watermark f, feed_revision s`).Scan(&f.rev, &used); err != nil {
+			return fmt.Errorf("read the change feed: %w", err)
+		}
+		if used && f.rev == 0 {
+			f.rev = -1 // revisions were drawn: not a new database
+		}
 		var nonEmpty []string
 		for _, t := range Tables {
 			var n int64
@@ -79,7 +91,12 @@ func (s *Store) Load(ctx context.Context, revision int64, fn func(l *Loader) err
 		if revision < maxRev {
 			revision = maxRev
 		}
-		f.rev, f.changed = revision, true // raises the counter and notifies
+		// Every revision up to the source's last is resolved (the rows are
+		// here); new ones continue above it.
+		if _, err := f.tx.Exec(ctx, `WITH u AS (UPDATE feed_watermark SET resolved = $1::bigint)
+			SELECT setval('feed_revision', greatest($1::bigint, 1), $1::bigint > 0), pg_notify('pkid_changes', $1::bigint::text)`, revision); err != nil {
+			return fmt.Errorf("set the change feed to revision %d: %w", revision, err)
+		}
 		counts = map[string]int64{}
 		for _, t := range Tables {
 			var n int64

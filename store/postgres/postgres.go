@@ -46,6 +46,8 @@ type Store struct {
 	// losing its connection (tests lengthen it to prove the fallback poll).
 	listenRetry time.Duration
 	listenPID   func(pid uint32) // test hook: the listener's backend PID
+
+	horizon horizon // how far this Store has read the change feed (feed.go)
 }
 
 var (
@@ -209,48 +211,64 @@ func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
 }
 
-// feed is a feed-writing transaction: it holds the feed row's lock from
-// its start, so feed writers commit one at a time, in revision order.
+// feed is a feed-writing transaction. Its revisions come from the
+// feed_revision sequence, so feed writers on every node run and commit
+// concurrently (PostgreSQL flushes their commits together); readers keep
+// the order (feed.go).
 type feed struct {
 	tx      pgx.Tx
-	rev     int64 // the last revision handed out
+	rev     int64 // the last revision this transaction appended
 	changed bool
 }
 
-// writeFeed runs fn in a transaction that first locks the change feed;
-// fn appends its changes with f.append. When any were appended, the feed
-// counter is raised and NOTIFY pkid_changes sent, both committed with fn's
-// writes.
+// writeFeed runs fn in a transaction; fn appends its changes with
+// f.append. When any were appended, NOTIFY pkid_changes is sent, committed
+// with fn's writes.
 func (s *Store) writeFeed(ctx context.Context, fn func(f *feed) error) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		f := &feed{tx: tx}
-		if err := tx.QueryRow(ctx, `SELECT revision FROM feed FOR UPDATE`).Scan(&f.rev); err != nil {
-			return fmt.Errorf("lock the change feed: %w", err)
-		}
 		if err := fn(f); err != nil {
 			return err
 		}
 		if !f.changed {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `WITH u AS (UPDATE feed SET revision = $1::bigint)
-			SELECT pg_notify('pkid_changes', $1::bigint::text)`, f.rev); err != nil {
-			return fmt.Errorf("advance the change feed: %w", err)
+		if _, err := tx.Exec(ctx, `SELECT pg_notify('pkid_changes', $1::bigint::text)`, f.rev); err != nil {
+			return fmt.Errorf("notify the change feed: %w", err)
 		}
 		return nil
 	})
 }
 
+// appendQuery appends one change with a fresh revision. DO NOTHING: a
+// reader has already declared that revision a gap (a tombstone row, see
+// feed.go) between our nextval and our insert; no row comes back and
+// append draws another. The revision is drawn and inserted in one
+// statement, so that window is tiny.
+const appendQuery = `INSERT INTO changes (revision, kind, ca_id, serial, at)
+	VALUES (nextval('feed_revision'), $1, $2, $3, $4) ON CONFLICT (revision) DO NOTHING RETURNING revision`
+
 // append adds one change-feed record and returns its revision.
 func (f *feed) append(ctx context.Context, kind store.ChangeKind, caID, serial string, at time.Time) (int64, error) {
-	rev := f.rev + 1
-	if _, err := f.tx.Exec(ctx, `INSERT INTO changes (revision, kind, ca_id, serial, at) VALUES ($1, $2, $3, $4, $5)`,
-		rev, string(kind), caID, serial, at); err != nil {
-		return 0, fmt.Errorf("append %s change: %w", kind, err)
+	for range maxAppendTries {
+		var rev int64
+		err := f.tx.QueryRow(ctx, appendQuery, string(kind), caID, serial, at).Scan(&rev)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("append %s change: %w", kind, err)
+		}
+		f.rev, f.changed = rev, true
+		return rev, nil
 	}
-	f.rev, f.changed = rev, true
-	return rev, nil
+	return 0, fmt.Errorf("append %s change: %d revisions in a row were declared gaps by readers", kind, maxAppendTries)
 }
+
+// maxAppendTries bounds how often a writer draws a new revision after
+// readers declared the one drawn a gap (each time needs a reader to scan
+// between our nextval and insert: practically never twice).
+const maxAppendTries = 10
 
 // ts converts a time for storage: zero is NULL.
 func ts(t time.Time) pgtype.Timestamptz {

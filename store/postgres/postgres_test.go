@@ -185,6 +185,14 @@ func TestTryLock(t *testing.T) {
 	if _, ok, err := b.TryLock(ctx, "crl/issuing"); ok || err != nil {
 		t.Errorf("second node took a held lock: %v, %v", ok, err)
 	}
+	// The lock lives on a pooled connection that stays checked out: the
+	// same handle cannot take it twice either (session advisory locks
+	// would nest on one connection).
+	for range 3 {
+		if _, ok, err := a.TryLock(ctx, "crl/issuing"); ok || err != nil {
+			t.Errorf("the holder's own handle took its held lock again: %v, %v", ok, err)
+		}
+	}
 	if u, ok, err := b.TryLock(ctx, "crl/root"); !ok || err != nil {
 		t.Errorf("another name was refused: %v, %v", ok, err)
 	} else {

@@ -123,6 +123,24 @@ CREATE TABLE dir_index (
 CREATE INDEX dir_index_value ON dir_index USING hash (value);
 CREATE INDEX dir_index_entry ON dir_index (entry_id);
 `,
+	// 3: revisions from a sequence. Feed writers no longer lock and raise
+	// the feed row (which made every write in the cluster commit one at a
+	// time, each waiting for its own WAL flush); they draw revisions with
+	// nextval. Since a transaction that drew a smaller revision may commit
+	// after one that drew a larger, readers only report a revision once
+	// every smaller one is resolved: committed, or replaced by a 'gap'
+	// tombstone row that a reader inserts for a revision nobody committed
+	// (see feed.go). The feed row, now feed_watermark.resolved, holds a
+	// watermark: every revision up to it is resolved.
+	`
+CREATE SEQUENCE feed_revision AS BIGINT MINVALUE 1 NO CYCLE;
+SELECT setval('feed_revision', revision + 1, false) FROM feed;
+-- Renamed so that a node still running an older pkid fails its feed
+-- writes and reads with an error instead of raising the watermark with
+-- revisions of its own.
+ALTER TABLE feed RENAME TO feed_watermark;
+ALTER TABLE feed_watermark RENAME COLUMN revision TO resolved;
+`,
 }
 
 // latestVersion is the schema version this build of pkid writes.
