@@ -118,7 +118,7 @@ SERVER_PIDS=($!)
 wait_port "$PKID_PORT"
 wait_port "$PKIDS_PORT"
 # The stock client sees the imported users.
-n=$(LDAPTLS_CACERT=$PKID_DIR/ca.pem timeout 20 ldapsearch -H "ldaps://127.0.0.1:$PKIDS_PORT" -x -LLL -b ou=people,o=bench -s one "(objectClass=inetOrgPerson)" 1.1 | grep -c '^dn:')
+n=$(LDAPTLS_CACERT=$PKID_DIR/ca.pem timeout $((20 + USERS / 500)) ldapsearch -H "ldaps://127.0.0.1:$PKIDS_PORT" -x -LLL -b ou=people,o=bench -s one "(objectClass=inetOrgPerson)" 1.1 | grep -c '^dn:')
 echo "pkid: $n entries under ou=people,o=bench" >&2
 [[ $n == "$USERS" ]]
 timeout 10 ldapwhoami -H "ldap://127.0.0.1:$PKID_PORT" -x -D uid=user42,ou=people,o=bench -w pw42 >&2

@@ -29,20 +29,20 @@ func (t *Tree) Bind(ctx context.Context, name string, password []byte) (Identity
 	if err != nil {
 		return Identity{}, err
 	}
-	invalid := ldap.Errorf(ldap.ResultInvalidCredentials, "invalid credentials")
-	x, err := t.getEntry(ctx, norm)
+	invalid := func() error { return ldap.Errorf(ldap.ResultInvalidCredentials, "invalid credentials") }
+	dn, pws, err := t.getValues(ctx, norm, "userPassword")
 	if errors.Is(err, store.ErrNotFound) {
-		return Identity{}, invalid
+		return Identity{}, invalid()
 	}
 	if err != nil {
 		return Identity{}, storeErr(err)
 	}
-	for _, v := range x.entry.Get("userPassword") {
+	for _, v := range pws {
 		if ok, _ := VerifyPassword(v, password); ok {
-			return Identity{DN: x.dn, Mechanism: "SIMPLE"}, nil
+			return Identity{DN: dn, Mechanism: "SIMPLE"}, nil
 		}
 	}
-	return Identity{}, invalid
+	return Identity{}, invalid()
 }
 
 // hashPasswords replaces clear-text userPassword values with argon2id

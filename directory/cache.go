@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -588,6 +589,16 @@ func (t *Tree) intern(b []byte) string {
 // cachedEntry returns the entry with that normalised DN, through the
 // cache; view resolves its attributes too.
 func (t *Tree) cachedEntry(ctx context.Context, gen uint64, norm string, view bool) (*cached, error) {
+	x, err := t.cachedSlot(ctx, gen, norm)
+	if err != nil {
+		return nil, err
+	}
+	return t.expand(x, view), nil
+}
+
+// cachedSlot returns the slot of the entry with that normalised DN,
+// reading it into the cache on a miss.
+func (t *Tree) cachedSlot(ctx context.Context, gen uint64, norm string) (*slot, error) {
 	c := t.cache
 	c.mu.Lock()
 	x := c.entries[norm]
@@ -597,7 +608,7 @@ func (t *Tree) cachedEntry(ctx context.Context, gen uint64, norm string, view bo
 		if !x.ref.Load() {
 			x.ref.Store(true)
 		}
-		return t.expand(x, view), nil
+		return x, nil
 	}
 	c.misses.Add(1)
 	x, err := t.load(ctx, norm)
@@ -607,7 +618,45 @@ func (t *Tree) cachedEntry(ctx context.Context, gen uint64, norm string, view bo
 	c.mu.Lock()
 	c.putLocked(gen, x)
 	c.mu.Unlock()
-	return t.expand(x, view), nil
+	return x, nil
+}
+
+// getValues returns the DN of the stored entry with that normalised DN and
+// the values of its attribute whose description is desc (compared as
+// Entry.Get does), through the cache when there is one, without decoding
+// the rest of the entry: what a simple bind needs.
+func (t *Tree) getValues(ctx context.Context, norm, desc string) (string, [][]byte, error) {
+	var x *slot
+	var err error
+	if t.cache == nil {
+		x, err = t.load(ctx, norm)
+	} else {
+		x, err = t.cachedSlot(ctx, t.cacheBegin(ctx), norm)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	b := x.data[1:] // checked by newSlot
+	for len(b) > 0 {
+		l, n := binary.Uvarint(b)
+		typ := b[n : n+int(l)]
+		b = b[n+int(l):]
+		nv, n := binary.Uvarint(b)
+		b = b[n:]
+		match := len(typ) == len(desc) && strings.EqualFold(string(typ), desc)
+		var out [][]byte
+		for i := uint64(0); i < nv; i++ {
+			l, n := binary.Uvarint(b)
+			if match {
+				out = append(out, b[n:n+int(l):n+int(l)])
+			}
+			b = b[n+int(l):]
+		}
+		if match {
+			return x.dn, out, nil
+		}
+	}
+	return x.dn, nil, nil
 }
 
 // maxIndexHit is the largest index result kept: an objectClass lookup can

@@ -411,7 +411,7 @@ func (s *selection) wants(at *AttributeType) bool {
 // and the computed operational ones (entryDN, subschemaSubentry,
 // hasSubordinates).
 func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selection, normDN string, entryID int64) *Entry {
-	out := &Entry{DN: v.entry.DN}
+	out := &Entry{DN: v.entry.DN, Attributes: make([]Attribute, 0, len(v.attrs)+3)}
 	readable := func(at *AttributeType) bool {
 		return t.cfg.Access == nil || t.allowed(ctx, id, RightRead, normDN, at)
 	}
