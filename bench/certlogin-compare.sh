@@ -37,6 +37,7 @@ SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
 [[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
 RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
 source "$SHARED_BENCH/peers/lib.sh"
+source "$REPO/bench/lib.sh"
 need slapd slapadd ldapsearch ldapwhoami openssl taskset go python3
 USERS=${USERS:-10000}
 CONNS=${CONNS:-8}
@@ -52,34 +53,20 @@ mkwork certlogin-compare
 (cd "$REPO" && go build -o "$WORK/bin/" ./cmd/pkid ./bench/certload)
 cd "$WORK"
 
-stop_servers() {
-	local p
-	for p in "${SERVER_PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	SERVER_PIDS=()
-	sleep 0.5
-}
-
 # The data of peers/slapd.sh (user i, password pw<i> as {SSHA}), plus nine
 # groups of 50 members each (users 100..549, not user42) under ou=groups.
-python3 - "$USERS" >users.ldif <<'EOF'
-import base64, hashlib, os, sys
-print("dn: o=bench\nobjectClass: organization\no: bench\n")
-print("dn: ou=people,o=bench\nobjectClass: organizationalUnit\nou: people\n")
-for i in range(int(sys.argv[1])):
-    salt = os.urandom(8)
-    pw = "{SSHA}" + base64.b64encode(hashlib.sha1(b"pw%d" % i + salt).digest() + salt).decode()
-    print(f"dn: uid=user{i},ou=people,o=bench\nobjectClass: inetOrgPerson\nuid: user{i}\n"
-          f"cn: User {i}\nsn: {i}\nmail: user{i}@bench.example\nuserPassword: {pw}\n")
-print("dn: ou=groups,o=bench\nobjectClass: organizationalUnit\nou: groups\n")
-for g in range(1, 10):
-    print(f"dn: cn=group{g},ou=groups,o=bench\nobjectClass: groupOfNames\ncn: group{g}")
-    for m in range(50 * g + 50, 50 * g + 100):
-        print(f"member: uid=user{m},ou=people,o=bench")
-    print()
-EOF
+{
+	users_ldif "$USERS"
+	echo "dn: ou=groups,o=bench"
+	echo "objectClass: organizationalUnit"
+	echo "ou: groups"
+	echo
+	for g in $(seq 1 9); do
+		printf 'dn: cn=group%d,ou=groups,o=bench\nobjectClass: groupOfNames\ncn: group%d\n' "$g" "$g"
+		for m in $(seq $((50 * g + 50)) $((50 * g + 99))); do echo "member: uid=user$m,ou=people,o=bench"; done
+		echo
+	done
+} >users.ldif
 # The 20 rules: access-id/dn.exact for users 1000..1009, the nine groups,
 # then every authenticated identity.
 SUBJECTS_USERS=$(seq 1000 1009)
@@ -191,24 +178,10 @@ measure pkid-search-external-acl20 "$WORK/bin/ldapload" "${L[@]}" -n "$USERS" -u
 stop_servers
 
 # Ratios of the medians, per server core-second.
-awk '
-	/"run":"median"/ {
-		match($0, /"label":"[^"]*"/); l = substr($0, RSTART + 9, RLENGTH - 10)
-		match($0, /"ops_per_sec":[0-9.e+-]+/); o = substr($0, RSTART + 14, RLENGTH - 14)
-		match($0, /"server_cpu_pct":[0-9.]+/); c = substr($0, RSTART + 17, RLENGTH - 17)
-		r = ""; if (match($0, /"resumed_handshakes":[0-9]+/)) r = " resumed " substr($0, RSTART + 21, RLENGTH - 21)
-		ops[l] = o; cpu[l] = c; cs[l] = (c > 0) ? o / (c / 100) : 0
-		printf "%-32s %9.0f ops/s  server CPU %3d%%  %9.0f ops/core-s%s\n", l, o, c, cs[l], r
-	}
-	function ratio(a, b, what) { if (cs[a] > 0 && cs[b] > 0) printf "%-62s %.2fx\n", what, cs[a] / cs[b] }
-	END {
-		print ""
-		ratio("pkid-connect-ldaps", "slapd-connect-ldaps", "pkid / slapd, LDAPS + cert + EXTERNAL connect (target >= 1.5x)")
-		ratio("pkid-connect-ldaps-resume", "slapd-connect-ldaps-resume", "pkid resumed / slapd, LDAPS + EXTERNAL connect (target >= 3x)")
-		ratio("pkid-connect-starttls-resume", "slapd-connect-starttls-resume", "pkid resumed / slapd, StartTLS + EXTERNAL connect")
-		ratio("pkid-connect-ldaps-x25519", "slapd-connect-ldaps", "pkid / slapd, LDAPS + EXTERNAL connect, both X25519 (info)")
-		ratio("pkid-connect-ldaps-resume-x25519", "slapd-connect-ldaps-resume", "pkid resumed / slapd, both X25519 (info)")
-		ratio("pkid-search-external-acl20", "slapd-search-external-acl20", "pkid / slapd, search after EXTERNAL, 20 rules (target >= 1.25x)")
-	}' "$RESULTS"
-echo "load average: $(cut -d" " -f1-3 /proc/loadavg)" >&2
-echo "results: $RESULTS" >&2
+summarize "$RESULTS" \
+	pkid-connect-ldaps slapd-connect-ldaps "pkid / slapd, LDAPS + cert + EXTERNAL connect (target >= 1.5x)" \
+	pkid-connect-ldaps-resume slapd-connect-ldaps-resume "pkid resumed / slapd, LDAPS + EXTERNAL connect (target >= 3x)" \
+	pkid-connect-starttls-resume slapd-connect-starttls-resume "pkid resumed / slapd, StartTLS + EXTERNAL connect" \
+	pkid-connect-ldaps-x25519 slapd-connect-ldaps "pkid / slapd, LDAPS + EXTERNAL connect, both X25519 (info)" \
+	pkid-connect-ldaps-resume-x25519 slapd-connect-ldaps-resume "pkid resumed / slapd, both X25519 (info)" \
+	pkid-search-external-acl20 slapd-search-external-acl20 "pkid / slapd, search after EXTERNAL, 20 rules (target >= 1.25x)"

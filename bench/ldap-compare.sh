@@ -18,6 +18,7 @@ SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
 [[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
 RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
 source "$SHARED_BENCH/peers/lib.sh"
+source "$REPO/bench/lib.sh"
 need slapd slapadd ldapsearch ldapwhoami openssl taskset go python3
 USERS=${USERS:-10000}
 CONNS=${CONNS:-8}
@@ -44,27 +45,8 @@ memory() {
 		tee -a "$RESULTS" >&2
 }
 
-stop_servers() {
-	local p
-	for p in "${SERVER_PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	SERVER_PIDS=()
-	sleep 0.5
-}
-
 # The data of peers/slapd.sh: user i has password pw<i>, stored as {SSHA}.
-python3 - "$USERS" >users.ldif <<'EOF'
-import base64, hashlib, os, sys
-print("dn: o=bench\nobjectClass: organization\no: bench\n")
-print("dn: ou=people,o=bench\nobjectClass: organizationalUnit\nou: people\n")
-for i in range(int(sys.argv[1])):
-    salt = os.urandom(8)
-    pw = "{SSHA}" + base64.b64encode(hashlib.sha1(b"pw%d" % i + salt).digest() + salt).decode()
-    print(f"dn: uid=user{i},ou=people,o=bench\nobjectClass: inetOrgPerson\nuid: user{i}\n"
-          f"cn: User {i}\nsn: {i}\nmail: user{i}@bench.example\nuserPassword: {pw}\n")
-EOF
+users_ldif "$USERS" >users.ldif
 
 # 1. slapd, configured as peers/slapd.sh does (without the EXTERNAL parts).
 mkca .
@@ -129,34 +111,23 @@ measure pkid-bind-simple "$WORK/bin/ldapload" "${L[@]}" -url "ldap://127.0.0.1:$
 memory pkid-memory "${SERVER_PIDS[0]}"
 stop_servers
 
-# Ratios of the medians, per server core-second.
-awk '
-	/"run":"median"/ {
-		match($0, /"label":"[^"]*"/); l = substr($0, RSTART + 9, RLENGTH - 10)
-		match($0, /"ops_per_sec":[0-9.e+-]+/); o = substr($0, RSTART + 14, RLENGTH - 14)
-		match($0, /"server_cpu_pct":[0-9.]+/); c = substr($0, RSTART + 17, RLENGTH - 17)
-		ops[l] = o; cpu[l] = c; cs[l] = (c > 0) ? o / (c / 100) : 0
-		printf "%-24s %10.0f ops/s  server CPU %3d%%  %10.0f ops/core-s\n", l, o, c, cs[l]
-	}
+# Ratios of the medians, per server core-second; resident memory.
+SUMMARY_RULES='
 	/"label":"[a-z]*-memory"/ {
 		match($0, /"label":"[^"]*"/); l = substr($0, RSTART + 9, RLENGTH - 10)
 		match($0, /"vmhwm_kb":[0-9]+/); hwm[l] = substr($0, RSTART + 11, RLENGTH - 11)
 		match($0, /"vmrss_kb":[0-9]+/); rss[l] = substr($0, RSTART + 11, RLENGTH - 11)
 		match($0, /"rss_anon_kb":[0-9]+/); anon[l] = substr($0, RSTART + 14, RLENGTH - 14)
 		match($0, /"rss_file_kb":[0-9]+/); file[l] = substr($0, RSTART + 14, RLENGTH - 14)
-	}
-	function ratio(a, b, what) { if (cs[a] > 0 && cs[b] > 0) printf "%-44s %.2fx\n", what, cs[a] / cs[b] }
-	END {
-		print ""
-		ratio("pkid-search-ldap", "slapd-search-ldap", "pkid / slapd, search over LDAP (target >= 1.25x)")
-		ratio("pkid-search-ldaps", "slapd-search-ldaps", "pkid / slapd, search over LDAPS (target >= 1.25x)")
-		ratio("pkid-bind-simple", "slapd-bind-simple", "pkid / slapd, simple bind (target >= 1.25x)")
+	}'
+SUMMARY_END='
 		if (hwm["pkid-memory"] > 0 && hwm["slapd-memory"] > 0) {
 			print ""
 			for (l in hwm) printf "%-24s VmHWM %7.1f MiB  VmRSS %7.1f MiB (anonymous %7.1f, file-backed %7.1f)\n", l, hwm[l] / 1024, rss[l] / 1024, anon[l] / 1024, file[l] / 1024
-			printf "%-44s %.2fx (VmHWM %.2fx)\n", "pkid / slapd, resident memory (target <= 2x)", rss["pkid-memory"] / rss["slapd-memory"], hwm["pkid-memory"] / hwm["slapd-memory"]
+			printf "%-62s %.2fx (VmHWM %.2fx)\n", "pkid / slapd, resident memory (target <= 2x)", rss["pkid-memory"] / rss["slapd-memory"], hwm["pkid-memory"] / hwm["slapd-memory"]
 			print "(file-backed pages of slapd: its back-mdb database file, mapped with mmap, as far as the load touched it)"
-		}
-	}' "$RESULTS"
-echo "load average: $(cut -d" " -f1-3 /proc/loadavg)" >&2
-echo "results: $RESULTS" >&2
+		}'
+summarize "$RESULTS" \
+	pkid-search-ldap slapd-search-ldap "pkid / slapd, search over LDAP (target >= 1.25x)" \
+	pkid-search-ldaps slapd-search-ldaps "pkid / slapd, search over LDAPS (target >= 1.25x)" \
+	pkid-bind-simple slapd-bind-simple "pkid / slapd, simple bind (target >= 1.25x)"

@@ -20,6 +20,7 @@ SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
 RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
 source "$SHARED_BENCH/peers/lib.sh"
 source "$SHARED_BENCH/peers/openssl-ca.sh"
+source "$REPO/bench/lib.sh"
 need openssl taskset go wrk nginx
 
 # ticks is lib.sh's, at nanosecond precision: the servers here often run
@@ -81,17 +82,6 @@ for f in $(head -n "$REVOKE" ca/leaves.txt); do
 done
 awk -F'\t' '$1=="R"{print $4}' ca/index.txt >revoked.txt
 
-# stop_servers: end the servers this script started (and their children).
-stop_servers() {
-	local p
-	for p in "${SERVER_PIDS[@]}"; do
-		for c in $(pgrep -P "$p" || true); do kill "$c" 2>/dev/null || true; done
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	SERVER_PIDS=()
-	sleep 0.5
-}
 
 wrkjson() {
 	timeout 300 taskset -c "$CLIENT_CPU" wrk --latency "$@" | awk -v args="$*" '
@@ -199,26 +189,14 @@ measure nginx-static-1k-close wrk_close "http://127.0.0.1:$HTTP_PORT/resp.der"
 stop_servers
 
 # Ratios of the medians, per server core-second.
-awk '
-	/"run":"median"/ {
-		match($0, /"label":"[^"]*"/); l = substr($0, RSTART + 9, RLENGTH - 10)
-		match($0, /"ops_per_sec":[0-9.e+-]+/); o = substr($0, RSTART + 14, RLENGTH - 14)
-		match($0, /"server_cpu_pct":[0-9.]+/); c = substr($0, RSTART + 17, RLENGTH - 17)
-		ops[l] = o; cpu[l] = c; cs[l] = (c > 0) ? o / (c / 100) : 0
-		printf "%-26s %10.0f ops/s  server CPU %6.2f%%  %10.0f ops/core-s\n", l, o, c, cs[l]
-	}
-	function ratio(a, b, what) { if (cs[a] > 0 && cs[b] > 0) printf "%-48s %.2fx\n", what, cs[a] / cs[b] }
-	END {
-		print ""
-		ratio("pkid-post", "openssl-post", "pkid / openssl ocsp, POST (target >= 4x)")
-		ratio("pkid-get", "openssl-get", "pkid / openssl ocsp, GET (target >= 4x)")
-		ratio("pkid-post-noverify", "openssl-post-noverify", "pkid / openssl ocsp, POST, no client verify")
-		ratio("pkid-get-wrk", "nginx-static-1k", "pkid cached GET / nginx 1 KB static (target >= 0.8x)")
-		ratio("pkid-serve-post", "openssl-post", "pkid serve / openssl ocsp, POST (target >= 4x)")
-		ratio("pkid-serve-get", "openssl-get", "pkid serve / openssl ocsp, GET (target >= 4x)")
-		ratio("pkid-serve-post-noverify", "openssl-post-noverify", "pkid serve / openssl ocsp, POST, no client verify")
-		ratio("pkid-serve-get-wrk", "nginx-static-1k", "pkid serve cached GET / nginx 1 KB static (target >= 0.8x)")
-		ratio("pkid-get-wrk-close", "nginx-static-1k-close", "pkid / nginx, a connection per request")
-		ratio("pkid-serve-get-wrk-close", "nginx-static-1k-close", "pkid serve / nginx, a connection per request")
-	}' "$RESULTS"
-echo "results: $RESULTS" >&2
+summarize "$RESULTS" \
+	pkid-post openssl-post "pkid / openssl ocsp, POST (target >= 4x)" \
+	pkid-get openssl-get "pkid / openssl ocsp, GET (target >= 4x)" \
+	pkid-post-noverify openssl-post-noverify "pkid / openssl ocsp, POST, no client verify" \
+	pkid-get-wrk nginx-static-1k "pkid cached GET / nginx 1 KB static (target >= 0.8x)" \
+	pkid-serve-post openssl-post "pkid serve / openssl ocsp, POST (target >= 4x)" \
+	pkid-serve-get openssl-get "pkid serve / openssl ocsp, GET (target >= 4x)" \
+	pkid-serve-post-noverify openssl-post-noverify "pkid serve / openssl ocsp, POST, no client verify" \
+	pkid-serve-get-wrk nginx-static-1k "pkid serve cached GET / nginx 1 KB static (target >= 0.8x)" \
+	pkid-get-wrk-close nginx-static-1k-close "pkid / nginx, a connection per request" \
+	pkid-serve-get-wrk-close nginx-static-1k-close "pkid serve / nginx, a connection per request"

@@ -1,0 +1,65 @@
+# Shared by pkid's compare scripts (source it after the shared
+# peers/lib.sh): stopping the servers a script started, the bench's user
+# LDIF, and the summary of medians and ratios.
+
+# stop_servers: end the servers in SERVER_PIDS (and their children).
+stop_servers() {
+	local p c
+	for p in "${SERVER_PIDS[@]}"; do
+		for c in $(pgrep -P "$p" || true); do kill "$c" 2>/dev/null || true; done
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	SERVER_PIDS=()
+	sleep 0.5
+}
+
+# users_ldif N: the data of peers/slapd.sh on stdout: o=bench,
+# ou=people and N inetOrgPerson users (user i has password pw<i>, {SSHA}).
+users_ldif() {
+	python3 - "$1" <<'PY'
+import base64, hashlib, os, sys
+print("dn: o=bench\nobjectClass: organization\no: bench\n")
+print("dn: ou=people,o=bench\nobjectClass: organizationalUnit\nou: people\n")
+for i in range(int(sys.argv[1])):
+    salt = os.urandom(8)
+    pw = "{SSHA}" + base64.b64encode(hashlib.sha1(b"pw%d" % i + salt).digest() + salt).decode()
+    print(f"dn: uid=user{i},ou=people,o=bench\nobjectClass: inetOrgPerson\nuid: user{i}\n"
+          f"cn: User {i}\nsn: {i}\nmail: user{i}@bench.example\nuserPassword: {pw}\n")
+PY
+}
+
+# summarize RESULTS [A B WHAT]...: one line per median result (ops/s,
+# server CPU, ops per server core-second, resumed handshakes if any), then
+# for each triple the ratio of A's ops/core-s to B's, labelled WHAT.
+# Extra awk code for the END block may come in SUMMARY_END.
+summarize() {
+	local results=$1
+	shift
+	local pairs=""
+	while (($# >= 3)); do
+		pairs+="$1"$'\t'"$2"$'\t'"$3"$'\n'
+		shift 3
+	done
+	awk -v pairs="$pairs" '
+	/"run":"median"/ {
+		match($0, /"label":"[^"]*"/); l = substr($0, RSTART + 9, RLENGTH - 10)
+		match($0, /"ops_per_sec":[0-9.e+-]+/); o = substr($0, RSTART + 14, RLENGTH - 14)
+		match($0, /"server_cpu_pct":[0-9.]+/); c = substr($0, RSTART + 17, RLENGTH - 17)
+		r = ""; if (match($0, /"resumed_handshakes":[0-9]+/)) r = "  resumed " substr($0, RSTART + 21, RLENGTH - 21)
+		cs[l] = (c > 0) ? o / (c / 100) : 0
+		printf "%-32s %10.0f ops/s  server CPU %6.2f%%  %10.0f ops/core-s%s\n", l, o, c, cs[l], r
+	}
+	'"${SUMMARY_RULES:-}"'
+	END {
+		print ""
+		n = split(pairs, p, "\n")
+		for (i = 1; i <= n; i++) {
+			if (split(p[i], f, "\t") == 3 && cs[f[1]] > 0 && cs[f[2]] > 0)
+				printf "%-62s %.2fx\n", f[3], cs[f[1]] / cs[f[2]]
+		}
+		'"${SUMMARY_END:-}"'
+	}' "$results"
+	echo "load average: $(cut -d" " -f1-3 /proc/loadavg)" >&2
+	echo "results: $results" >&2
+}
