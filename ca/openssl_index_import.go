@@ -229,13 +229,10 @@ func (p *OpenSSLImportPlan) Apply(ctx context.Context, st store.Store) (*OpenSSL
 		Default:   !hasDefault,
 		CreatedAt: p.created,
 	}
-	if err := st.CreateCA(ctx, rec); err != nil {
-		return nil, fmt.Errorf("import: store CA: %w", err)
-	}
-	// The CA exists from here on; a failure below is a store failure (all
-	// input was checked above), reported with what to do about it.
-	if err := st.AddCertificates(ctx, p.certs); err != nil {
-		return nil, fmt.Errorf("import: CA %q was stored but its %d certificates were not (%w); retry the import with a new --id", id, len(p.certs), err)
+	// The CA and its certificates are stored in one transaction: a failure
+	// leaves nothing behind, and the import can simply be run again.
+	if err := st.CreateCAs(ctx, []*store.CA{rec}, p.certs); err != nil {
+		return nil, fmt.Errorf("import: store CA %q and its %d certificates: %w", id, len(p.certs), err)
 	}
 	if p.next > 1 {
 		if err := st.SetCRLNumber(ctx, id, p.next-1); err != nil {

@@ -334,3 +334,43 @@ func TestImportOpenSSLBesideInit(t *testing.T) {
 		t.Errorf("imported beside init: %+v (next CRL %d)", res.CA, res.NextCRLNumber)
 	}
 }
+
+// createCAsFails makes the store refuse the import's one write by adding
+// a certificate of an unknown CA to its batch.
+type createCAsFails struct{ store.Store }
+
+func (s createCAsFails) CreateCAs(ctx context.Context, cas []*store.CA, issued []*store.Certificate) error {
+	issued = append(append([]*store.Certificate(nil), issued...),
+		&store.Certificate{Serial: "FA11", CAID: "injected-failure", Status: store.StatusValid})
+	return s.Store.CreateCAs(ctx, cas, issued)
+}
+
+// TestImportOpenSSLAtomic: when the store fails the import's write, no CA
+// and no certificate is left behind, and the same import then succeeds.
+func TestImportOpenSSLAtomic(t *testing.T) {
+	d := newOpenSSLCADir(t)
+	d.issue("one")
+	d.issue("two")
+	st, _ := crlTestStore(t)
+	in := func() OpenSSLImport {
+		return OpenSSLImport{CACert: readFile(t, d.path("ca.pem")), CAKey: readFile(t, d.path("ca.key")),
+			Index: bytes.NewReader(readFile(t, d.path("index.txt")))}
+	}
+	ctx := context.Background()
+	if _, err := ImportOpenSSL(ctx, createCAsFails{st}, in()); err == nil {
+		t.Fatal("import through a failing store succeeded")
+	}
+	if cas, err := st.CAs(ctx); err != nil || len(cas) != 0 {
+		t.Fatalf("CAs after a failed import = %d, %v; want none", len(cas), err)
+	}
+	if certs, err := st.Certificates(ctx, store.Query{}); err != nil || len(certs) != 0 {
+		t.Fatalf("certificates after a failed import = %d, %v; want none", len(certs), err)
+	}
+	res, err := ImportOpenSSL(ctx, st, in())
+	if err != nil {
+		t.Fatalf("import after a failed one: %v", err)
+	}
+	if certs, _ := st.Certificates(ctx, store.Query{}); len(certs) != 2 || res.Valid != 2 {
+		t.Errorf("after import: %d certificates stored, %d valid lines; want 2, 2", len(certs), res.Valid)
+	}
+}
