@@ -744,21 +744,6 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 	return nil
 }
 
-// inScope reports whether the entry with NormDN n and parent p lies in
-// scope of the base (ID id, NormDN b).
-func inScope(n string, parent int64, id int64, b string, scope store.DirScope) bool {
-	switch scope {
-	case store.DirBase:
-		return n == b
-	case store.DirOne:
-		return parent == id
-	}
-	if n == b || b == "" {
-		return true
-	}
-	return len(n) > len(b)+1 && n[len(n)-len(b):] == b && n[len(n)-len(b)-1] == ','
-}
-
 // update runs one write transaction and empties the read cache.
 func (t *Tree) update(ctx context.Context, fn func(tx store.DirTx) error) (int64, error) {
 	rev, err := t.st.DirUpdate(ctx, fn)

@@ -265,7 +265,7 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	}
 	if q.Index != nil && t.cache != nil {
 		err := t.indexedEntries(ctx, gen, *q.Index, func(x *cached) error {
-			if !inScope(x.norm, x.parent, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.id == base) {
+			if !store.InScope(x.norm, x.parent, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.id == base) {
 				return nil
 			}
 			if err := check(); err != nil {

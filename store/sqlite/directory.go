@@ -96,7 +96,7 @@ func (s *Store) DirSearch(ctx context.Context, q store.DirQuery, fn func(*store.
 					return err
 				}
 			}
-			if !inScope(e, base, q.Scope) {
+			if !store.InScope(e.NormDN, e.ParentID, base.ID, base.NormDN, q.Scope) {
 				continue
 			}
 		}
@@ -108,27 +108,6 @@ func (s *Store) DirSearch(ctx context.Context, q store.DirQuery, fn func(*store.
 		return fmt.Errorf("search directory: %w", err)
 	}
 	return nil
-}
-
-// inScope reports whether e lies in scope of base, by normalised DN: e is
-// below base when its NormDN ends with "," + base's (normalised DNs escape
-// every ',' inside values, so the suffix test is exact).
-func inScope(e, base *store.DirEntry, scope store.DirScope) bool {
-	switch scope {
-	case store.DirBase:
-		return e.ID == base.ID
-	case store.DirOne:
-		return e.ParentID == base.ID
-	default:
-		if e.ID == base.ID {
-			return true
-		}
-		n, b := e.NormDN, base.NormDN
-		if b == "" {
-			return true
-		}
-		return len(n) > len(b)+1 && n[len(n)-len(b):] == b && n[len(n)-len(b)-1] == ','
-	}
 }
 
 func (s *Store) dirEntryByID(ctx context.Context, id int64) (*store.DirEntry, error) {
