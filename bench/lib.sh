@@ -1,6 +1,7 @@
 # Shared by pkid's compare scripts (source it after the shared
-# peers/lib.sh): stopping the servers a script started, the bench's user
-# LDIF, and the summary of medians and ratios.
+# peers/lib.sh): stopping the servers a script started, server CPU at
+# nanosecond precision, the bench's user LDIF, and the summary of medians
+# and ratios.
 
 # stop_servers: end the servers in SERVER_PIDS (and their children).
 stop_servers() {
@@ -12,6 +13,42 @@ stop_servers() {
 	done
 	SERVER_PIDS=()
 	sleep 0.5
+}
+
+# ticks replaces peers/lib.sh's with nanosecond precision: servers often
+# run at a few percent of a core (when the generator is the bottleneck),
+# where whole clock ticks and a whole-percent server_cpu_pct would make
+# ops/core-s swing by tens of percent. It returns CPU time in units of
+# 1/CLK_TCK s, with decimals, from /proc/PID/task/*/schedstat.
+ticks() {
+	local p all=() t
+	for p in "$@"; do all+=("$p"); all+=($(pgrep -P "$p" || true)); done
+	t=$(for p in $(printf '%s\n' "${all[@]}" | sort -u); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
+		awk -v hz="$CLK_TCK" '{ns += $1} END {printf "%.4f", ns * hz / 1e9}')
+	echo "${t:-0}"
+}
+
+# measure is peers/lib.sh's with server_cpu_pct to two decimals.
+measure() {
+	local label=$1 r line t0 t1 s0 s1 cpu lines=() pin
+	shift
+	[[ -z ${ONLY:-} || $label =~ $ONLY ]] || return 0
+	for r in $(seq "$RUNS"); do
+		t0=$(ticks "${SERVER_PIDS[@]}"); s0=$(date +%s.%N)
+		if declare -F "$1" >/dev/null; then pin=(); else pin=(timeout 300 taskset -c "$CLIENT_CPU"); fi
+		line=$("${pin[@]}" "$@" | tail -1) || { echo "{\"label\":\"$label\",\"run\":$r,\"failed\":true}" | tee -a "$RESULTS"; continue; }
+		t1=$(ticks "${SERVER_PIDS[@]}"); s1=$(date +%s.%N)
+		cpu=$(awk -v a="$t0" -v b="$t1" -v x="$s0" -v y="$s1" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", 100*(b-a)/hz/(y-x)}')
+		line="{\"label\":\"$label\",\"run\":$r,\"keytype\":\"$KEYTYPE\",\"server_cpu_pct\":$cpu,${line#\{}"
+		echo "$line" >>"$RESULTS"
+		echo "$line" >&2
+		lines+=("$line")
+	done
+	[[ ${#lines[@]} -gt 0 ]] || return 0
+	printf '%s\n' "${lines[@]}" |
+		awk '{match($0,/"ops_per_sec":[0-9.e+-]+/); print substr($0,RSTART+14,RLENGTH-14)"\t"$0}' |
+		sort -g | awk -F'\t' -v n="${#lines[@]}" 'NR==int((n+1)/2){print $2}' |
+		sed 's/"run":[0-9]*/"run":"median"/' | tee -a "$RESULTS"
 }
 
 # users_ldif N: the data of peers/slapd.sh on stdout: o=bench,

@@ -23,41 +23,6 @@ source "$SHARED_BENCH/peers/openssl-ca.sh"
 source "$REPO/bench/lib.sh"
 need openssl taskset go wrk nginx
 
-# ticks is lib.sh's, at nanosecond precision: the servers here often run
-# at a few percent of a core (the verifying generator is the bottleneck),
-# where whole clock ticks and a whole-percent server_cpu_pct would make
-# ops/core-s swing by tens of percent. It returns CPU time in units of
-# 1/CLK_TCK s, with decimals, from /proc/PID/task/*/schedstat.
-ticks() {
-	local p all=() t
-	for p in "$@"; do all+=("$p"); all+=($(pgrep -P "$p" || true)); done
-	t=$(for p in $(printf '%s\n' "${all[@]}" | sort -u); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
-		awk -v hz="$CLK_TCK" '{ns += $1} END {printf "%.4f", ns * hz / 1e9}')
-	echo "${t:-0}"
-}
-
-# measure is lib.sh's with server_cpu_pct to two decimals.
-measure() {
-	local label=$1 r line t0 t1 s0 s1 cpu lines=() pin
-	shift
-	[[ -z ${ONLY:-} || $label =~ $ONLY ]] || return 0
-	for r in $(seq "$RUNS"); do
-		t0=$(ticks "${SERVER_PIDS[@]}"); s0=$(date +%s.%N)
-		if declare -F "$1" >/dev/null; then pin=(); else pin=(timeout 300 taskset -c "$CLIENT_CPU"); fi
-		line=$("${pin[@]}" "$@" | tail -1) || { echo "{\"label\":\"$label\",\"run\":$r,\"failed\":true}" | tee -a "$RESULTS"; continue; }
-		t1=$(ticks "${SERVER_PIDS[@]}"); s1=$(date +%s.%N)
-		cpu=$(awk -v a="$t0" -v b="$t1" -v x="$s0" -v y="$s1" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", 100*(b-a)/hz/(y-x)}')
-		line="{\"label\":\"$label\",\"run\":$r,\"keytype\":\"$KEYTYPE\",\"server_cpu_pct\":$cpu,${line#\{}"
-		echo "$line" >>"$RESULTS"
-		echo "$line" >&2
-		lines+=("$line")
-	done
-	[[ ${#lines[@]} -gt 0 ]] || return 0
-	printf '%s\n' "${lines[@]}" |
-		awk '{match($0,/"ops_per_sec":[0-9.e+-]+/); print substr($0,RSTART+14,RLENGTH-14)"\t"$0}' |
-		sort -g | awk -F'\t' -v n="${#lines[@]}" 'NR==int((n+1)/2){print $2}' |
-		sed 's/"run":[0-9]*/"run":"median"/' | tee -a "$RESULTS"
-}
 OCSP_PORT=${OCSP_PORT:-18080}
 PKID_PORT=${PKID_PORT:-18082}
 SERVE_PORT=${SERVE_PORT:-18083}
