@@ -19,7 +19,7 @@ func init() {
 		name:    "ldif",
 		args:    "import FILE | export [--base DN] [--out FILE]",
 		summary: "load LDIF (e.g. a slapcat dump) into the directory, or dump the directory as LDIF",
-		example: `slapcat -f /etc/ldap/slapd.conf > dump.ldif && pkid ldif import dump.ldif
+		example: `slapcat -f /etc/ldap/slapd.conf > dump.ldif && pkid ldif import dump.ldif   # one transaction: a bad record names its line, nothing is imported
 pkid ldif export --base ou=people,o=example > people.ldif`,
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			base := fs.String("base", "", "export: only this entry and its subtree (default: every naming context)")
