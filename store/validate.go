@@ -44,6 +44,22 @@ func CheckRevocable(status Status, reason, newReason int) error {
 	return nil
 }
 
+// PrepareNewCAs checks a batch of CAs before CreateCAs stores it (each
+// needs an ID) and gives a zero CreatedAt the time now.
+func PrepareNewCAs(cas []*CA, now time.Time) error {
+	for _, ca := range cas {
+		if ca.ID == "" {
+			return errors.New("create CA: empty ID")
+		}
+	}
+	for _, ca := range cas {
+		if ca.CreatedAt.IsZero() {
+			ca.CreatedAt = now
+		}
+	}
+	return nil
+}
+
 // CheckNewCertificates validates a batch before it is added (the checks
 // AddCertificates makes before touching the store) and returns the
 // batch's serials in stored, upper-case form. Each certificate needs a hex

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,20 +15,13 @@ import (
 // ErrNotFound for a CA neither stored nor in cas), with the same
 // change-feed records. A CA's zero CreatedAt becomes the current time.
 func (s *Store) CreateCAs(ctx context.Context, cas []*store.CA, issued []*store.Certificate) error {
-	for _, ca := range cas {
-		if ca.ID == "" {
-			return errors.New("create CA: empty ID")
-		}
+	now := time.Now()
+	if err := store.PrepareNewCAs(cas, now); err != nil {
+		return err
 	}
 	serials, err := store.CheckNewCertificates(issued)
 	if err != nil {
 		return err
-	}
-	now := time.Now()
-	for _, ca := range cas {
-		if ca.CreatedAt.IsZero() {
-			ca.CreatedAt = now
-		}
 	}
 	revs := make([]int64, len(issued))
 	err = s.writeFeed(ctx, func(f *feed) error {
