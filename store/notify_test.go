@@ -59,8 +59,8 @@ func TestWatchNotifier(t *testing.T) {
 			defer sq.Close()
 			st := notifying{sq, make(chan struct{})}
 			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
 			ch := store.Watch(ctx, st, 0, tc.interval)
+			defer stopWatch(cancel, ch)
 			begin := time.Now()
 			if err := sq.CreateCA(ctx, &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
 				t.Fatal(err)

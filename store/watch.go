@@ -20,7 +20,9 @@ const watchBatch = 1000
 // moved past the last one delivered, sends the new changes (Revision >
 // after, oldest first, in batches of at most 1,000) on the returned channel.
 // The channel is unbuffered: a slow receiver delays polling, never loses
-// changes. It is closed when ctx is done.
+// changes. It is closed when ctx is done and Watch has stopped reading the
+// store: drain it before closing st, or a read still in flight may reopen
+// or touch the database after Close returned.
 //
 // If the store's revision falls below the last one delivered (a database
 // restored from a backup), Watch continues from the store's revision.

@@ -91,8 +91,8 @@ func TestWatchCatchesUpInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	ch := store.Watch(ctx, st, 0, 0)
+	defer stopWatch(cancel, ch)
 	var last int64
 	n := 0
 	for n < 2501 {
@@ -114,6 +114,14 @@ func TestWatchCatchesUpInBatches(t *testing.T) {
 	}
 }
 
+// stopWatch cancels a Watch and waits until it stopped reading the store,
+// so the deferred Close that follows never races a read in flight.
+func stopWatch(cancel context.CancelFunc, ch <-chan []store.Change) {
+	cancel()
+	for range ch {
+	}
+}
+
 func fmtHex(i int) string {
 	const digits = "0123456789ABCDEF"
 	b := []byte{digits[i>>12&15], digits[i>>8&15], digits[i>>4&15], digits[i&15]}
@@ -129,8 +137,8 @@ func TestWatchRestoredStore(t *testing.T) {
 	}
 	defer st.Close()
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	ch := store.Watch(ctx, st, 1000, 10*time.Millisecond) // far beyond the store
+	defer stopWatch(cancel, ch)
 	time.Sleep(50 * time.Millisecond)
 	if err := st.CreateCA(t.Context(), &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
 		t.Fatal(err)

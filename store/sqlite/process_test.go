@@ -162,10 +162,17 @@ func TestMultiProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
 	wctx, stopWatch := context.WithCancel(t.Context())
-	defer stopWatch()
 	watched := store.Watch(wctx, st, 0, 10*time.Millisecond)
+	defer func() {
+		// Close the store only after Watch stopped reading it: a read in
+		// flight during Close left a file behind in the test's directory
+		// (seen in CI as "TempDir RemoveAll cleanup: directory not empty").
+		stopWatch()
+		for range watched {
+		}
+		st.Close()
+	}()
 	var seen []int64
 	watchDone := make(chan struct{})
 	wantChanges := 1 + procs*batches*13
