@@ -99,6 +99,14 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 		}
 		return err
 	}
+	c, err := s.committer()
+	if err != nil {
+		return nil, err
+	}
+	// While this call is in flight the writer may wait for its
+	// certificates to join a batch.
+	c.enter()
+	defer c.leave()
 	preps := make([]*prepared, len(reqs))
 	if err := s.parallel(len(reqs), func(i int) (err error) {
 		if preps[i], err = s.prepare(ctx, &reqs[i]); err != nil {
@@ -106,10 +114,6 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 		}
 		return nil
 	}); err != nil {
-		return nil, err
-	}
-	c, err := s.committer()
-	if err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
