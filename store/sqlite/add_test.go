@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func TestChunkLen(t *testing.T) {
 // chunk boundaries store every certificate once, with the change-feed
 // revision of its own "issue" record, through statements reused across
 // batches; a collision in a late chunk leaves nothing of its batch behind
-// and the reused statements keep working.
+// and the reused statements keep working; the error names the serial.
 func TestAddCertificatesBatchSizes(t *testing.T) {
 	st := openTemp(t)
 	defer st.Close()
@@ -75,8 +76,8 @@ func TestAddCertificatesBatchSizes(t *testing.T) {
 	certs[140].Serial = fmt.Sprintf("%08X", 5)
 	rev := lastRevision(t, st)
 	err := st.AddCertificates(ctx, certs)
-	if !errors.Is(err, store.ErrExists) {
-		t.Fatalf("colliding batch: %v, want ErrExists", err)
+	if !errors.Is(err, store.ErrExists) || !strings.Contains(err.Error(), "00000005") {
+		t.Fatalf("colliding batch: %v, want ErrExists naming 00000005", err)
 	}
 	if got := lastRevision(t, st); got != rev {
 		t.Errorf("failed batch moved the feed from %d to %d", rev, got)
