@@ -106,3 +106,47 @@ func lastRevision(t *testing.T, st *Store) int64 {
 	}
 	return rev
 }
+
+// TestAddCertificatesTempStoreReset: AddCertificates keeps its statement
+// journals in memory (temp_store = MEMORY) only for its own transaction;
+// the connection goes back to the pool with the default setting, after a
+// commit and after a failed batch, so large sorts of later queries still
+// spill to disk.
+func TestAddCertificatesTempStoreReset(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	ctx := t.Context()
+	if err := st.CreateCA(ctx, &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	st.db.SetMaxOpenConns(1) // the connection AddCertificates used is the one asked
+	tempStore := func() int {
+		var v int
+		if err := st.db.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := tempStore(); v != 0 {
+		t.Fatalf("temp_store = %d before any write, want 0 (default)", v)
+	}
+	var certs []*store.Certificate
+	for i := range 200 {
+		// Serials spread over the index, as random ones are.
+		s := fmt.Sprintf("%02X%06X", (i*37)%256, i)
+		certs = append(certs, &store.Certificate{Serial: s, CAID: "ca", DER: make([]byte, 700)})
+	}
+	if err := st.AddCertificates(ctx, certs); err != nil {
+		t.Fatal(err)
+	}
+	if v := tempStore(); v != 0 {
+		t.Errorf("temp_store = %d after AddCertificates, want 0", v)
+	}
+	again := []*store.Certificate{{Serial: "FFFF", CAID: "ca"}, {Serial: certs[7].Serial, CAID: "ca"}}
+	if err := st.AddCertificates(ctx, again); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("colliding batch: %v, want ErrExists", err)
+	}
+	if v := tempStore(); v != 0 {
+		t.Errorf("temp_store = %d after a failed AddCertificates, want 0", v)
+	}
+}
