@@ -116,8 +116,9 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 	}); err != nil {
 		return nil, err
 	}
+	var recs []*store.Certificate
 	for attempt := 1; ; attempt++ {
-		recs := make([]*store.Certificate, len(preps))
+		recs = make([]*store.Certificate, len(preps))
 		if err := s.parallel(len(preps), func(i int) error {
 			if err := preps[i].sign(s); err != nil {
 				return fail(i, err)
@@ -137,7 +138,7 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 	}
 	out := make([]*Issued, len(preps))
 	for i, p := range preps {
-		out[i] = &Issued{Certificate: p.cert, DER: p.cert.Raw, Serial: FormatSerial(p.cert.SerialNumber),
+		out[i] = &Issued{Certificate: p.cert, DER: p.cert.Raw, Serial: recs[i].Serial,
 			CAID: p.auth.CA.ID, Key: p.key, Chain: p.auth.Chain}
 	}
 	return out, nil
