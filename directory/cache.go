@@ -417,7 +417,12 @@ func (t *Tree) descIndex(b []byte) (uint16, bool) {
 
 // expand decodes a slot for one use; view also resolves the attributes.
 // The slot was checked by newSlot, so its framing holds.
-func (t *Tree) expand(x *slot, view bool) *cached {
+func (t *Tree) expand(x *slot, view bool) *cached { return t.expandInto(x, view, nil) }
+
+// expandInto is expand into sc's buffers when sc is not nil: the result
+// is then valid only until sc's next use (a transient search), and
+// decoding allocates nothing once the buffers have grown.
+func (t *Tree) expandInto(x *slot, view bool, sc *searchScratch) *cached {
 	var tab []descEntry
 	if x.types != nil {
 		tab = *t.descTab.Load()
@@ -436,15 +441,24 @@ func (t *Tree) expand(x *slot, view bool) *cached {
 		nattrs++
 		nvals += int(nv)
 	}
-	out := &struct {
-		c cached
-		e Entry
-	}{}
-	attrs := make([]Attribute, 0, nattrs)
-	vals := make([][]byte, 0, nvals)
+	var out *expanded
+	var attrs []Attribute
+	var vals [][]byte
 	var res []resolved
-	if view {
-		res = make([]resolved, 0, nattrs)
+	if sc != nil {
+		out = &sc.exp
+		attrs = grow(sc.attrs, nattrs)
+		vals = grow(sc.vals, nvals)
+		if view {
+			res = grow(sc.res, nattrs)
+		}
+	} else {
+		out = &expanded{}
+		attrs = make([]Attribute, 0, nattrs)
+		vals = make([][]byte, 0, nvals)
+		if view {
+			res = make([]resolved, 0, nattrs)
+		}
 	}
 	for k := 0; len(b) > 0; k++ {
 		l, n := binary.Uvarint(b)
@@ -475,9 +489,29 @@ func (t *Tree) expand(x *slot, view bool) *cached {
 			res = append(res, resolved{at: d.at, opts: d.opts, vals: v})
 		}
 	}
+	if sc != nil {
+		sc.attrs, sc.vals = attrs, vals
+		if view {
+			sc.res = res
+		}
+	}
 	out.e = Entry{DN: x.dn, Attributes: attrs}
 	out.c = cached{id: x.id, parent: x.parent, dn: x.dn, norm: x.norm, entry: &out.e, attrs: res}
 	return &out.c
+}
+
+// expanded is what expand returns, in one allocation.
+type expanded struct {
+	c cached
+	e Entry
+}
+
+// grow returns s emptied, with room for n elements.
+func grow[E any](s []E, n int) []E {
+	if cap(s) < n {
+		return make([]E, 0, n)
+	}
+	return s[:0]
 }
 
 // fromStore decodes a stored entry for one use (no cache).
@@ -667,7 +701,7 @@ const maxIndexHit = 64
 // them, whatever the scope; fn checks it), resolved for views, from the
 // cache when the key's result is cached, else streamed from the store; a
 // small result (at most maxIndexHit entries) is then cached.
-func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirIndexKey, fn func(*cached) error) error {
+func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirIndexKey, sc *searchScratch, fn func(*cached) error) error {
 	c := t.cache
 	c.mu.Lock()
 	h := c.index[key]
@@ -676,7 +710,12 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 		if !h.ref.Load() {
 			h.ref.Store(true)
 		}
-		xs = make([]*slot, len(h.norms))
+		if sc != nil {
+			xs = grow(sc.slots, len(h.norms))[:len(h.norms)]
+			defer func() { clear(xs); sc.slots = xs[:0] }()
+		} else {
+			xs = make([]*slot, len(h.norms))
+		}
 		for i, n := range h.norms {
 			if xs[i] = c.entries[n]; xs[i] != nil && !xs[i].ref.Load() {
 				xs[i].ref.Store(true)
@@ -697,7 +736,7 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 					return err
 				}
 			} else {
-				y = t.expand(x, true)
+				y = t.expandInto(x, true, sc)
 			}
 			if err := fn(y); err != nil {
 				return err

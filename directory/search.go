@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pkid/pkid/ldap"
@@ -48,6 +49,14 @@ type SearchResult struct {
 // are left out; filter items on attributes it may not search are
 // Undefined.
 func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(*Entry) error) (SearchResult, error) {
+	return t.search(ctx, id, p, nil, fn)
+}
+
+// search is Search; with sc set the search is transient: the *Entry fn
+// receives (and its attribute and value slices) is valid only until fn
+// returns, which lets the LDAP frontend, which encodes it at once, reuse
+// sc's buffers from entry to entry and search to search.
+func (t *Tree) search(ctx context.Context, id Identity, p SearchParams, sc *searchScratch, fn func(*Entry) error) (SearchResult, error) {
 	req := p.Request
 	var res SearchResult
 	d, norm, err := t.parseDNMemo(req.BaseObject)
@@ -72,21 +81,34 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		skip = int(binary.BigEndian.Uint64(p.Cookie))
 	}
 	matched := 0
-	can := func(at *AttributeType) bool { return true }
+	var can readable
+	canNorm := "" // the DN can decides for
+	if t.cfg.Access != nil {
+		can = func(at *AttributeType) bool { return t.allowed(ctx, id, RightSearch, canNorm, at) }
+	}
 	// Computed operational attributes a filter may test.
 	entryDNAt, subAt, hasSubAt := t.schema.Attribute("entryDN"), t.schema.Attribute("subschemaSubentry"), t.schema.Attribute("hasSubordinates")
 	needHasSub := mentions(&req.Filter, t.schema, hasSubAt)
+	needComputed := needHasSub || mayTest(&req.Filter, t.schema, entryDNAt) || mayTest(&req.Filter, t.schema, subAt)
 	// emit evaluates the filter on one entry (attrs: its attributes
 	// resolved, nil to resolve them here) and sends it if it matches.
 	emit := func(e *Entry, attrs []resolved, normDN string, id64 int64) error {
 		if !t.allowedEntry(ctx, id, RightRead, e, normDN, nil) {
 			return nil
 		}
-		v := &view{entry: e, attrs: attrs}
+		var v *view
+		if sc != nil {
+			v = &sc.view
+			*v = view{entry: e, attrs: attrs}
+		} else {
+			v = &view{entry: e, attrs: attrs}
+		}
 		if attrs == nil {
 			v.attrs = t.resolve(e.Attributes)
 		}
-		if id64 >= 0 {
+		// The computed attributes, only for a filter that may test them:
+		// the common search needs none, and they cost allocations.
+		if id64 >= 0 && needComputed {
 			v.extra = append(v.extra, resolved{at: entryDNAt, vals: [][]byte{[]byte(e.DN)}}, resolved{at: subAt, vals: subschemaVals})
 			if needHasSub {
 				n, err := t.st.DirChildren(ctx, id64)
@@ -96,9 +118,7 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 				v.extra = append(v.extra, resolved{at: hasSubAt, vals: boolVals[n > 0]})
 			}
 		}
-		if t.cfg.Access != nil {
-			can = func(at *AttributeType) bool { return t.allowed(ctx, id, RightSearch, normDN, at) }
-		}
+		canNorm = normDN
 		if t.eval(&req.Filter, v, can) != True {
 			return nil
 		}
@@ -113,7 +133,7 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 			res.Cookie = binary.BigEndian.AppendUint64(nil, uint64(matched-1))
 			return errPageFull
 		}
-		out := t.selectAttrs(ctx, id, v, sel, normDN, id64)
+		out := t.selectAttrs(ctx, id, v, sel, normDN, id64, sc)
 		res.Entries++
 		return fn(out)
 	}
@@ -264,7 +284,7 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 		return res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
 	}
 	if q.Index != nil && t.cache != nil {
-		err := t.indexedEntries(ctx, gen, *q.Index, func(x *cached) error {
+		err := t.indexedEntries(ctx, gen, *q.Index, sc, func(x *cached) error {
 			if !store.InScope(x.norm, x.parent, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.id == base) {
 				return nil
 			}
@@ -358,9 +378,47 @@ func (t *Tree) indexFor(f *ldap.Filter) *store.DirIndexKey {
 type selection struct {
 	allUser, allOp, typesOnly bool
 	types                     map[*AttributeType]bool // requested, subtypes match
+	anyComputed               bool                    // wants one Search computes (selectAttrs)
 }
 
+// computedNames are the attributes selectAttrs computes rather than reads.
+var computedNames = [...]string{"entryDN", "subschemaSubentry", "hasSubordinates", "aclSource", "ownerSource"}
+
+// maxSelMemo bounds the memo of parsed attribute selections: clients ask
+// for a few lists over and over, but could name any.
+const maxSelMemo = 1024
+
+type selKey struct {
+	attrs     string // the list joined with NUL
+	typesOnly bool
+}
+
+// newSelection returns the parsed selection of attrs, through a memo (a
+// selection is read-only once built, and the schema never changes).
 func (t *Tree) newSelection(attrs []string, typesOnly bool) *selection {
+	var k selKey
+	switch len(attrs) {
+	case 0:
+		k = selKey{"", typesOnly}
+	case 1:
+		k = selKey{attrs[0], typesOnly}
+		if k.attrs == "" {
+			return t.parseSelection(attrs, typesOnly) // not "" (no list)
+		}
+	default:
+		k = selKey{strings.Join(attrs, "\x00"), typesOnly}
+	}
+	if v, ok := t.sels.Load(k); ok {
+		return v.(*selection)
+	}
+	s := t.parseSelection(attrs, typesOnly)
+	if t.nsels.Add(1) <= maxSelMemo {
+		t.sels.Store(k, s)
+	}
+	return s
+}
+
+func (t *Tree) parseSelection(attrs []string, typesOnly bool) *selection {
 	s := &selection{types: map[*AttributeType]bool{}, typesOnly: typesOnly}
 	if len(attrs) == 0 {
 		s.allUser = true
@@ -388,6 +446,11 @@ func (t *Tree) newSelection(attrs []string, typesOnly bool) *selection {
 			}
 		}
 	}
+	for _, n := range computedNames {
+		if at := t.schema.Attribute(n); at != nil && s.wants(at) {
+			s.anyComputed = true
+		}
+	}
 	return s
 }
 
@@ -409,14 +472,24 @@ func (s *selection) wants(at *AttributeType) bool {
 
 // selectAttrs builds the entry to return: the selected stored attributes
 // and the computed operational ones (entryDN, subschemaSubentry,
-// hasSubordinates).
-func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selection, normDN string, entryID int64) *Entry {
-	out := &Entry{DN: v.entry.DN, Attributes: make([]Attribute, 0, len(v.attrs)+3)}
+// hasSubordinates). With sc the entry lives in sc's buffers (transient).
+func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selection, normDN string, entryID int64, sc *searchScratch) *Entry {
+	var out *Entry
+	if sc != nil {
+		out = &sc.out
+		*out = Entry{DN: v.entry.DN, Attributes: grow(sc.outAttrs, len(v.attrs)+3)}
+		defer func() { sc.outAttrs = out.Attributes }()
+	} else {
+		out = &Entry{DN: v.entry.DN, Attributes: make([]Attribute, 0, len(v.attrs)+3)}
+	}
 	readable := func(at *AttributeType) bool {
 		return t.cfg.Access == nil || t.allowed(ctx, id, RightRead, normDN, at)
 	}
 	add := func(at *AttributeType, opts string, vals [][]byte) {
-		name := at.Name() + opts
+		name := at.Name()
+		if opts != "" {
+			name += opts
+		}
 		if at.Syntax != nil && at.Syntax.Binary {
 			name += ";binary"
 		}
@@ -434,6 +507,9 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 
 	if entryID < 0 {
 		return out // root DSE, subschema: nothing computed
+	}
+	if !sel.anyComputed {
+		return out // none of the computed attributes is asked for
 	}
 	computed := []struct {
 		name string
@@ -471,6 +547,26 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 		}
 	}
 	return out
+}
+
+// mayTest reports whether filter f may test attribute type at: an item
+// on at or a supertype of it (whose values include at's), or an
+// extensible match without a type (which tests every attribute).
+func mayTest(f *ldap.Filter, s *Schema, at *AttributeType) bool {
+	switch f.Type {
+	case ldap.FilterAnd, ldap.FilterOr, ldap.FilterNot:
+		for i := range f.Children {
+			if mayTest(&f.Children[i], s, at) {
+				return true
+			}
+		}
+		return false
+	}
+	if f.Attr == "" {
+		return f.Type == ldap.FilterExtensibleMatch
+	}
+	d, _, err := s.parseAttrDesc(f.Attr)
+	return err == nil && d.at != nil && at != nil && at.isSubtypeOf(d.at)
 }
 
 // mentions reports whether filter f tests attribute type at.
@@ -535,4 +631,44 @@ func (t *Tree) concealBase(ctx context.Context, id Identity, d DN, norm, base st
 		return &ldap.Error{Code: ldap.ResultNoSuchObject, MatchedDN: m, Message: fmt.Sprintf("base object %q does not exist", base)}
 	}
 	return nil
+}
+
+// searchScratch holds the buffers a transient search (search with sc)
+// reuses from entry to entry; a pool keeps them from search to search.
+type searchScratch struct {
+	exp      expanded
+	attrs    []Attribute
+	vals     [][]byte
+	res      []resolved
+	slots    []*slot
+	view     view
+	out      Entry
+	outAttrs []Attribute
+	wire     ldap.SearchResultEntry // LDAPBackend's
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(searchScratch) }}
+
+// maxScratch bounds the buffers a pooled scratch keeps: an entry with
+// thousands of values should not pin them for every later search.
+const maxScratch = 1024
+
+func getScratch() *searchScratch { return scratchPool.Get().(*searchScratch) }
+
+// putScratch returns sc to the pool, dropping what pointed into entries.
+func putScratch(sc *searchScratch) {
+	if cap(sc.vals) > maxScratch || cap(sc.attrs) > maxScratch || cap(sc.res) > maxScratch ||
+		cap(sc.outAttrs) > maxScratch || cap(sc.slots) > maxScratch {
+		return
+	}
+	clear(sc.attrs[:cap(sc.attrs)])
+	clear(sc.vals[:cap(sc.vals)])
+	clear(sc.res[:cap(sc.res)])
+	clear(sc.outAttrs[:cap(sc.outAttrs)])
+	if cap(sc.wire.Attributes) > maxScratch {
+		sc.wire.Attributes = nil
+	}
+	clear(sc.wire.Attributes[:cap(sc.wire.Attributes)])
+	sc.exp, sc.view, sc.out, sc.wire = expanded{}, view{}, Entry{}, ldap.SearchResultEntry{Attributes: sc.wire.Attributes[:0]}
+	scratchPool.Put(sc)
 }

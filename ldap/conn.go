@@ -223,8 +223,10 @@ func (c *conn) dispatch(m *Message) {
 	case <-c.ctx.Done():
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.OperationTimeout)
-	o := &operation{c: c, id: m.ID, tag: m.Op.Tag(), cancel: cancel, start: time.Now()}
+	start := time.Now()
+	ctx := &opContext{parent: c.ctx, deadline: start.Add(c.s.cfg.OperationTimeout)}
+	cancel := ctx.cancel
+	o := &operation{c: c, id: m.ID, tag: m.Op.Tag(), cancel: cancel, start: start}
 	c.opsMu.Lock()
 	if prev := c.inflight[m.ID]; prev != nil {
 		c.opsMu.Unlock()
