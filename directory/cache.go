@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,7 +44,10 @@ type slot struct {
 	dn, norm   string
 	data       []byte
 	types      []uint16 // nil when the description table is full
-	size       int64
+	size       int32    // slotSize, once cached
+	nvals      uint32   // values in data, so expand sizes its slices at once
+	nattrs     uint16   // attributes in data, when it fits (else expand counts)
+	counted    bool     // nattrs holds the count
 	ref        atomic.Bool
 }
 
@@ -270,7 +274,7 @@ func (c *readCache) makeRoomLocked(n int64, entry bool) {
 				continue
 			}
 			delete(c.entries, k)
-			c.used -= x.size
+			c.used -= int64(x.size)
 			c.evictions.Add(1)
 		}
 		if c.used <= target && len(c.entries) <= countTarget {
@@ -287,13 +291,14 @@ func (c *readCache) putLocked(gen uint64, x *slot) {
 	if old := c.entries[x.norm]; old != nil {
 		return
 	}
-	x.size = slotSize(x)
-	if x.size > c.budget/4 {
+	size := slotSize(x)
+	if size > c.budget/4 || size > math.MaxInt32 {
 		return // a huge entry would push out too much
 	}
-	c.makeRoomLocked(x.size, true)
+	x.size = int32(size)
+	c.makeRoomLocked(size, true)
 	c.entries[x.norm] = x
-	c.used += x.size
+	c.used += size
 }
 
 // load reads one entry from the store.
@@ -323,7 +328,9 @@ func (t *Tree) newSlot(se *store.DirEntry) (*slot, error) {
 	b = b[1:]
 	var types []uint16
 	full := false
+	nattrs, nvals := 0, uint64(0)
 	for len(b) > 0 {
+		nattrs++
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
 			return nil, fmt.Errorf("entry %q: %w", se.DN, errCorrupt)
@@ -341,6 +348,7 @@ func (t *Tree) newSlot(se *store.DirEntry) (*slot, error) {
 			return nil, fmt.Errorf("entry %q: %w", se.DN, errCorrupt)
 		}
 		b = b[n:]
+		nvals += nv
 		for i := uint64(0); i < nv; i++ {
 			l, n := binary.Uvarint(b)
 			if n <= 0 || l > uint64(len(b)-n) {
@@ -351,6 +359,9 @@ func (t *Tree) newSlot(se *store.DirEntry) (*slot, error) {
 	}
 	if !full {
 		x.types = t.shareTypes(types)
+	}
+	if nattrs <= math.MaxUint16 && nvals <= math.MaxUint32 {
+		x.nattrs, x.nvals, x.counted = uint16(nattrs), uint32(nvals), true
 	}
 	return x, nil
 }
@@ -428,8 +439,8 @@ func (t *Tree) expandInto(x *slot, view bool, sc *searchScratch) *cached {
 		tab = *t.descTab.Load()
 	}
 	b := x.data[1:]
-	nattrs, nvals := 0, 0
-	for r := b; len(r) > 0; {
+	nattrs, nvals := int(x.nattrs), int(x.nvals)
+	for r := b; !x.counted && len(r) > 0; {
 		l, n := binary.Uvarint(r)
 		r = r[n+int(l):]
 		nv, n := binary.Uvarint(r)

@@ -160,7 +160,7 @@ type Server struct {
 	wg        sync.WaitGroup // connections
 
 	open    atomic.Int64
-	workers *workerPool
+	inline  inlineWatch
 	chains  chainCache // client certificate chains verified at EXTERNAL binds
 }
 
@@ -205,7 +205,6 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return &Server{
 		cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.MaxConnections),
 		listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
-		workers: newWorkerPool(),
 	}, nil
 }
 
@@ -341,6 +340,5 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.disconnect(ResultUnavailable, "the server is shutting down")
 	}
 	s.wg.Wait()
-	s.workers.stop()
 	return err
 }
