@@ -159,9 +159,9 @@ type Server struct {
 	closing   bool
 	wg        sync.WaitGroup // connections
 
-	open    atomic.Int64
-	inline  inlineWatch
-	chains  chainCache // client certificate chains verified at EXTERNAL binds
+	open   atomic.Int64
+	inline inlineWatch
+	chains chainCache // client certificate chains verified at EXTERNAL binds
 }
 
 // NewServer returns a Server for cfg.
