@@ -223,11 +223,20 @@ func (t *Tree) search(ctx context.Context, id Identity, p SearchParams, sc *sear
 		}
 	}
 	if !d.IsRoot() {
+		// The base's slot is enough (its ID) unless aliases are followed:
+		// decoding the entry would be wasted on every search.
 		var x *cached
 		var err error
-		if t.cache != nil {
+		derefBase := req.DerefAliases == ldap.DerefFindingBaseObj || req.DerefAliases == ldap.DerefAlways
+		switch {
+		case t.cache != nil && !derefBase:
+			var xs *slot
+			if xs, err = t.cachedSlot(ctx, gen, norm); err == nil {
+				x = &cached{id: xs.id, parent: xs.parent, dn: xs.dn, norm: xs.norm}
+			}
+		case t.cache != nil:
 			x, err = t.cachedEntry(ctx, gen, norm, false)
-		} else {
+		default:
 			x, err = t.getEntry(ctx, norm)
 		}
 		if errors.Is(err, store.ErrNotFound) {
@@ -239,7 +248,7 @@ func (t *Tree) search(ctx context.Context, id Identity, p SearchParams, sc *sear
 		if err := t.concealBase(ctx, id, d, norm, req.BaseObject); err != nil {
 			return res, err
 		}
-		if req.DerefAliases == ldap.DerefFindingBaseObj || req.DerefAliases == ldap.DerefAlways {
+		if derefBase {
 			if x, err = t.derefAlias(ctx, x); err != nil {
 				return res, err
 			}

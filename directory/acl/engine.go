@@ -73,9 +73,19 @@ type Engine struct {
 	// re-read but not parsed again.
 	normMu sync.RWMutex
 	norms  map[string]string
+	// last is the most recent answer of effective: a search asks about
+	// one entry for each of its attributes in a row, and this spares
+	// those questions the lock and the map.
+	last atomic.Pointer[lastEffective]
 }
 
 type cacheKey struct{ caller, entry string }
+
+type lastEffective struct {
+	key cacheKey
+	gen uint64
+	eff effective
+}
 
 type cached struct {
 	gen uint64
@@ -498,9 +508,13 @@ func (e *Engine) Sources(ctx context.Context, entryDN string) (aclSource, ownerS
 func (e *Engine) effective(ctx context.Context, c Caller, entryDN string, own *Attributes) effective {
 	gen := e.gen.Load()
 	key := cacheKey{c.DN, entryDN}
+	if l := e.last.Load(); l != nil && l.gen == gen && l.key == key {
+		return l.eff
+	}
 	e.mu.RLock()
 	if v, ok := e.cache[key]; ok && v.gen == gen {
 		e.mu.RUnlock()
+		e.last.Store(&lastEffective{key: key, gen: gen, eff: v.eff})
 		return v.eff
 	}
 	e.mu.RUnlock()
@@ -508,6 +522,7 @@ func (e *Engine) effective(ctx context.Context, c Caller, entryDN string, own *A
 	if eff.err != nil {
 		return eff // do not cache failures
 	}
+	e.last.Store(&lastEffective{key: key, gen: gen, eff: eff})
 	e.mu.Lock()
 	if e.current(gen) {
 		if len(e.cache) >= e.cfg.CacheSize {
