@@ -48,13 +48,17 @@ type slot struct {
 	nvals      uint32   // values in data, so expand sizes its slices at once
 	nattrs     uint16   // attributes in data, when it fits (else expand counts)
 	counted    bool     // nattrs holds the count
+	evicted    bool     // dropped from the cache's entries (under its mu)
 	ref        atomic.Bool
 }
 
-// indexHit is a cached equality-index lookup: the NormDNs of the entries
-// holding the index row, whose entries are looked up in the cache.
+// indexHit is a cached equality-index lookup: the slots of the entries
+// holding the index row, so a hit costs no second lookup by DN. A slot
+// stays valid while the hit lives (every write empties the whole cache);
+// one evicted from the entries since is read again by DN instead, so
+// that what the cache holds stays what it accounts for.
 type indexHit struct {
-	norms []string
+	slots []*slot
 	size  int64
 	ref   atomic.Bool
 }
@@ -274,6 +278,7 @@ func (c *readCache) makeRoomLocked(n int64, entry bool) {
 				continue
 			}
 			delete(c.entries, k)
+			x.evicted = true
 			c.used -= int64(x.size)
 			c.evictions.Add(1)
 		}
@@ -289,10 +294,12 @@ func (c *readCache) putLocked(gen uint64, x *slot) {
 		return
 	}
 	if old := c.entries[x.norm]; old != nil {
+		x.evicted = true // an index hit holding x reads old by DN
 		return
 	}
 	size := slotSize(x)
 	if size > c.budget/4 || size > math.MaxInt32 {
+		x.evicted = true
 		return // a huge entry would push out too much
 	}
 	x.size = int32(size)
@@ -722,14 +729,18 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 			h.ref.Store(true)
 		}
 		if sc != nil {
-			xs = grow(sc.slots, len(h.norms))[:len(h.norms)]
+			xs = grow(sc.slots, len(h.slots))[:len(h.slots)]
 			defer func() { clear(xs); sc.slots = xs[:0] }()
 		} else {
-			xs = make([]*slot, len(h.norms))
+			xs = make([]*slot, len(h.slots))
 		}
-		for i, n := range h.norms {
-			if xs[i] = c.entries[n]; xs[i] != nil && !xs[i].ref.Load() {
-				xs[i].ref.Store(true)
+		for i, x := range h.slots {
+			if x.evicted {
+				xs[i] = nil
+				continue
+			}
+			if xs[i] = x; !x.ref.Load() {
+				x.ref.Store(true)
 			}
 		}
 	}
@@ -741,7 +752,7 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 			if x == nil {
 				// Evicted since: read it again (gone: no longer a match).
 				var err error
-				if y, err = t.cachedEntry(ctx, gen, h.norms[i], true); errors.Is(err, store.ErrNotFound) {
+				if y, err = t.cachedEntry(ctx, gen, h.slots[i].norm, true); errors.Is(err, store.ErrNotFound) {
 					continue
 				} else if err != nil {
 					return err
@@ -783,10 +794,7 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 	if c.gen != gen {
 		return nil
 	}
-	h = &indexHit{norms: make([]string, len(xs)), size: int64(indexOverhead + len(key.Attr) + len(key.Value) + 16*len(xs))}
-	for i, x := range xs {
-		h.norms[i] = x.norm
-	}
+	h = &indexHit{slots: xs, size: int64(indexOverhead + len(key.Attr) + len(key.Value) + 16*len(xs))}
 	c.makeRoomLocked(h.size, false)
 	c.index[key] = h
 	c.used += h.size
