@@ -723,50 +723,67 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 	c := t.cache
 	c.mu.Lock()
 	h := c.index[key]
+	if h == nil {
+		c.mu.Unlock()
+		c.misses.Add(1)
+		return t.indexedFromStore(ctx, gen, key, fn)
+	}
+	if !h.ref.Load() {
+		h.ref.Store(true)
+	}
 	var xs []*slot
-	if h != nil {
-		if !h.ref.Load() {
-			h.ref.Store(true)
+	if sc != nil {
+		xs = grow(sc.slots, len(h.slots))[:len(h.slots)]
+	} else {
+		xs = make([]*slot, len(h.slots))
+	}
+	for i, x := range h.slots {
+		if x.evicted {
+			xs[i] = nil
+			continue
 		}
-		if sc != nil {
-			xs = grow(sc.slots, len(h.slots))[:len(h.slots)]
-			defer func() { clear(xs); sc.slots = xs[:0] }()
-		} else {
-			xs = make([]*slot, len(h.slots))
-		}
-		for i, x := range h.slots {
-			if x.evicted {
-				xs[i] = nil
-				continue
-			}
-			if xs[i] = x; !x.ref.Load() {
-				x.ref.Store(true)
-			}
+		if xs[i] = x; !x.ref.Load() {
+			x.ref.Store(true)
 		}
 	}
 	c.mu.Unlock()
-	if h != nil {
-		c.hits.Add(1)
-		for i, x := range xs {
-			var y *cached
-			if x == nil {
-				// Evicted since: read it again (gone: no longer a match).
-				var err error
-				if y, err = t.cachedEntry(ctx, gen, h.slots[i].norm, true); errors.Is(err, store.ErrNotFound) {
-					continue
-				} else if err != nil {
-					return err
-				}
-			} else {
-				y = t.expandInto(x, true, sc)
-			}
-			if err := fn(y); err != nil {
+	c.hits.Add(1)
+	err := t.indexedCached(ctx, gen, h, xs, sc, fn)
+	if sc != nil {
+		clear(xs)
+		sc.slots = xs[:0]
+	}
+	return err
+}
+
+// indexedCached calls fn with the entries of a cached index hit: xs are
+// its slots still cached (nil for one evicted since).
+func (t *Tree) indexedCached(ctx context.Context, gen uint64, h *indexHit, xs []*slot, sc *searchScratch, fn func(*cached) error) error {
+	for i, x := range xs {
+		var y *cached
+		if x == nil {
+			// Evicted since: read it again (gone: no longer a match).
+			var err error
+			if y, err = t.cachedEntry(ctx, gen, h.slots[i].norm, true); errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
 				return err
 			}
+		} else {
+			y = t.expandInto(x, true, sc)
 		}
-		return nil
+		if err := fn(y); err != nil {
+			return err
+		}
 	}
-	c.misses.Add(1)
+	return nil
+}
+
+// indexedFromStore is indexedEntries on a miss: the entries streamed from
+// the store, and the result cached when small.
+func (t *Tree) indexedFromStore(ctx context.Context, gen uint64, key store.DirIndexKey, fn func(*cached) error) error {
+	c := t.cache
+	var xs []*slot
 	keep := true
 	err := t.st.DirSearch(ctx, store.DirQuery{Base: 0, Scope: store.DirSub, Index: &key}, func(se *store.DirEntry) error {
 		y, x, err := t.fromStore(se, true)
@@ -794,7 +811,7 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 	if c.gen != gen {
 		return nil
 	}
-	h = &indexHit{slots: xs, size: int64(indexOverhead + len(key.Attr) + len(key.Value) + 16*len(xs))}
+	h := &indexHit{slots: xs, size: int64(indexOverhead + len(key.Attr) + len(key.Value) + 16*len(xs))}
 	c.makeRoomLocked(h.size, false)
 	c.index[key] = h
 	c.used += h.size

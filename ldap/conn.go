@@ -66,7 +66,7 @@ type operation struct {
 	c         *conn
 	id        int32
 	tag       byte
-	cancel    context.CancelFunc
+	ctx       opContext // cancelled by abandon
 	abandoned atomic.Bool
 	buf       []byte // responses not yet written
 	start     time.Time
@@ -255,13 +255,13 @@ func (c *conn) dispatch(m *Message, rd *bufio.Reader) (handedOff bool) {
 		return false
 	}
 	start := time.Now()
-	ctx := &opContext{parent: c.ctx, deadline: start.Add(c.s.cfg.OperationTimeout)}
-	cancel := ctx.cancel
-	o := &operation{c: c, id: m.ID, tag: m.Op.Tag(), cancel: cancel, start: start}
+	o := &operation{c: c, id: m.ID, tag: m.Op.Tag(), start: start}
+	o.ctx.parent, o.ctx.deadline = c.ctx, start.Add(c.s.cfg.OperationTimeout)
+	ctx := &o.ctx
 	c.opsMu.Lock()
 	if prev := c.inflight[m.ID]; prev != nil {
 		c.opsMu.Unlock()
-		cancel()
+		ctx.cancel()
 		<-c.sem
 		// RFC 4511 §4.1.1.1: a messageID in use is a protocol error.
 		c.disconnect(ResultProtocolError, "messageID already in use by an operation in progress")
@@ -274,7 +274,7 @@ func (c *conn) dispatch(m *Message, rd *bufio.Reader) (handedOff bool) {
 	c.inlineOp.Store(o)
 	c.s.inline.begin(c.s)
 	c.run(ctx, o, m)
-	cancel()
+	ctx.cancel()
 	c.opsMu.Lock()
 	delete(c.inflight, o.id)
 	c.opsMu.Unlock()
@@ -479,7 +479,7 @@ func (c *conn) abandon(id int32) {
 	c.opsMu.Unlock()
 	if o != nil {
 		o.abandoned.Store(true)
-		o.cancel()
+		o.ctx.cancel()
 		c.s.log.Debug("LDAP abandon", "remote", c.remote, "msgid", id, "op", OpName(o.tag))
 	}
 }
@@ -489,7 +489,7 @@ func (c *conn) abandonAll() {
 	c.opsMu.Lock()
 	for _, o := range c.inflight {
 		o.abandoned.Store(true)
-		o.cancel()
+		o.ctx.cancel()
 	}
 	c.opsMu.Unlock()
 }
