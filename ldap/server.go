@@ -188,7 +188,12 @@ type Server struct {
 
 	open    atomic.Int64
 	workers *workerPool
-	chains  chainCache // client certificate chains verified at EXTERNAL binds
+	// connWorkers runs the connections' readers: a TLS handshake grows a
+	// goroutine's stack to tens of kilobytes (key exchange, certificate
+	// parsing), which a fresh goroutine per connection pays in stack
+	// copies at every short-lived login; kept readers pay once.
+	connWorkers *workerPool
+	chains      chainCache // client certificate chains verified at EXTERNAL binds
 }
 
 // NewServer returns a Server for cfg.
@@ -232,7 +237,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return &Server{
 		cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.MaxConnections),
 		listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
-		workers: newWorkerPool(),
+		workers: newWorkerPool(), connWorkers: &workerPool{tasks: make(chan func()), quit: make(chan struct{}), max: maxConnWorkers},
 	}, nil
 }
 
@@ -305,7 +310,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, useTLS bool) error 
 		s.wg.Add(1)
 		s.mu.Unlock()
 		s.open.Add(1)
-		go func() {
+		s.connWorkers.run(func() {
 			defer func() {
 				s.mu.Lock()
 				delete(s.conns, c)
@@ -315,7 +320,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, useTLS bool) error 
 				s.wg.Done()
 			}()
 			c.serve()
-		}()
+		})
 	}
 }
 
@@ -369,5 +374,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.wg.Wait()
 	s.workers.stop()
+	s.connWorkers.stop()
 	return err
 }

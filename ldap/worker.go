@@ -8,12 +8,17 @@ import "sync/atomic"
 // pays for stack copies every time; kept workers pay once.
 const maxWorkers = 64
 
+// maxConnWorkers bounds the goroutines a Server keeps for connection
+// readers between connections (see Server.connWorkers).
+const maxConnWorkers = 64
+
 // workerPool runs operations on kept goroutines when one is idle, and on
 // a new goroutine otherwise (the per-connection bound still applies).
 type workerPool struct {
 	tasks chan func() // unbuffered: a send succeeds only to an idle worker
 	quit  chan struct{}
 	n     atomic.Int32
+	max   int32 // workers kept; maxWorkers when 0
 }
 
 func newWorkerPool() *workerPool {
@@ -26,7 +31,11 @@ func (p *workerPool) run(f func()) {
 		return
 	default:
 	}
-	if p.n.Add(1) <= maxWorkers {
+	limit := p.max
+	if limit == 0 {
+		limit = maxWorkers
+	}
+	if p.n.Add(1) <= limit {
 		go p.work(f)
 		return
 	}
