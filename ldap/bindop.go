@@ -267,7 +267,7 @@ func (c *conn) logBind(req *BindRequest, id Identity, mech string, res LDAPResul
 		attrs = append(attrs, "authz", id.DN)
 	}
 	if res.ResultCode != ResultSuccess && res.DiagnosticMessage != "" {
-		attrs = append(attrs, "msg", res.DiagnosticMessage)
+		attrs = append(attrs, "diagnostic", res.DiagnosticMessage)
 	}
 	// EXTERNAL names the client's certificate whether the bind succeeded
 	// or not: the verified leaf, or else the one the client presented.

@@ -3,10 +3,14 @@ package server_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,9 +110,11 @@ func TestExternalRefusalsWhoAmI(t *testing.T) {
 	whoami := peer.Need(t, "ldapwhoami", "ldap-utils")
 	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
 	var skew atomic.Int64 // the server's clock runs this far ahead
+	logs := &bindLog{}
 	f := start(t, "", func(c *server.Config) {
 		c.LDAPAddr, c.LDAPSAddr = "127.0.0.1:0", "127.0.0.1:0"
 		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		c.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	})
 	ldapURL, ldapsURL := "ldap://"+f.srv.LDAPAddr().String(), "ldaps://"+f.srv.LDAPSAddr().String()
 	env := []string{"PATH=" + os.Getenv("PATH"), "LDAPTLS_CACERT=" + f.boot.CAFile, "LDAPTLS_REQCERT=demand", "LDAPCONF=/dev/null", "LDAPRC=/dev/null", "HOME=" + f.dir}
@@ -145,8 +151,13 @@ func TestExternalRefusalsWhoAmI(t *testing.T) {
 		if url == ldapURL {
 			args = append(args, "-ZZ")
 		}
+		logs.reset()
 		if out, code := run(shortFiles, whoami, args...); code != 0 || !strings.Contains(out, "dn:cn=admin,o=pkid") {
 			t.Fatalf("ldapwhoami %s with a valid certificate: exit %d, %s", url, code, out)
+		}
+		if b := logs.binds(t); len(b) != 1 || b[0]["result"] != "success" || b[0]["authz"] != "cn=admin,o=pkid" ||
+			b[0]["serial"] != short.Serial || !strings.HasPrefix(fmt.Sprint(b[0]["rule"]), "subject") {
+			t.Errorf("bind log lines %v, want one naming the mapped DN, serial and rule", b)
 		}
 	}
 
@@ -173,10 +184,21 @@ func TestExternalRefusalsWhoAmI(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				skew.Store(int64(tc.skew))
 				defer skew.Store(0)
+				logs.reset()
 				out, code := run(tc.files, whoami, args...)
 				want := "certificate serial " + tc.serial + " (CN=admin,O=pkid) " + tc.want
 				if code != 49 || !strings.Contains(out, "Invalid credentials (49)") || !strings.Contains(out, want) {
 					t.Fatalf("exit %d, output:\n%s\nwant exit 49, Invalid credentials and %q", code, out, want)
+				}
+				// One log line for the bind, naming the mechanism, the
+				// certificate and the result.
+				binds := logs.binds(t)
+				if len(binds) != 1 {
+					t.Fatalf("%d bind log lines, want 1: %v", len(binds), binds)
+				}
+				b := binds[0]
+				if b["mech"] != "EXTERNAL" || b["serial"] != tc.serial || b["subject"] != "CN=admin,O=pkid" || b["result"] != "invalidCredentials" || !strings.Contains(fmt.Sprint(b["diagnostic"]), want) {
+					t.Errorf("bind log line %v", b)
 				}
 			})
 		}
@@ -192,4 +214,40 @@ func TestExternalRefusalsWhoAmI(t *testing.T) {
 			t.Fatalf("ldapsearch -x -ZZ: exit %d, %s", code, out)
 		}
 	})
+}
+
+// bindLog collects a server's JSON log lines.
+type bindLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *bindLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(b))
+	return len(b), nil
+}
+
+func (l *bindLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = nil
+}
+
+// binds returns the "bind" lines logged since the last reset.
+func (l *bindLog) binds(t *testing.T) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range l.lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["msg"] == "bind" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
