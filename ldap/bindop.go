@@ -233,7 +233,7 @@ func chainError(leaf *x509.Certificate, err error) *Error {
 	var ua x509.UnknownAuthorityError
 	var ie x509.CertificateInvalidError
 	switch {
-	case bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && leaf.CheckSignatureFrom(leaf) == nil:
+	case bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil:
 		return clientCertError(leaf, "is a self-signed certificate, not issued by a trusted CA")
 	case errors.As(err, &ua):
 		issuer := leaf.Issuer.String()
