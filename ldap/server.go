@@ -186,14 +186,14 @@ type Server struct {
 	closing   bool
 	wg        sync.WaitGroup // connections
 
-	open    atomic.Int64
-	workers *workerPool
+	open   atomic.Int64
+	inline inlineWatch
+	chains chainCache // client certificate chains verified at EXTERNAL binds
 	// connWorkers runs the connections' readers: a TLS handshake grows a
 	// goroutine's stack to tens of kilobytes (key exchange, certificate
 	// parsing), which a fresh goroutine per connection pays in stack
 	// copies at every short-lived login; kept readers pay once.
 	connWorkers *workerPool
-	chains      chainCache // client certificate chains verified at EXTERNAL binds
 }
 
 // NewServer returns a Server for cfg.
@@ -237,7 +237,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return &Server{
 		cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.MaxConnections),
 		listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
-		workers: newWorkerPool(), connWorkers: &workerPool{tasks: make(chan func()), quit: make(chan struct{}), max: maxConnWorkers},
+		connWorkers: newWorkerPool(maxConnWorkers),
 	}, nil
 }
 
@@ -373,7 +373,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.disconnect(ResultUnavailable, "the server is shutting down")
 	}
 	s.wg.Wait()
-	s.workers.stop()
 	s.connWorkers.stop()
 	return err
 }

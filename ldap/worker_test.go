@@ -10,7 +10,7 @@ import (
 // kept goroutine; concurrent tasks beyond the bound still run, on
 // goroutines that are not kept; stop ends the idle kept ones.
 func TestWorkerPoolKeepsGoroutines(t *testing.T) {
-	p := &workerPool{tasks: make(chan func()), quit: make(chan struct{}), max: 2}
+	p := newWorkerPool(2)
 	waitIdle := func(want int32) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); p.n.Load() != want; time.Sleep(time.Millisecond) {
