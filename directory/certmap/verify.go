@@ -63,9 +63,11 @@ func (m *Mapper) names(c *x509.Certificate) *certNames {
 // intermediates after it) at Config.Now: path validation to a trust
 // anchor, clientAuth extended key usage (or none), validity, and
 // revocation of the leaf (store for pkid CAs; package revocation for the
-// whole chain otherwise). The store is read at every call: there is no
-// cache to go stale. A refused certificate gives an *Error; a failure to
-// read the store gives a plain error.
+// whole chain otherwise). The revocation state is read at every call;
+// the path validation of a chain seen before is reused while every
+// certificate of the path is valid and the store lists the same CAs
+// (chainCache). A refused certificate gives an *Error; a failure to read
+// the store gives a plain error.
 func (m *Mapper) Verify(ctx context.Context, chain []*x509.Certificate) (*Verified, error) {
 	return m.verify(ctx, chain, false)
 }
