@@ -44,6 +44,13 @@
 // connection, idle, read, write and operation timeouts; a client that does
 // not read its results is disconnected when a write times out.
 //
+// SASL EXTERNAL verifies the client's chain at the bind, not in the TLS
+// handshake (run TLS with tls.RequestClientCert), so that an expired,
+// untrusted or serverAuth-only certificate is answered with
+// invalidCredentials naming its serial and the reason: against
+// ServerConfig.ClientCAs (chaincache.go remembers verified paths), or by
+// a ChainVerifyingBackend with trust anchors of its own.
+//
 // Distinguished names stay strings here; parsing them (RFC 4514) belongs to
 // package dn and the directory. The directory itself lives in package
 // directory (directory.LDAPBackend adapts it to Backend); this package
