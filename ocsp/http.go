@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -84,6 +85,13 @@ func (r *Responder) servePost(w http.ResponseWriter, req *http.Request) {
 	*bp = body[:0]
 	if err == errTooLarge {
 		r.reject(w, req, http.StatusRequestEntityTooLarge, "OCSP request larger than "+strconv.FormatInt(limit, 10)+" bytes")
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		// ReadTimeout of the server: net/http closes the connection after
+		// the answer, as the body was not read whole.
+		r.reject(w, req, http.StatusRequestTimeout, msgBodyTimeout)
 		return
 	}
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,11 +24,14 @@ import (
 // to Fallback, which serves it from then on: every behaviour of the
 // net/http path (404, 405, 413, 415, 431, 304, /metrics, CRLs) stays that
 // path's. Fallback's handler must send Prefix to the Responder (as Mount
-// does), and its timeouts apply to the loop too (ReadHeaderTimeout from
-// the first byte of a request, ReadTimeout for its body, WriteTimeout,
-// IdleTimeout between requests — checked lazily: an idle connection is
-// closed between IdleTimeout/2 and IdleTimeout after its last request;
-// MaxHeaderBytes). Create it with NewLeanServer.
+// does), and its timeouts apply to the loop as net/http applies them:
+// ReadHeaderTimeout from accept for the first request and from the first
+// bytes of a later one (a head not whole by then closes the connection),
+// ReadTimeout from the same start to the end of a POST body (late: 408
+// Request Timeout, then close), WriteTimeout for each response,
+// IdleTimeout from a response to the next request's first bytes, and
+// MaxHeaderBytes. The deadlines are re-armed only when one fires early,
+// not per request. Create it with NewLeanServer.
 type LeanServer struct {
 	// Served, if set, is called after each request the loop answered, with
 	// the HTTP status code; requests handed to Fallback are counted by its
@@ -108,10 +112,7 @@ func (s *LeanServer) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		lc := &leanConn{srv: s, c: c}
-		if sc, ok := c.(syscall.Conn); ok && rawIO {
-			lc.rc, _ = sc.SyscallConn()
-		}
+		lc := s.newConn(c)
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -122,6 +123,14 @@ func (s *LeanServer) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go lc.serve()
 	}
+}
+
+func (s *LeanServer) newConn(c net.Conn) *leanConn {
+	lc := &leanConn{srv: s, c: c}
+	if sc, ok := c.(syscall.Conn); ok && rawIO {
+		lc.rc, _ = sc.SyscallConn()
+	}
+	return lc
 }
 
 // Shutdown stops accepting, closes idle connections, waits for requests in
@@ -207,12 +216,29 @@ type leanConn struct {
 	out        []byte // the response being written
 	path, der  []byte // the unescaped path and the decoded GET request
 	req        Request
+	h          head // the head of the request being served
 
-	rdl      time.Time // read deadline set on c
-	rdlIdle  bool      // rdl is the lazy idle deadline
-	wdl      time.Time // write deadline set on c
-	headRead bool      // the header deadline of the current request is set
+	// Timeouts, as net/http's (see deadline). The deadlines set on c may
+	// be earlier than the ones that apply — a request's header deadline
+	// left set while the connection idles, the idle deadline of an earlier
+	// request: when one fires, the loop sets the one that applies and
+	// waits on. So a busy connection resets no timer per request, and an
+	// idle one still closes when its own timeout is up, with no other
+	// traffic to wake the server.
+	wait     int       // what the next read waits for: waitFirst, waitIdle, waitHead or waitBody
+	since    time.Time // when that wait began
+	rdl, wdl time.Time // the read and write deadlines set on c; zero: none
+	timedOut bool      // the last failed read hit its deadline
+	blocked  bool      // the last write waited for the socket to drain
 }
+
+// What a connection waits for, which says which timeout applies.
+const (
+	waitFirst = iota // the first request, since accept: ReadHeaderTimeout (as net/http: the first head's clock starts at accept)
+	waitIdle         // the next request, since the last response: IdleTimeout
+	waitHead         // the rest of a head, since its first bytes: ReadHeaderTimeout
+	waitBody         // the rest of a body, since the head's first bytes: ReadTimeout
+)
 
 func (c *leanConn) serve() {
 	s := c.srv
@@ -223,15 +249,22 @@ func (c *leanConn) serve() {
 			s.forget(c)
 		}
 	}()
+	c.wait, c.since = waitFirst, time.Now()
 	for {
 		h, ok := c.readHead()
 		if ok && (h == nil || !c.eligible(h)) {
 			c.handOff()
 			return
 		}
-		// A failed read (EOF, error, timeout) closes the connection, as
-		// net/http does; a failed write too.
-		if !ok || !c.readBody(h) || !c.answer(h) {
+		if ok && !c.readBody(h) {
+			if c.timedOut {
+				c.requestTimeout()
+			}
+			ok = false
+		}
+		// A failed read (EOF, error, a timeout of the head) closes the
+		// connection, as net/http does; a failed write too.
+		if !ok || !c.answer(h) {
 			c.c.Close()
 			s.forget(c)
 			return
@@ -249,44 +282,32 @@ type head struct {
 	n             int    // length of the head
 }
 
-// readHead returns the next request head; nil with ok true means "hand
-// off" (the head is foreign or too large); ok false means the connection
-// ended (EOF, an error or a timeout), which closes it as net/http would.
+// readHead returns the next request head (c.h); nil with ok true means
+// "hand off" (the head is foreign or too large); ok false means the
+// connection ended (EOF, an error or a timeout), which closes it as
+// net/http would.
 func (c *leanConn) readHead() (h *head, ok bool) {
 	s := c.srv
-	c.headRead = false
 	for {
 		if c.end > c.start {
-			var hd head
-			switch parseHead(c.buf[c.start:c.end], &hd) {
+			c.h = head{}
+			switch parseHead(c.buf[c.start:c.end], &c.h) {
 			case headComplete:
-				return &hd, true
+				return &c.h, true
 			case headForeign:
 				return nil, true
 			}
 			if c.end-c.start >= s.maxHeaderBytes {
 				return nil, true // net/http answers 431
 			}
-		}
-		if c.end == c.start {
-			c.start, c.end = 0, 0
-			if s.idleTimeout > 0 {
-				now := time.Now()
-				if !c.rdlIdle || c.rdl.Sub(now) < s.idleTimeout/2 {
-					c.setReadDeadline(now.Add(s.idleTimeout))
-					c.rdlIdle = true
-				}
-			} else if !c.rdl.IsZero() {
-				c.setReadDeadline(time.Time{})
+			if c.wait == waitIdle { // the first bytes of a head that is not whole yet
+				c.wait, c.since = waitHead, time.Now()
 			}
+		} else {
+			c.start, c.end = 0, 0
 			c.idle.Store(true)
 			if s.closing.Load() {
 				return nil, false
-			}
-		} else if !c.headRead {
-			c.headRead = true
-			if s.readHeaderTimeout > 0 {
-				c.setReadDeadline(time.Now().Add(s.readHeaderTimeout))
 			}
 		}
 		if !c.fill(s.maxHeaderBytes) {
@@ -297,7 +318,7 @@ func (c *leanConn) readHead() (h *head, ok bool) {
 }
 
 // fill reads more into buf, keeping at least room bytes of space for the
-// unread data.
+// unread data. It waits at most until the deadline of c.wait.
 func (c *leanConn) fill(room int) bool {
 	if c.buf == nil {
 		c.buf = make([]byte, 4096)
@@ -312,13 +333,47 @@ func (c *leanConn) fill(room int) bool {
 			c.buf = nb
 		}
 	}
-	n, err := c.read(c.buf[c.end:])
-	c.end += n
-	return n > 0 || err == nil
+	if t := c.deadline(); !t.IsZero() && (c.rdl.IsZero() || t.Before(c.rdl)) {
+		c.setReadDeadline(t)
+	}
+	for {
+		n, err := c.read(c.buf[c.end:])
+		c.end += n
+		if n > 0 || err == nil {
+			return true
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return false
+		}
+		// An earlier deadline than this wait's fired: wait on.
+		t := c.deadline()
+		if !t.IsZero() && !time.Now().Before(t) {
+			c.timedOut = true
+			return false
+		}
+		c.setReadDeadline(t)
+	}
+}
+
+// deadline returns the read deadline of what the connection waits for,
+// as net/http sets it; zero means none.
+func (c *leanConn) deadline() time.Time {
+	s := c.srv
+	d := s.readHeaderTimeout
+	switch c.wait {
+	case waitIdle:
+		d = s.idleTimeout
+	case waitBody:
+		d = s.readTimeout
+	}
+	if d <= 0 {
+		return time.Time{}
+	}
+	return c.since.Add(d)
 }
 
 func (c *leanConn) setReadDeadline(t time.Time) {
-	c.rdl, c.rdlIdle = t, false
+	c.rdl = t
 	c.c.SetReadDeadline(t)
 }
 
@@ -341,15 +396,17 @@ func (c *leanConn) eligible(h *head) bool {
 	return h.contentLength == 0 && len(p) > len(r.prefix) && string(p[:len(r.prefix)]) == r.prefix && p[len(r.prefix)] == '/'
 }
 
-// readBody makes sure the body of h is in buf.
+// readBody makes sure the body of h is in buf, waiting for it until
+// ReadTimeout after the head's first bytes.
 func (c *leanConn) readBody(h *head) bool {
 	need := h.n + int(h.contentLength)
 	if c.end-c.start >= need {
 		return true
 	}
-	if s := c.srv; s.readTimeout > 0 {
-		c.setReadDeadline(time.Now().Add(s.readTimeout))
+	if c.wait == waitIdle { // the head came whole: its first bytes are about now
+		c.since = time.Now()
 	}
+	c.wait = waitBody
 	for c.end-c.start < need {
 		if !c.fill(need) {
 			return false
@@ -423,15 +480,74 @@ func (c *leanConn) answer(h *head) bool {
 	if s.Served != nil {
 		s.Served(code)
 	}
-	if wt := s.writeTimeout; wt > 0 && c.wdl.Sub(now) < wt/2 {
-		c.wdl = now.Add(wt)
-		c.c.SetWriteDeadline(c.wdl)
-	}
-	if err := c.write(b); err != nil {
+	if !c.send(b, now) {
 		return false
+	}
+	c.wait, c.since = waitIdle, now
+	if c.blocked { // the idle clock starts when the response is out, as net/http's
+		c.since = time.Now()
 	}
 	c.shrink()
 	return keep
+}
+
+// send writes all of b within WriteTimeout from now.
+func (c *leanConn) send(b []byte, now time.Time) bool {
+	wt := c.srv.writeTimeout
+	if wt > 0 && c.wdl.Before(now) {
+		c.wdl = now.Add(wt)
+		c.c.SetWriteDeadline(c.wdl)
+	}
+	c.blocked = false
+	for len(b) > 0 {
+		n, err := c.write(b)
+		b = b[n:]
+		if err == nil {
+			continue
+		}
+		if t := now.Add(wt); wt > 0 && errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(t) {
+			c.wdl = t // an earlier request's deadline fired: this write has until t
+			c.c.SetWriteDeadline(t)
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// msgBodyTimeout is the text of the 408 answer to a POST whose body did
+// not arrive within ReadTimeout, from the loop and from ServeHTTP alike.
+const msgBodyTimeout = "the OCSP request body did not arrive within the read timeout"
+
+// rstAvoidanceDelay is net/http's: how long a connection closed with
+// unread input waits after its last answer, so that the reset its close
+// sends does not destroy the answer before the client reads it.
+const rstAvoidanceDelay = 500 * time.Millisecond
+
+// requestTimeout answers a POST whose body did not arrive in time as
+// Fallback's handler does (408, Connection: close) and closes the write
+// side; the caller closes the connection.
+func (c *leanConn) requestTimeout() {
+	s := c.srv
+	s.resp.count(http.MethodPost, ResultRejected)
+	if s.Served != nil {
+		s.Served(http.StatusRequestTimeout)
+	}
+	now := time.Now()
+	b := append(c.out[:0], "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(msgBodyTimeout)+1), 10)
+	b = append(b, "\r\nContent-Type: text/plain; charset=utf-8\r\nDate: "...)
+	b = appendDate(b, now)
+	b = append(b, "\r\nX-Content-Type-Options: nosniff\r\n\r\n"...)
+	b = append(b, msgBodyTimeout+"\n"...)
+	c.out = b
+	if !c.send(b, now) {
+		return
+	}
+	if cw, ok := c.c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		time.Sleep(rstAvoidanceDelay)
+	}
 }
 
 // shrink drops buffers a large request or response grew, so that an idle
