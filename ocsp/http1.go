@@ -1,12 +1,14 @@
 package ocsp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -679,7 +681,7 @@ const (
 // or answered (Transfer-Encoding, Expect, Upgrade, If-None-Match,
 // If-Modified-Since). Anything else is headForeign, for net/http.
 func parseHead(b []byte, h *head) int {
-	i := indexByte(b, '\n')
+	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		if len(b) > 0 && !validStart(b) {
 			return headForeign
@@ -699,20 +701,18 @@ func parseHead(b []byte, h *head) int {
 	default:
 		return headForeign
 	}
-	sp := indexByte(line, ' ')
+	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" || line[0] != '/' {
 		return headForeign
 	}
 	h.target = line[:sp]
-	for _, ch := range h.target {
-		if !pathByte(ch) {
-			return headForeign
-		}
+	if !all(h.target, classPath) {
+		return headForeign
 	}
 	pos := i + 1
 	hosts, lengths := 0, 0
 	for {
-		j := indexByte(b[pos:], '\n')
+		j := bytes.IndexByte(b[pos:], '\n')
 		if j < 0 {
 			return headIncomplete
 		}
@@ -725,30 +725,27 @@ func parseHead(b []byte, h *head) int {
 		if len(line) == 0 {
 			break
 		}
-		colon := indexByte(line, ':')
+		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
 			return headForeign
 		}
 		name, value := line[:colon], trimOWS(line[colon+1:])
-		for _, ch := range name {
-			if !tokenByte(ch) {
-				return headForeign
-			}
+		if !all(name, classToken) || !all(value, classValue) {
+			return headForeign
 		}
-		for _, ch := range value {
-			if ch < ' ' && ch != '\t' || ch == 0x7f || ch >= 0x80 {
-				return headForeign
+		switch len(name) { // then the name, case-insensitively
+		case 4:
+			if !equalFold(name, "host") {
+				break
 			}
-		}
-		switch {
-		case equalFold(name, "host"):
 			hosts++
-			for _, ch := range value {
-				if !hostByte(ch) {
-					return headForeign
-				}
+			if !all(value, classHost) {
+				return headForeign
 			}
-		case equalFold(name, "content-length"):
+		case 14:
+			if !equalFold(name, "content-length") {
+				break
+			}
 			lengths++
 			if len(value) == 0 || len(value) > 18 {
 				return headForeign
@@ -761,15 +758,21 @@ func parseHead(b []byte, h *head) int {
 				n = n*10 + int64(ch-'0')
 			}
 			h.contentLength = n
-		case equalFold(name, "content-type"):
+		case 12:
+			if !equalFold(name, "content-type") {
+				break
+			}
 			if h.contentType != nil {
 				return headForeign
 			}
 			h.contentType = value
-		case equalFold(name, "connection"):
+		case 10:
+			if !equalFold(name, "connection") {
+				break
+			}
 			for len(value) > 0 {
 				tok := value
-				if k := indexByte(value, ','); k >= 0 {
+				if k := bytes.IndexByte(value, ','); k >= 0 {
 					tok, value = value[:k], value[k+1:]
 				} else {
 					value = nil
@@ -782,9 +785,11 @@ func parseHead(b []byte, h *head) int {
 					return headForeign
 				}
 			}
-		case equalFold(name, "transfer-encoding"), equalFold(name, "expect"), equalFold(name, "upgrade"),
-			equalFold(name, "if-none-match"), equalFold(name, "if-modified-since"):
-			return headForeign
+		case 17, 6, 7, 13:
+			if equalFold(name, "transfer-encoding") || equalFold(name, "expect") || equalFold(name, "upgrade") ||
+				equalFold(name, "if-none-match") || equalFold(name, "if-modified-since") {
+				return headForeign
+			}
 		}
 	}
 	if hosts != 1 || lengths > 1 || h.post && lengths == 0 || !h.post && h.contentLength != 0 {
@@ -804,15 +809,6 @@ func validStart(b []byte) bool {
 		}
 	}
 	return false
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
@@ -843,27 +839,41 @@ func equalFold(b []byte, lower string) bool {
 	return true
 }
 
-// tokenByte reports a tchar of RFC 9110 §5.6.2.
-func tokenByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-		c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~'
-}
+// Byte classes of parseHead, as bits of byteClass.
+const (
+	classToken = 1 << iota // a tchar of RFC 9110 §5.6.2
+	classPath              // pchar and "/" of RFC 3986, the bytes of an origin-form path (no query, no fragment)
+	classHost              // a reg-name, IPv4 or bracketed IPv6 address and a port
+	classValue             // a field-value byte the loop takes: VCHAR, SP, HTAB (obs-text is net/http's)
+)
 
-// pathByte reports a byte the loop accepts in an origin-form path: pchar
-// and "/" of RFC 3986 (no query, no fragment).
-func pathByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '/' || c == '%' || c == '-' || c == '.' || c == '_' || c == '~' || c == '!' || c == '$' ||
-		c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' ||
-		c == '=' || c == ':' || c == '@'
-}
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if alnum || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0 {
+			t[c] |= classToken
+		}
+		if alnum || strings.IndexByte("/%-._~!$&'()*+,;=:@", byte(c)) >= 0 {
+			t[c] |= classPath
+		}
+		if alnum || strings.IndexByte(".-:[]_", byte(c)) >= 0 {
+			t[c] |= classHost
+		}
+		if ' ' <= c && c < 0x7f || c == '\t' {
+			t[c] |= classValue
+		}
+	}
+	return t
+}()
 
-// hostByte reports a byte the loop accepts in a Host header: a reg-name,
-// IPv4 or bracketed IPv6 address and a port.
-func hostByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'
+// all reports whether every byte of b is of class.
+func all(b []byte, class uint8) bool {
+	for _, c := range b {
+		if byteClass[c]&class == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // unescapePath appends the percent-decoded path to dst, as net/url does
