@@ -879,18 +879,18 @@ func all(b []byte, class uint8) bool {
 // unescapePath appends the percent-decoded path to dst, as net/url does
 // for URL.Path ('+' stays '+'); ok is false for a bad escape.
 func unescapePath(dst, p []byte) ([]byte, bool) {
-	for i := 0; i < len(p); i++ {
-		ch := p[i]
-		if ch == '%' {
-			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-				return dst, false
-			}
-			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
-			i += 2
+	for {
+		i := bytes.IndexByte(p, '%')
+		if i < 0 {
+			return append(dst, p...), true
 		}
-		dst = append(dst, ch)
+		if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+			return dst, false
+		}
+		dst = append(dst, p[:i]...)
+		dst = append(dst, unhex(p[i+1])<<4|unhex(p[i+2]))
+		p = p[i+3:]
 	}
-	return dst, true
 }
 
 func isHex(c byte) bool {
