@@ -209,12 +209,8 @@ func (r *Responder) cachingHeaders(a *answer) getHeaders {
 			etag:         e.hdrETag, lastModified: e.hdrLastModified, expires: e.hdrExpires,
 		}
 	case a.status == Successful && !a.nonce:
-		left := a.nextUpdate.Sub(r.cfg.Now())
-		if r.cfg.MaxAge > 0 {
-			left = min(left, r.cfg.MaxAge)
-		}
 		return getHeaders{
-			cacheControl: []string{"max-age=" + strconv.FormatInt(int64(max(0, left/time.Second)), 10) + ", public, no-transform, must-revalidate"},
+			cacheControl: []string{string(appendCacheControl(nil, a.nextUpdate, r.cfg.Now(), r.cfg.MaxAge))},
 			lastModified: []string{a.thisUpdate.Format(http.TimeFormat)},
 			expires:      []string{a.nextUpdate.Format(http.TimeFormat)},
 		}

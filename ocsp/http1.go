@@ -442,7 +442,11 @@ func (c *leanConn) answer(h *head) bool {
 			ch = getHeaders{cacheControl: hdrNoStore}
 		} else {
 			a = r.answer(s.ctx, der, &c.req)
-			ch = r.cachingHeaders(&a)
+			if e := a.e; e != nil { // Cache-Control: see below
+				ch = getHeaders{etag: e.hdrETag, lastModified: e.hdrLastModified, expires: e.hdrExpires}
+			} else {
+				ch = r.cachingHeaders(&a)
+			}
 		}
 	}
 	c.start += h.n + int(h.contentLength)
@@ -455,7 +459,15 @@ func (c *leanConn) answer(h *head) bool {
 	} else {
 		b = append(b, "HTTP/1.1 400 Bad Request\r\n"...)
 	}
-	if ch.cacheControl != nil {
+	switch {
+	case a.e != nil && !h.post:
+		// A pre-signed response's max-age changes every second: formatted
+		// here, it costs no allocation (cachingHeaders would make one for
+		// each entry each second it is asked for).
+		b = append(b, "Cache-Control: "...)
+		b = appendCacheControl(b, a.e.nextUpdate, r.cfg.Now(), r.cfg.MaxAge)
+		b = append(b, "\r\n"...)
+	case ch.cacheControl != nil:
 		b = appendHeader(b, "Cache-Control: ", ch.cacheControl[0])
 	}
 	if !keep {

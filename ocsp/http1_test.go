@@ -600,3 +600,47 @@ func BenchmarkLoopGet(b *testing.B) {
 	benchLoop(b, f, "GET /ocsp/"+url.PathEscape(base64.StdEncoding.EncodeToString(der))+
 		" HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n")
 }
+
+// TestLeanServerCacheControl: the max-age the loop sends for a pre-signed
+// response follows the Responder's clock (never a stale value formatted
+// earlier) and MaxAge, exactly as net/http's path says.
+func TestLeanServerCacheControl(t *testing.T) {
+	var clock atomic.Pointer[time.Time]
+	t0 := time.Now().UTC().Truncate(time.Second)
+	clock.Store(&t0)
+	for _, tt := range []struct {
+		name   string
+		maxAge time.Duration
+	}{
+		{"until nextUpdate", 0},
+		{"MaxAge", time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.Store(&t0)
+			e := newLeanEnv(t, func(c *Config) {
+				c.Now = func() time.Time { return *clock.Load() }
+				c.MaxAge = tt.maxAge
+			})
+			der := request(t, e.f.ca1, crypto.SHA1, e.f.good)
+			raw := "GET /ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(der)) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+			next := parseFor(t, bodyOf(roundTrip(t, e.lean, raw, 1)[0]), e.f.good, e.f.ca1).NextUpdate
+			for _, step := range []time.Duration{0, 10 * time.Second, 59*time.Minute + 30*time.Second, 2 * time.Hour, 7 * time.Hour} {
+				now := t0.Add(step)
+				clock.Store(&now)
+				left := next.Sub(now)
+				if tt.maxAge > 0 {
+					left = min(left, tt.maxAge)
+				}
+				want := "max-age=" + strconv.Itoa(int(left/time.Second)) + ", public, no-transform, must-revalidate"
+				for name, addr := range map[string]string{"lean": e.lean, "net/http": e.std} {
+					if got := roundTrip(t, addr, raw, 1)[0].Header.Get("Cache-Control"); got != want {
+						t.Errorf("%v on: %s sends Cache-Control %q, want %q", step, name, got, want)
+					}
+				}
+			}
+			if n := e.served.Load(); n != 6 {
+				t.Errorf("the loop answered %d requests, want 6", n)
+			}
+		})
+	}
+}
