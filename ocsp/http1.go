@@ -338,6 +338,7 @@ func (c *leanConn) fill(room int) bool {
 	if t := c.deadline(); !t.IsZero() && (c.rdl.IsZero() || t.Before(c.rdl)) {
 		c.setReadDeadline(t)
 	}
+	c.timedOut = false
 	for {
 		n, err := c.read(c.buf[c.end:])
 		c.end += n
