@@ -644,3 +644,46 @@ func TestLeanServerCacheControl(t *testing.T) {
 		})
 	}
 }
+
+// TestLeanServerWriteTimeout: a client that sends requests but never
+// reads the answers does not hold its connection (and goroutine) forever:
+// once the socket buffers are full, the write blocked longest gives up
+// after WriteTimeout and the connection is closed.
+func TestLeanServerWriteTimeout(t *testing.T) {
+	f := newFixture(t, "p256", nil)
+	fb := NewServer(f.r)
+	fb.WriteTimeout = 300 * time.Millisecond
+	srv := NewLeanServer(f.r, fb)
+	var served atomic.Int64
+	srv.Served = func(int) { served.Add(1) }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	der := request(t, f.ca1, crypto.SHA1, f.good)
+	get := "GET /ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(der)) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	for range 20000 { // about 20 MB of answers: more than any socket buffer holds
+		if _, err := io.WriteString(c, get); err != nil {
+			break // the server closed the connection
+		}
+	}
+	time.Sleep(time.Second) // past WriteTimeout, still reading nothing
+	// Now drain: the answers end with the connection closed, not a hang.
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("connection still open after %d bytes of answers: %v", n, err)
+	}
+	if s := served.Load(); s == 0 || s >= 20000 {
+		t.Errorf("the loop answered %d of 20000 requests, want some but not all", s)
+	}
+}
