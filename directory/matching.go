@@ -91,13 +91,55 @@ func prepare(v []byte, fold bool) string {
 			break
 		}
 	}
-	s := string(v)
-	if !ascii {
-		if !utf8.ValidString(s) {
-			return s
-		}
-		s = norm.NFKC.String(s)
+	if ascii {
+		return prepareASCII(v, fold)
 	}
+	s := string(v)
+	if !utf8.ValidString(s) {
+		return s
+	}
+	return prepareRunes(norm.NFKC.String(s), fold)
+}
+
+// prepareASCII is prepare for ASCII input, byte by byte, with one
+// allocation: values are mostly ASCII, and often already prepared.
+func prepareASCII(v []byte, fold bool) string {
+	prepared := len(v) == 0 || (v[0] != ' ' && v[len(v)-1] != ' ')
+	for i := 0; prepared && i < len(v); i++ {
+		c := v[i]
+		prepared = c >= 0x20 && c != 0x7f && !(fold && 'A' <= c && c <= 'Z') && !(c == ' ' && v[i+1] == ' ')
+	}
+	if prepared {
+		return string(v)
+	}
+	var b strings.Builder
+	b.Grow(len(v))
+	space := false
+	for _, c := range v {
+		switch {
+		case c == ' ' || '\t' <= c && c <= '\r':
+			space = b.Len() > 0
+			continue
+		case c < 0x20 || c == 0x7f:
+			continue // RFC 4518 §2.2 maps controls to nothing
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if fold && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	if b.Len() == 0 && len(v) > 0 {
+		return " "
+	}
+	return b.String()
+}
+
+// prepareRunes is prepare for valid UTF-8 after NFKC.
+func prepareRunes(s string, fold bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -124,7 +166,7 @@ func prepare(v []byte, fold bool) string {
 		}
 		b.WriteRune(r)
 	}
-	if b.Len() == 0 && len(v) > 0 {
+	if b.Len() == 0 && len(s) > 0 {
 		return " "
 	}
 	return b.String()
