@@ -69,17 +69,22 @@ func (e *entry) cacheControlAt(now time.Time, maxAge time.Duration) []string {
 	if cc := e.cacheControl.Load(); cc != nil && cc.unix == sec {
 		return cc.value
 	}
-	left := e.nextUpdate.Sub(now)
+	cc := &cacheControl{unix: sec, value: []string{string(appendCacheControl(nil, e.nextUpdate, now, maxAge))}}
+	e.cacheControl.Store(cc)
+	return cc.value
+}
+
+// appendCacheControl appends the Cache-Control value of RFC 5019 §6.2
+// for a response valid until nextUpdate, at now: max-age is the time left
+// in whole seconds, capped at maxAge when that is positive.
+func appendCacheControl(b []byte, nextUpdate, now time.Time, maxAge time.Duration) []byte {
+	left := nextUpdate.Sub(now)
 	if maxAge > 0 && left > maxAge {
 		left = maxAge
 	}
-	age := int64(left / time.Second)
-	if age < 0 {
-		age = 0
-	}
-	cc := &cacheControl{unix: sec, value: []string{"max-age=" + strconv.FormatInt(age, 10) + ", public, no-transform, must-revalidate"}}
-	e.cacheControl.Store(cc)
-	return cc.value
+	b = append(b, "max-age="...)
+	b = strconv.AppendInt(b, int64(max(0, left/time.Second)), 10)
+	return append(b, ", public, no-transform, must-revalidate"...)
 }
 
 // cache holds pre-signed responses keyed by the CertID DER, bounded by max

@@ -63,7 +63,10 @@
 // header map or context per request, and hands every connection that sends anything else — with
 // the bytes read so far — to a net/http server, which then serves it to
 // its end: 404/405/413/415, HEAD, HTTP/1.0, conditional GET and every
-// other path keep net/http's exact behaviour.
+// other path keep net/http's exact behaviour. Its timeouts are net/http's
+// too (RFC 9110 §15.5.9: a POST body that does not arrive within
+// ReadTimeout is answered 408 Request Timeout, by both), without a timer
+// reset per request.
 //
 // Wiring it into a server: New with a Lookup that reads the store (serial
 // as upper-case hex, status, revocation time and reason); Prepare per CA at

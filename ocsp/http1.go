@@ -1,11 +1,14 @@
 package ocsp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,11 +26,14 @@ import (
 // to Fallback, which serves it from then on: every behaviour of the
 // net/http path (404, 405, 413, 415, 431, 304, /metrics, CRLs) stays that
 // path's. Fallback's handler must send Prefix to the Responder (as Mount
-// does), and its timeouts apply to the loop too (ReadHeaderTimeout from
-// the first byte of a request, ReadTimeout for its body, WriteTimeout,
-// IdleTimeout between requests — checked lazily: an idle connection is
-// closed between IdleTimeout/2 and IdleTimeout after its last request;
-// MaxHeaderBytes). Create it with NewLeanServer.
+// does), and its timeouts apply to the loop as net/http applies them:
+// ReadHeaderTimeout from accept for the first request and from the first
+// bytes of a later one (a head not whole by then closes the connection),
+// ReadTimeout from the same start to the end of a POST body (late: 408
+// Request Timeout, then close), WriteTimeout for each response,
+// IdleTimeout from a response to the next request's first bytes, and
+// MaxHeaderBytes. The deadlines are re-armed only when one fires early,
+// not per request. Create it with NewLeanServer.
 type LeanServer struct {
 	// Served, if set, is called after each request the loop answered, with
 	// the HTTP status code; requests handed to Fallback are counted by its
@@ -108,10 +114,7 @@ func (s *LeanServer) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		lc := &leanConn{srv: s, c: c}
-		if sc, ok := c.(syscall.Conn); ok && rawIO {
-			lc.rc, _ = sc.SyscallConn()
-		}
+		lc := s.newConn(c)
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -122,6 +125,14 @@ func (s *LeanServer) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go lc.serve()
 	}
+}
+
+func (s *LeanServer) newConn(c net.Conn) *leanConn {
+	lc := &leanConn{srv: s, c: c}
+	if sc, ok := c.(syscall.Conn); ok && rawIO {
+		lc.rc, _ = sc.SyscallConn()
+	}
+	return lc
 }
 
 // Shutdown stops accepting, closes idle connections, waits for requests in
@@ -207,12 +218,29 @@ type leanConn struct {
 	out        []byte // the response being written
 	path, der  []byte // the unescaped path and the decoded GET request
 	req        Request
+	h          head // the head of the request being served
 
-	rdl      time.Time // read deadline set on c
-	rdlIdle  bool      // rdl is the lazy idle deadline
-	wdl      time.Time // write deadline set on c
-	headRead bool      // the header deadline of the current request is set
+	// Timeouts, as net/http's (see deadline). The deadlines set on c may
+	// be earlier than the ones that apply — a request's header deadline
+	// left set while the connection idles, the idle deadline of an earlier
+	// request: when one fires, the loop sets the one that applies and
+	// waits on. So a busy connection resets no timer per request, and an
+	// idle one still closes when its own timeout is up, with no other
+	// traffic to wake the server.
+	wait     int       // what the next read waits for: waitFirst, waitIdle, waitHead or waitBody
+	since    time.Time // when that wait began
+	rdl, wdl time.Time // the read and write deadlines set on c; zero: none
+	timedOut bool      // the last failed read hit its deadline
+	blocked  bool      // the last write waited for the socket to drain
 }
+
+// What a connection waits for, which says which timeout applies.
+const (
+	waitFirst = iota // the first request, since accept: ReadHeaderTimeout (as net/http: the first head's clock starts at accept)
+	waitIdle         // the next request, since the last response: IdleTimeout
+	waitHead         // the rest of a head, since its first bytes: ReadHeaderTimeout
+	waitBody         // the rest of a body, since the head's first bytes: ReadTimeout
+)
 
 func (c *leanConn) serve() {
 	s := c.srv
@@ -223,15 +251,22 @@ func (c *leanConn) serve() {
 			s.forget(c)
 		}
 	}()
+	c.wait, c.since = waitFirst, time.Now()
 	for {
 		h, ok := c.readHead()
 		if ok && (h == nil || !c.eligible(h)) {
 			c.handOff()
 			return
 		}
-		// A failed read (EOF, error, timeout) closes the connection, as
-		// net/http does; a failed write too.
-		if !ok || !c.readBody(h) || !c.answer(h) {
+		if ok && !c.readBody(h) {
+			if c.timedOut {
+				c.requestTimeout()
+			}
+			ok = false
+		}
+		// A failed read (EOF, error, a timeout of the head) closes the
+		// connection, as net/http does; a failed write too.
+		if !ok || !c.answer(h) {
 			c.c.Close()
 			s.forget(c)
 			return
@@ -249,44 +284,32 @@ type head struct {
 	n             int    // length of the head
 }
 
-// readHead returns the next request head; nil with ok true means "hand
-// off" (the head is foreign or too large); ok false means the connection
-// ended (EOF, an error or a timeout), which closes it as net/http would.
+// readHead returns the next request head (c.h); nil with ok true means
+// "hand off" (the head is foreign or too large); ok false means the
+// connection ended (EOF, an error or a timeout), which closes it as
+// net/http would.
 func (c *leanConn) readHead() (h *head, ok bool) {
 	s := c.srv
-	c.headRead = false
 	for {
 		if c.end > c.start {
-			var hd head
-			switch parseHead(c.buf[c.start:c.end], &hd) {
+			c.h = head{}
+			switch parseHead(c.buf[c.start:c.end], &c.h) {
 			case headComplete:
-				return &hd, true
+				return &c.h, true
 			case headForeign:
 				return nil, true
 			}
 			if c.end-c.start >= s.maxHeaderBytes {
 				return nil, true // net/http answers 431
 			}
-		}
-		if c.end == c.start {
-			c.start, c.end = 0, 0
-			if s.idleTimeout > 0 {
-				now := time.Now()
-				if !c.rdlIdle || c.rdl.Sub(now) < s.idleTimeout/2 {
-					c.setReadDeadline(now.Add(s.idleTimeout))
-					c.rdlIdle = true
-				}
-			} else if !c.rdl.IsZero() {
-				c.setReadDeadline(time.Time{})
+			if c.wait == waitIdle { // the first bytes of a head that is not whole yet
+				c.wait, c.since = waitHead, time.Now()
 			}
+		} else {
+			c.start, c.end = 0, 0
 			c.idle.Store(true)
 			if s.closing.Load() {
 				return nil, false
-			}
-		} else if !c.headRead {
-			c.headRead = true
-			if s.readHeaderTimeout > 0 {
-				c.setReadDeadline(time.Now().Add(s.readHeaderTimeout))
 			}
 		}
 		if !c.fill(s.maxHeaderBytes) {
@@ -297,7 +320,7 @@ func (c *leanConn) readHead() (h *head, ok bool) {
 }
 
 // fill reads more into buf, keeping at least room bytes of space for the
-// unread data.
+// unread data. It waits at most until the deadline of c.wait.
 func (c *leanConn) fill(room int) bool {
 	if c.buf == nil {
 		c.buf = make([]byte, 4096)
@@ -312,13 +335,48 @@ func (c *leanConn) fill(room int) bool {
 			c.buf = nb
 		}
 	}
-	n, err := c.read(c.buf[c.end:])
-	c.end += n
-	return n > 0 || err == nil
+	if t := c.deadline(); !t.IsZero() && (c.rdl.IsZero() || t.Before(c.rdl)) {
+		c.setReadDeadline(t)
+	}
+	c.timedOut = false
+	for {
+		n, err := c.read(c.buf[c.end:])
+		c.end += n
+		if n > 0 || err == nil {
+			return true
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return false
+		}
+		// An earlier deadline than this wait's fired: wait on.
+		t := c.deadline()
+		if !t.IsZero() && !time.Now().Before(t) {
+			c.timedOut = true
+			return false
+		}
+		c.setReadDeadline(t)
+	}
+}
+
+// deadline returns the read deadline of what the connection waits for,
+// as net/http sets it; zero means none.
+func (c *leanConn) deadline() time.Time {
+	s := c.srv
+	d := s.readHeaderTimeout
+	switch c.wait {
+	case waitIdle:
+		d = s.idleTimeout
+	case waitBody:
+		d = s.readTimeout
+	}
+	if d <= 0 {
+		return time.Time{}
+	}
+	return c.since.Add(d)
 }
 
 func (c *leanConn) setReadDeadline(t time.Time) {
-	c.rdl, c.rdlIdle = t, false
+	c.rdl = t
 	c.c.SetReadDeadline(t)
 }
 
@@ -341,15 +399,17 @@ func (c *leanConn) eligible(h *head) bool {
 	return h.contentLength == 0 && len(p) > len(r.prefix) && string(p[:len(r.prefix)]) == r.prefix && p[len(r.prefix)] == '/'
 }
 
-// readBody makes sure the body of h is in buf.
+// readBody makes sure the body of h is in buf, waiting for it until
+// ReadTimeout after the head's first bytes.
 func (c *leanConn) readBody(h *head) bool {
 	need := h.n + int(h.contentLength)
 	if c.end-c.start >= need {
 		return true
 	}
-	if s := c.srv; s.readTimeout > 0 {
-		c.setReadDeadline(time.Now().Add(s.readTimeout))
+	if c.wait == waitIdle { // the head came whole: its first bytes are about now
+		c.since = time.Now()
 	}
+	c.wait = waitBody
 	for c.end-c.start < need {
 		if !c.fill(need) {
 			return false
@@ -383,7 +443,11 @@ func (c *leanConn) answer(h *head) bool {
 			ch = getHeaders{cacheControl: hdrNoStore}
 		} else {
 			a = r.answer(s.ctx, der, &c.req)
-			ch = r.cachingHeaders(&a)
+			if e := a.e; e != nil { // Cache-Control: see below
+				ch = getHeaders{etag: e.hdrETag, lastModified: e.hdrLastModified, expires: e.hdrExpires}
+			} else {
+				ch = r.cachingHeaders(&a)
+			}
 		}
 	}
 	c.start += h.n + int(h.contentLength)
@@ -396,7 +460,15 @@ func (c *leanConn) answer(h *head) bool {
 	} else {
 		b = append(b, "HTTP/1.1 400 Bad Request\r\n"...)
 	}
-	if ch.cacheControl != nil {
+	switch {
+	case a.e != nil && !h.post:
+		// A pre-signed response's max-age changes every second: formatted
+		// here, it costs no allocation (cachingHeaders would make one for
+		// each entry each second it is asked for).
+		b = append(b, "Cache-Control: "...)
+		b = appendCacheControl(b, a.e.nextUpdate, r.cfg.Now(), r.cfg.MaxAge)
+		b = append(b, "\r\n"...)
+	case ch.cacheControl != nil:
 		b = appendHeader(b, "Cache-Control: ", ch.cacheControl[0])
 	}
 	if !keep {
@@ -423,15 +495,74 @@ func (c *leanConn) answer(h *head) bool {
 	if s.Served != nil {
 		s.Served(code)
 	}
-	if wt := s.writeTimeout; wt > 0 && c.wdl.Sub(now) < wt/2 {
-		c.wdl = now.Add(wt)
-		c.c.SetWriteDeadline(c.wdl)
-	}
-	if err := c.write(b); err != nil {
+	if !c.send(b, now) {
 		return false
+	}
+	c.wait, c.since = waitIdle, now
+	if c.blocked { // the idle clock starts when the response is out, as net/http's
+		c.since = time.Now()
 	}
 	c.shrink()
 	return keep
+}
+
+// send writes all of b within WriteTimeout from now.
+func (c *leanConn) send(b []byte, now time.Time) bool {
+	wt := c.srv.writeTimeout
+	if wt > 0 && c.wdl.Before(now) {
+		c.wdl = now.Add(wt)
+		c.c.SetWriteDeadline(c.wdl)
+	}
+	c.blocked = false
+	for len(b) > 0 {
+		n, err := c.write(b)
+		b = b[n:]
+		if err == nil {
+			continue
+		}
+		if t := now.Add(wt); wt > 0 && errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(t) {
+			c.wdl = t // an earlier request's deadline fired: this write has until t
+			c.c.SetWriteDeadline(t)
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// msgBodyTimeout is the text of the 408 answer to a POST whose body did
+// not arrive within ReadTimeout, from the loop and from ServeHTTP alike.
+const msgBodyTimeout = "the OCSP request body did not arrive within the read timeout"
+
+// rstAvoidanceDelay is net/http's: how long a connection closed with
+// unread input waits after its last answer, so that the reset its close
+// sends does not destroy the answer before the client reads it.
+const rstAvoidanceDelay = 500 * time.Millisecond
+
+// requestTimeout answers a POST whose body did not arrive in time as
+// Fallback's handler does (408, Connection: close) and closes the write
+// side; the caller closes the connection.
+func (c *leanConn) requestTimeout() {
+	s := c.srv
+	s.resp.count(http.MethodPost, ResultRejected)
+	if s.Served != nil {
+		s.Served(http.StatusRequestTimeout)
+	}
+	now := time.Now()
+	b := append(c.out[:0], "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(msgBodyTimeout)+1), 10)
+	b = append(b, "\r\nContent-Type: text/plain; charset=utf-8\r\nDate: "...)
+	b = appendDate(b, now)
+	b = append(b, "\r\nX-Content-Type-Options: nosniff\r\n\r\n"...)
+	b = append(b, msgBodyTimeout+"\n"...)
+	c.out = b
+	if !c.send(b, now) {
+		return
+	}
+	if cw, ok := c.c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		time.Sleep(rstAvoidanceDelay)
+	}
 }
 
 // shrink drops buffers a large request or response grew, so that an idle
@@ -563,7 +694,7 @@ const (
 // or answered (Transfer-Encoding, Expect, Upgrade, If-None-Match,
 // If-Modified-Since). Anything else is headForeign, for net/http.
 func parseHead(b []byte, h *head) int {
-	i := indexByte(b, '\n')
+	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		if len(b) > 0 && !validStart(b) {
 			return headForeign
@@ -583,20 +714,18 @@ func parseHead(b []byte, h *head) int {
 	default:
 		return headForeign
 	}
-	sp := indexByte(line, ' ')
+	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" || line[0] != '/' {
 		return headForeign
 	}
 	h.target = line[:sp]
-	for _, ch := range h.target {
-		if !pathByte(ch) {
-			return headForeign
-		}
+	if !all(h.target, classPath) {
+		return headForeign
 	}
 	pos := i + 1
 	hosts, lengths := 0, 0
 	for {
-		j := indexByte(b[pos:], '\n')
+		j := bytes.IndexByte(b[pos:], '\n')
 		if j < 0 {
 			return headIncomplete
 		}
@@ -609,30 +738,27 @@ func parseHead(b []byte, h *head) int {
 		if len(line) == 0 {
 			break
 		}
-		colon := indexByte(line, ':')
+		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
 			return headForeign
 		}
 		name, value := line[:colon], trimOWS(line[colon+1:])
-		for _, ch := range name {
-			if !tokenByte(ch) {
-				return headForeign
-			}
+		if !all(name, classToken) || !all(value, classValue) {
+			return headForeign
 		}
-		for _, ch := range value {
-			if ch < ' ' && ch != '\t' || ch == 0x7f || ch >= 0x80 {
-				return headForeign
+		switch len(name) { // then the name, case-insensitively
+		case 4:
+			if !equalFold(name, "host") {
+				break
 			}
-		}
-		switch {
-		case equalFold(name, "host"):
 			hosts++
-			for _, ch := range value {
-				if !hostByte(ch) {
-					return headForeign
-				}
+			if !all(value, classHost) {
+				return headForeign
 			}
-		case equalFold(name, "content-length"):
+		case 14:
+			if !equalFold(name, "content-length") {
+				break
+			}
 			lengths++
 			if len(value) == 0 || len(value) > 18 {
 				return headForeign
@@ -645,15 +771,21 @@ func parseHead(b []byte, h *head) int {
 				n = n*10 + int64(ch-'0')
 			}
 			h.contentLength = n
-		case equalFold(name, "content-type"):
+		case 12:
+			if !equalFold(name, "content-type") {
+				break
+			}
 			if h.contentType != nil {
 				return headForeign
 			}
 			h.contentType = value
-		case equalFold(name, "connection"):
+		case 10:
+			if !equalFold(name, "connection") {
+				break
+			}
 			for len(value) > 0 {
 				tok := value
-				if k := indexByte(value, ','); k >= 0 {
+				if k := bytes.IndexByte(value, ','); k >= 0 {
 					tok, value = value[:k], value[k+1:]
 				} else {
 					value = nil
@@ -666,9 +798,11 @@ func parseHead(b []byte, h *head) int {
 					return headForeign
 				}
 			}
-		case equalFold(name, "transfer-encoding"), equalFold(name, "expect"), equalFold(name, "upgrade"),
-			equalFold(name, "if-none-match"), equalFold(name, "if-modified-since"):
-			return headForeign
+		case 17, 6, 7, 13:
+			if equalFold(name, "transfer-encoding") || equalFold(name, "expect") || equalFold(name, "upgrade") ||
+				equalFold(name, "if-none-match") || equalFold(name, "if-modified-since") {
+				return headForeign
+			}
 		}
 	}
 	if hosts != 1 || lengths > 1 || h.post && lengths == 0 || !h.post && h.contentLength != 0 {
@@ -688,15 +822,6 @@ func validStart(b []byte) bool {
 		}
 	}
 	return false
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
@@ -727,44 +852,58 @@ func equalFold(b []byte, lower string) bool {
 	return true
 }
 
-// tokenByte reports a tchar of RFC 9110 §5.6.2.
-func tokenByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-		c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~'
-}
+// Byte classes of parseHead, as bits of byteClass.
+const (
+	classToken = 1 << iota // a tchar of RFC 9110 §5.6.2
+	classPath              // pchar and "/" of RFC 3986, the bytes of an origin-form path (no query, no fragment)
+	classHost              // a reg-name, IPv4 or bracketed IPv6 address and a port
+	classValue             // a field-value byte the loop takes: VCHAR, SP, HTAB (obs-text is net/http's)
+)
 
-// pathByte reports a byte the loop accepts in an origin-form path: pchar
-// and "/" of RFC 3986 (no query, no fragment).
-func pathByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '/' || c == '%' || c == '-' || c == '.' || c == '_' || c == '~' || c == '!' || c == '$' ||
-		c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' ||
-		c == '=' || c == ':' || c == '@'
-}
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if alnum || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0 {
+			t[c] |= classToken
+		}
+		if alnum || strings.IndexByte("/%-._~!$&'()*+,;=:@", byte(c)) >= 0 {
+			t[c] |= classPath
+		}
+		if alnum || strings.IndexByte(".-:[]_", byte(c)) >= 0 {
+			t[c] |= classHost
+		}
+		if ' ' <= c && c < 0x7f || c == '\t' {
+			t[c] |= classValue
+		}
+	}
+	return t
+}()
 
-// hostByte reports a byte the loop accepts in a Host header: a reg-name,
-// IPv4 or bracketed IPv6 address and a port.
-func hostByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'
+// all reports whether every byte of b is of class.
+func all(b []byte, class uint8) bool {
+	for _, c := range b {
+		if byteClass[c]&class == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // unescapePath appends the percent-decoded path to dst, as net/url does
 // for URL.Path ('+' stays '+'); ok is false for a bad escape.
 func unescapePath(dst, p []byte) ([]byte, bool) {
-	for i := 0; i < len(p); i++ {
-		ch := p[i]
-		if ch == '%' {
-			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-				return dst, false
-			}
-			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
-			i += 2
+	for {
+		i := bytes.IndexByte(p, '%')
+		if i < 0 {
+			return append(dst, p...), true
 		}
-		dst = append(dst, ch)
+		if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+			return dst, false
+		}
+		dst = append(dst, p[:i]...)
+		dst = append(dst, unhex(p[i+1])<<4|unhex(p[i+2]))
+		p = p[i+3:]
 	}
-	return dst, true
 }
 
 func isHex(c byte) bool {

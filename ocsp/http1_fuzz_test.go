@@ -7,9 +7,11 @@ import (
 	"testing"
 )
 
-// FuzzParseHead: the lean loop's HTTP parser never panics, and every head
-// it takes for itself is one net/http reads the same way: method, target,
-// unescaped path, Content-Length, Content-Type and Connection: close. Whatever it is unsure of must be headForeign (net/http's).
+// FuzzParseHead: the lean loop's HTTP parser never panics, reads every
+// input as the byte-at-a-time reference parser does, and every head it
+// takes for itself is one net/http reads the same way: method, target,
+// unescaped path, Content-Length, Content-Type and Connection: close.
+// Whatever it is unsure of must be headForeign (net/http's).
 func FuzzParseHead(f *testing.F) {
 	for _, s := range []string{
 		"GET /ocsp/MEMwQTA%2FMD0wOzAJBgUrDgMCGgUABBQ%3D HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
@@ -26,7 +28,10 @@ func FuzzParseHead(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var h head
+		var h, ref head
+		if got, want := parseHead(b, &h), parseHeadRef(b, &ref); got != want || got == headComplete && !sameHead(&h, &ref) {
+			t.Fatalf("parseHead: %d %+v, the reference: %d %+v", got, h, want, ref)
+		}
 		switch parseHead(b, &h) {
 		case headIncomplete, headForeign:
 			return
@@ -69,4 +74,10 @@ func FuzzParseHead(f *testing.F) {
 			t.Fatalf("path: net/http %q, the loop %q", req.URL.Path, p)
 		}
 	})
+}
+
+func sameHead(a, b *head) bool {
+	return a.post == b.post && bytes.Equal(a.target, b.target) && a.contentLength == b.contentLength &&
+		(a.contentType == nil) == (b.contentType == nil) && bytes.Equal(a.contentType, b.contentType) &&
+		a.close == b.close && a.n == b.n
 }

@@ -48,21 +48,24 @@ func (c *leanConn) read(p []byte) (int, error) {
 	return n, nil
 }
 
-// write writes all of b, with raw system calls like read.
-func (c *leanConn) write(b []byte) error {
+// write writes b, with raw system calls like read, and returns how much
+// of it was written; a nil error means all of it. It sets c.blocked when
+// it had to wait for the socket to drain.
+func (c *leanConn) write(b []byte) (int, error) {
 	if c.rc == nil {
-		_, err := c.c.Write(b)
-		return err
+		return c.c.Write(b)
 	}
+	var n int
 	var errno syscall.Errno
 	err := c.rc.Write(func(fd uintptr) bool {
-		for len(b) > 0 {
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		for n < len(b) {
+			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
 			switch e {
 			case 0:
-				b = b[r:]
+				n += int(r)
 			case syscall.EINTR:
 			case syscall.EAGAIN:
+				c.blocked = true
 				return false // socket buffer full: wait until writable
 			default:
 				errno = e
@@ -71,11 +74,8 @@ func (c *leanConn) write(b []byte) error {
 		}
 		return true
 	})
-	if err != nil {
-		return err
+	if err == nil && errno != 0 {
+		err = errno
 	}
-	if errno != 0 {
-		return errno
-	}
-	return nil
+	return n, err
 }

@@ -7,7 +7,6 @@ const rawIO = false
 
 func (c *leanConn) read(p []byte) (int, error) { return c.c.Read(p) }
 
-func (c *leanConn) write(b []byte) error {
-	_, err := c.c.Write(b)
-	return err
-}
+// write writes b; c.blocked stays false, so an idle connection's clock
+// starts when its response began to be written.
+func (c *leanConn) write(b []byte) (int, error) { return c.c.Write(b) }

@@ -179,6 +179,11 @@ func TestLeanServerMatchesNetHTTP(t *testing.T) {
 			} else if !bytes.Equal(gb, wb) {
 				t.Errorf("body %q, net/http's %q", gb, wb)
 			}
+			if closeMaxAge(got.Header.Get("Cache-Control"), want.Header.Get("Cache-Control")) {
+				// The two answers straddled a second.
+				got.Header.Del("Cache-Control")
+				want.Header.Del("Cache-Control")
+			}
 			for _, h := range []http.Header{got.Header, want.Header} {
 				if tt.lean && h.Get("Date") == "" {
 					t.Errorf("no Date header: %v", h)
@@ -197,6 +202,19 @@ func TestLeanServerMatchesNetHTTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// closeMaxAge reports whether two Cache-Control values are the same but
+// for a max-age one second apart.
+func closeMaxAge(a, b string) bool {
+	age := func(v string) (int, string, bool) {
+		n, rest, ok := strings.Cut(strings.TrimPrefix(v, "max-age="), ",")
+		i, err := strconv.Atoi(n)
+		return i, rest, ok && err == nil && strings.HasPrefix(v, "max-age=")
+	}
+	x, xr, ok1 := age(a)
+	y, yr, ok2 := age(b)
+	return ok1 && ok2 && xr == yr && (x-y == 1 || y-x == 1)
 }
 
 func equalHeaders(a, b http.Header) bool {
@@ -277,57 +295,98 @@ func TestLeanServerKeepAlive(t *testing.T) {
 	}
 }
 
-// TestLeanServerTimeouts: a client that never finishes its request head
-// is cut off after ReadHeaderTimeout, one that never sends its body after
-// ReadTimeout, and an idle one after IdleTimeout at most.
+// TestLeanServerTimeouts: the loop times connections out as net/http
+// does, each case run against both: a client that never finishes its
+// request head is cut off ReadHeaderTimeout after it connected, one that
+// never sends its whole body gets 408 ReadTimeout after it connected, and
+// an idle keep-alive connection closes IdleTimeout after its last
+// response — not earlier, although an earlier deadline (the header
+// deadline of a head that came in pieces) fires meanwhile, and not later,
+// although no other traffic wakes the server, and the clock restarts
+// with each response.
 func TestLeanServerTimeouts(t *testing.T) {
 	f := newFixture(t, "p256", nil)
-	fb := NewServer(f.r)
-	fb.ReadHeaderTimeout, fb.ReadTimeout, fb.IdleTimeout = 200*time.Millisecond, 300*time.Millisecond, 400*time.Millisecond
-	srv := NewLeanServer(f.r, fb)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	const rht, rt, it = 200 * time.Millisecond, 300 * time.Millisecond, 1500 * time.Millisecond
+	timeouts := func(s *http.Server) *http.Server {
+		s.ReadHeaderTimeout, s.ReadTimeout, s.IdleTimeout = rht, rt, it
+		return s
 	}
-	go srv.Serve(ln)
-	defer srv.Close()
-	good := request(t, f.ca1, crypto.SHA1, f.good)
+	lean := NewLeanServer(f.r, timeouts(NewServer(f.r)))
+	std := timeouts(NewServer(f.r))
+	servers := map[string]string{}
+	for name, srv := range map[string]interface{ Serve(net.Listener) error }{"lean": lean, "net/http": std} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(ln)
+		servers[name] = ln.Addr().String()
+	}
+	t.Cleanup(func() { lean.Close(); std.Close() }) // after the parallel subtests
+	good := string(request(t, f.ca1, crypto.SHA1, f.good))
+	post := "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(good)) + "\r\n\r\n" + good
+	const slack = time.Second // a loaded machine may close late, never early
 	for _, tt := range []struct {
-		name, raw string
-		responses int
-		max       time.Duration
+		name   string
+		pieces []string // written 100 ms apart
+		codes  []int    // the responses before the close
+		min    time.Duration
+		from   string // the clock starts at "connect" or the "response"
 	}{
-		{"head never ends", "GET /ocsp/MEow HTTP/1.1\r\nHost: x\r\n", 0, 4 * time.Second},
-		{"body never ends", "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0", 0, 4 * time.Second},
-		{"idle after a request", "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(good)) + "\r\n\r\n" + string(good), 1, 4 * time.Second},
-		{"idle from the start", "", 0, 4 * time.Second},
+		{"head never ends", []string{"GET /ocsp/MEow HTTP/1.1\r\nHost: x\r\n"}, nil, rht, "connect"},
+		{"idle from the start", nil, nil, rht, "connect"},
+		{"body never ends", []string{"POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0"}, []int{408}, rt, "connect"},
+		{"idle after a request", []string{post}, []int{200}, it, "response"},
+		{"idle after a head in pieces", []string{post[:10], post[10:]}, []int{200}, it, "response"},
+		{"idle after two requests", []string{post, post}, []int{200, 200}, it, "response"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			start := time.Now()
-			io.WriteString(c, tt.raw)
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			br := bufio.NewReader(c)
-			for range tt.responses {
-				resp, err := http.ReadResponse(br, nil)
+		for name, addr := range servers {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				c, err := net.Dial("tcp", addr)
 				if err != nil {
 					t.Fatal(err)
 				}
-				io.Copy(io.Discard, resp.Body)
-			}
-			_, err = br.ReadByte()
-			var ne net.Error
-			if err == nil || errors.As(err, &ne) && ne.Timeout() {
-				t.Fatalf("connection still open: %v", err)
-			}
-			if d := time.Since(start); d > tt.max {
-				t.Errorf("closed after %v, want under %v", d, tt.max)
-			}
-		})
+				defer c.Close()
+				start := time.Now()
+				for i, p := range tt.pieces {
+					if i > 0 {
+						time.Sleep(100 * time.Millisecond)
+					}
+					io.WriteString(c, p)
+				}
+				c.SetReadDeadline(time.Now().Add(it + slack))
+				br := bufio.NewReader(c)
+				for _, code := range tt.codes {
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					body, _ := io.ReadAll(resp.Body)
+					if resp.StatusCode != code {
+						t.Fatalf("HTTP %d, want %d", resp.StatusCode, code)
+					}
+					if code == 408 {
+						if !resp.Close || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" ||
+							resp.Header.Get("X-Content-Type-Options") != "nosniff" || string(body) != msgBodyTimeout+"\n" {
+							t.Errorf("408 answer: close %v, headers %v, body %q", resp.Close, resp.Header, body)
+						}
+					}
+				}
+				if tt.from == "response" {
+					start = time.Now()
+				}
+				_, err = br.ReadByte()
+				d := time.Since(start)
+				var ne net.Error
+				if err == nil || errors.As(err, &ne) && ne.Timeout() {
+					t.Fatalf("connection still open after %v: %v", d, err)
+				}
+				if d < tt.min-20*time.Millisecond || d > tt.min+slack {
+					t.Errorf("closed %v after the %s, want %v", d.Round(time.Millisecond), tt.from, tt.min)
+				}
+			})
+		}
 	}
 }
 
@@ -494,5 +553,137 @@ func TestLeanServerPartialReads(t *testing.T) {
 	}
 	if n := e.served.Load(); n != 3 || e.fallbackHits.Load() != 0 {
 		t.Errorf("loop served %d, fallback %d; want 3 and 0", n, e.fallbackHits.Load())
+	}
+}
+
+// loopConn is an in-memory net.Conn for the loop benchmarks: every Read
+// returns the same request, every Write is discarded. It measures the
+// loop's own work per request (parsing, answering, formatting), without
+// the kernel's.
+type loopConn struct {
+	net.Conn // nil: only the methods below are called
+	req      []byte
+	n        int
+}
+
+func (c *loopConn) Read(p []byte) (int, error)       { return copy(p, c.req), nil }
+func (c *loopConn) Write(p []byte) (int, error)      { c.n++; return len(p), nil }
+func (c *loopConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *loopConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *loopConn) SetDeadline(time.Time) error      { return nil }
+func (c *loopConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *loopConn) Close() error                     { return nil }
+
+// benchLoop answers raw b.N times through one leanConn.
+func benchLoop(b *testing.B, f *fixture, raw string) {
+	srv := NewLeanServer(f.r, NewServer(f.r))
+	srv.start(&net.TCPAddr{})
+	defer srv.Close()
+	lc := srv.newConn(&loopConn{req: []byte(raw)})
+	b.ReportAllocs()
+	for b.Loop() {
+		h, ok := lc.readHead()
+		if !ok || h == nil || !lc.eligible(h) || !lc.readBody(h) || !lc.answer(h) {
+			b.Fatal("request not answered by the loop")
+		}
+	}
+}
+
+func BenchmarkLoopPost(b *testing.B) {
+	f, der := benchFixture(b)
+	benchLoop(b, f, "POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: "+
+		strconv.Itoa(len(der))+"\r\nContent-Type: application/ocsp-request\r\nAccept-Encoding: gzip\r\n\r\n"+string(der))
+}
+
+func BenchmarkLoopGet(b *testing.B) {
+	f, der := benchFixture(b)
+	benchLoop(b, f, "GET /ocsp/"+url.PathEscape(base64.StdEncoding.EncodeToString(der))+
+		" HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n")
+}
+
+// TestLeanServerCacheControl: the max-age the loop sends for a pre-signed
+// response follows the Responder's clock (never a stale value formatted
+// earlier) and MaxAge, exactly as net/http's path says.
+func TestLeanServerCacheControl(t *testing.T) {
+	var clock atomic.Pointer[time.Time]
+	t0 := time.Now().UTC().Truncate(time.Second)
+	clock.Store(&t0)
+	for _, tt := range []struct {
+		name   string
+		maxAge time.Duration
+	}{
+		{"until nextUpdate", 0},
+		{"MaxAge", time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.Store(&t0)
+			e := newLeanEnv(t, func(c *Config) {
+				c.Now = func() time.Time { return *clock.Load() }
+				c.MaxAge = tt.maxAge
+			})
+			der := request(t, e.f.ca1, crypto.SHA1, e.f.good)
+			raw := "GET /ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(der)) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+			next := parseFor(t, bodyOf(roundTrip(t, e.lean, raw, 1)[0]), e.f.good, e.f.ca1).NextUpdate
+			for _, step := range []time.Duration{0, 10 * time.Second, 59*time.Minute + 30*time.Second, 2 * time.Hour, 7 * time.Hour} {
+				now := t0.Add(step)
+				clock.Store(&now)
+				left := next.Sub(now)
+				if tt.maxAge > 0 {
+					left = min(left, tt.maxAge)
+				}
+				want := "max-age=" + strconv.Itoa(int(left/time.Second)) + ", public, no-transform, must-revalidate"
+				for name, addr := range map[string]string{"lean": e.lean, "net/http": e.std} {
+					if got := roundTrip(t, addr, raw, 1)[0].Header.Get("Cache-Control"); got != want {
+						t.Errorf("%v on: %s sends Cache-Control %q, want %q", step, name, got, want)
+					}
+				}
+			}
+			if n := e.served.Load(); n != 6 {
+				t.Errorf("the loop answered %d requests, want 6", n)
+			}
+		})
+	}
+}
+
+// TestLeanServerWriteTimeout: a client that sends requests but never
+// reads the answers does not hold its connection (and goroutine) forever:
+// once the socket buffers are full, the write blocked longest gives up
+// after WriteTimeout and the connection is closed.
+func TestLeanServerWriteTimeout(t *testing.T) {
+	f := newFixture(t, "p256", nil)
+	fb := NewServer(f.r)
+	fb.WriteTimeout = 300 * time.Millisecond
+	srv := NewLeanServer(f.r, fb)
+	var served atomic.Int64
+	srv.Served = func(int) { served.Add(1) }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	der := request(t, f.ca1, crypto.SHA1, f.good)
+	get := "GET /ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(der)) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	for range 20000 { // about 20 MB of answers: more than any socket buffer holds
+		if _, err := io.WriteString(c, get); err != nil {
+			break // the server closed the connection
+		}
+	}
+	time.Sleep(time.Second) // past WriteTimeout, still reading nothing
+	// Now drain: the answers end with the connection closed, not a hang.
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("connection still open after %d bytes of answers: %v", n, err)
+	}
+	if s := served.Load(); s == 0 || s >= 20000 {
+		t.Errorf("the loop answered %d of 20000 requests, want some but not all", s)
 	}
 }

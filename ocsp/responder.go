@@ -88,7 +88,7 @@ const (
 	ResultUnauthorized  Result = "unauthorized"   // no CertID names a served CA
 	ResultTryLater      Result = "try_later"      // signers busy past SignWait
 	ResultInternalError Result = "internal_error" // Lookup or signing failed
-	ResultRejected      Result = "rejected"       // HTTP-level refusal: 404, 405, 413, 415
+	ResultRejected      Result = "rejected"       // HTTP-level refusal: 404, 405, 408, 413, 415
 )
 
 // Metrics receives the responder's counts; the server adapts it to
