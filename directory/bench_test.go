@@ -163,3 +163,44 @@ func BenchmarkCacheMemory(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkBackendSearch is BenchmarkSearchWarm through the LDAP
+// frontend's entry point (LDAPBackend.Search, the transient path with
+// pooled buffers) with each entry encoded into an LDAPMessage as the
+// server does: the directory's whole share of a search on the wire.
+// bench/ldap-compare.sh measures the server around it against slapd.
+func BenchmarkBackendSearch(b *testing.B) {
+	tr := newTestTree(b)
+	const n = 10000
+	if _, err := tr.Import(b.Context(), NewLDIFReader(bytes.NewReader(benchLDIF(n))), ImportOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	be := &LDAPBackend{Tree: tr}
+	var buf []byte
+	search := func(i int) {
+		f := ldap.Filter{Type: ldap.FilterEqualityMatch, Attr: "uid", Value: []byte(fmt.Sprintf("user%d", i%n))}
+		got := 0
+		_, err := be.Search(b.Context(), ldap.Identity{}, &ldap.SearchRequest{BaseObject: "o=bench", Scope: ldap.ScopeWholeSubtree, Filter: f}, nil, func(e *ldap.SearchResultEntry) error {
+			got++
+			var err error
+			buf, err = (&ldap.Message{ID: int32(i%1000 + 1), Op: e}).Append(buf[:0])
+			return err
+		})
+		if err != nil || got != 1 {
+			b.Fatalf("%d entries, %v", got, err)
+		}
+	}
+	for i := range n {
+		search(i)
+	}
+	misses := tr.cache.misses.Load()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	i := 0
+	for b.Loop() {
+		search(i)
+		i++
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(i), "cpu-ns/op")
+	b.ReportMetric(float64(tr.cache.misses.Load()-misses)/float64(i), "misses/op")
+}

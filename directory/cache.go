@@ -479,7 +479,7 @@ func (t *Tree) expandInto(x *slot, view bool, sc *searchScratch) *cached {
 		}
 	}
 	for k := 0; len(b) > 0; k++ {
-		l, n := binary.Uvarint(b)
+		l, n := uvarint(b)
 		var typ string
 		var d attrDesc
 		var ok bool
@@ -493,11 +493,11 @@ func (t *Tree) expandInto(x *slot, view bool, sc *searchScratch) *cached {
 			}
 		}
 		b = b[n+int(l):]
-		nv, n := binary.Uvarint(b)
+		nv, n := uvarint(b)
 		b = b[n:]
 		start := len(vals)
 		for i := uint64(0); i < nv; i++ {
-			l, n := binary.Uvarint(b)
+			l, n := uvarint(b)
 			vals = append(vals, b[n:n+int(l):n+int(l)])
 			b = b[n+int(l):]
 		}
@@ -516,6 +516,16 @@ func (t *Tree) expandInto(x *slot, view bool, sc *searchScratch) *cached {
 	out.e = Entry{DN: x.dn, Attributes: attrs}
 	out.c = cached{id: x.id, parent: x.parent, dn: x.dn, norm: x.norm, entry: &out.e, attrs: res}
 	return &out.c
+}
+
+// uvarint is binary.Uvarint for data newSlot checked, with the one-byte
+// case (almost every length and count) first: entries are decoded on
+// every search.
+func uvarint(b []byte) (uint64, int) {
+	if b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	return binary.Uvarint(b)
 }
 
 // expanded is what expand returns, in one allocation.
@@ -690,15 +700,15 @@ func (t *Tree) getValues(ctx context.Context, norm, desc string) (string, [][]by
 	}
 	b := x.data[1:] // checked by newSlot
 	for len(b) > 0 {
-		l, n := binary.Uvarint(b)
+		l, n := uvarint(b)
 		typ := b[n : n+int(l)]
 		b = b[n+int(l):]
-		nv, n := binary.Uvarint(b)
+		nv, n := uvarint(b)
 		b = b[n:]
 		match := len(typ) == len(desc) && strings.EqualFold(string(typ), desc)
 		var out [][]byte
 		for i := uint64(0); i < nv; i++ {
-			l, n := binary.Uvarint(b)
+			l, n := uvarint(b)
 			if match {
 				out = append(out, b[n:n+int(l):n+int(l)])
 			}

@@ -271,6 +271,9 @@ func (c *conn) dispatch(m *Message, rd *bufio.Reader) (handedOff bool) {
 	c.ops.Add(1)
 	c.opsMu.Unlock()
 	c.rd = rd
+	// Young until handed over: only when the time limit is far beyond
+	// the hand-over (inlineLimit), so that a tiny limit is still exact.
+	o.ctx.young.Store(c.s.cfg.OperationTimeout >= youngLimit)
 	c.inlineOp.Store(o)
 	c.s.inline.begin(c.s)
 	c.run(ctx, o, m)

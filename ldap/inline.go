@@ -25,6 +25,10 @@ const (
 	// inlineIdleTicks is how many ticks without inline operations the
 	// watch waits before it ends (a new operation starts it again).
 	inlineIdleTicks = 250
+	// youngLimit is the smallest OperationTimeout for which an inline
+	// operation skips reading the clock until it is handed over
+	// (opContext.young): far beyond inlineLimit and inlineTick.
+	youngLimit = time.Second
 )
 
 // inlineWatch finds operations that run long on their reader and starts
@@ -83,6 +87,7 @@ func (c *conn) takeOver(o *operation) {
 	if c.inlineOp.Load() != o || !o.inline.CompareAndSwap(inlineRunning, inlineHandedOff) {
 		return
 	}
+	o.ctx.young.Store(false) // from now on its deadline is checked
 	c.s.log.Debug("LDAP operation runs long; reading on", "remote", c.remote, "op", OpName(o.tag), "msgid", o.id)
 	go c.readLoop(c.rd)
 }

@@ -17,6 +17,11 @@ type opContext struct {
 	parent   context.Context
 	deadline time.Time
 	canceled atomic.Bool
+	// young is set while the operation runs inline on its reader: it is
+	// then at most a few milliseconds old (the watch hands any older one
+	// over and clears young, inline.go), so Err need not read the clock
+	// against a deadline minutes away. A search polls Err for every entry.
+	young atomic.Bool
 
 	mu    sync.Mutex
 	inner atomic.Pointer[innerContext] // set once, under mu
@@ -44,7 +49,7 @@ func (c *opContext) Err() error {
 	if in := c.inner.Load(); in != nil {
 		return in.ctx.Err()
 	}
-	if !c.canceled.Load() && c.parent.Err() == nil && time.Now().Before(c.deadline) {
+	if !c.canceled.Load() && c.parent.Err() == nil && (c.young.Load() || time.Now().Before(c.deadline)) {
 		return nil
 	}
 	return c.materialize().Err()

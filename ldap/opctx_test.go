@@ -69,3 +69,31 @@ func TestOpContext(t *testing.T) {
 		})
 	}
 }
+
+// TestOpContextYoung: while the operation is young (inline on its reader,
+// not yet handed over) Err does not read the clock; once the watch hands
+// it over, a deadline that has passed ends it.
+func TestOpContextYoung(t *testing.T) {
+	c := &opContext{parent: context.Background(), deadline: time.Now().Add(-time.Second)}
+	defer c.cancel()
+	c.young.Store(true)
+	if err := c.Err(); err != nil {
+		t.Fatalf("Err of a young operation = %v, want nil", err)
+	}
+	c.young.Store(false)
+	if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err after the hand-over = %v, want DeadlineExceeded", err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("Done not closed after Err reported the deadline")
+	}
+	// A young operation is still cancelled at once.
+	y := &opContext{parent: context.Background(), deadline: time.Now().Add(time.Minute)}
+	y.young.Store(true)
+	y.cancel()
+	if err := y.Err(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Err of a cancelled young operation = %v, want Canceled", err)
+	}
+}
