@@ -80,7 +80,7 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 
 	var st ImportStats
 	var sub *Tree // runs change records inside the import's transaction
-	_, err := t.update(ctx, func(tx store.DirTx) error {
+	_, err := t.bulkUpdate(ctx, func(tx store.DirTx) error {
 		st = ImportStats{}
 		parents := &parentCache{}
 		for {
@@ -133,6 +133,17 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 		t.changed("", nil)
 	}
 	return st, nil
+}
+
+// bulkUpdate is update through the store's bulk path when it has one.
+func (t *Tree) bulkUpdate(ctx context.Context, fn func(tx store.DirTx) error) (int64, error) {
+	b, ok := t.st.(store.DirBulkUpdater)
+	if !ok {
+		return t.update(ctx, fn)
+	}
+	rev, err := b.DirBulkUpdate(ctx, fn)
+	t.cache.flush(rev)
+	return rev, err
 }
 
 // importJob is a run of content (or add) records, or one other change
