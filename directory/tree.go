@@ -158,6 +158,11 @@ type Tree struct {
 	descMu                        sync.RWMutex
 	descIdx                       map[string]uint16
 	descTab                       atomic.Pointer[[]descEntry]
+
+	// classSets memoises checkEntry's view of each combination of object
+	// classes (classSet).
+	classSets  sync.Map
+	nclassSets atomic.Int64
 }
 
 // New returns a Tree over cfg.Store.
@@ -337,9 +342,8 @@ func (t *Tree) indexKeys(attrs []Attribute) []store.DirIndexKey {
 		for _, v := range a.Values {
 			if d.at.OID == oidObjectClass {
 				if c := t.schema.Class(string(v)); c != nil {
-					sup := map[*ObjectClass]bool{}
-					c.superclasses(sup)
-					for x := range sup {
+					// The class and its superclasses, worked out once.
+					for _, x := range t.classSet([]*ObjectClass{c}).all {
 						if x.OID != "2.5.6.0" { // top: every entry; never looked up
 							keys = append(keys, store.DirIndexKey{Attr: name, Value: x.OID})
 						}
