@@ -23,7 +23,8 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 	}
 	var seenBuf [16]seen
 	byDesc := seenBuf[:0]
-	var out []Attribute
+	// Room for the operational attributes Add and Import append.
+	out := make([]Attribute, 0, len(attrs)+6)
 	var classBuf [4]*ObjectClass
 	classes := classBuf[:0]
 	var presentBuf [16]*AttributeType
@@ -50,7 +51,7 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 		if idx < 0 {
 			idx = len(out)
 			byDesc = append(byDesc, seen{at: at, opts: desc.opts})
-			out = append(out, Attribute{Type: name + desc.opts})
+			out = append(out, Attribute{Type: name + desc.opts, Values: make([][]byte, 0, len(a.Values))})
 		}
 		sn := &byDesc[idx]
 		for i, v := range a.Values {
@@ -155,7 +156,8 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 
 // seenValues are the normalised values of one attribute seen so far.
 type seenValues struct {
-	norms []string        // while few
+	norms [fewValues]string // while few (no allocation)
+	n     int
 	set   map[string]bool // once many
 }
 
@@ -167,20 +169,20 @@ func (sn *seenValues) has(n string) bool {
 	if sn.set != nil {
 		return sn.set[n]
 	}
-	return slices.Contains(sn.norms, n)
+	return slices.Contains(sn.norms[:sn.n], n)
 }
 
 func (sn *seenValues) add(n string) {
-	if sn.set == nil && len(sn.norms) < fewValues {
-		sn.norms = append(sn.norms, n)
+	if sn.set == nil && sn.n < fewValues {
+		sn.norms[sn.n] = n
+		sn.n++
 		return
 	}
 	if sn.set == nil {
 		sn.set = make(map[string]bool, 2*fewValues)
-		for _, x := range sn.norms {
+		for _, x := range sn.norms[:sn.n] {
 			sn.set[x] = true
 		}
-		sn.norms = nil
 	}
 	sn.set[n] = true
 }

@@ -169,3 +169,66 @@ func TestDirBulkUpdateCrash(t *testing.T) {
 	}
 	checkIntegrity(t, st)
 }
+
+// TestIndexRuns: index rows are written per attribute, in runs longer and
+// shorter than one statement, with the attribute as an SQL literal; every
+// row is found again, including an attribute name that needs quoting.
+func TestIndexRuns(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	attrs := []struct {
+		name string
+		n    int // entries holding it
+	}{
+		{"cn", indexBatch*2 + 3},
+		{"mail", 1},
+		{"o'x", indexBatch},
+		{"uid", indexBatch + 1},
+	}
+	total := 0
+	for _, a := range attrs {
+		total = max(total, a.n)
+	}
+	if _, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		for i := range total {
+			dn := fmt.Sprintf("o=e%d", i)
+			e := &store.DirEntry{DN: dn, NormDN: dn, Data: []byte{1}}
+			for _, a := range attrs {
+				if i < a.n {
+					e.Index = append(e.Index, store.DirIndexKey{Attr: a.name, Value: fmt.Sprint(i % 7)})
+				}
+			}
+			if err := tx.Put(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range attrs {
+		for v := range 7 {
+			want := 0
+			for i := range a.n {
+				if i%7 == v {
+					want++
+				}
+			}
+			got := 0
+			key := store.DirIndexKey{Attr: a.name, Value: fmt.Sprint(v)}
+			if err := st.DirSearch(t.Context(), store.DirQuery{Scope: store.DirSub, Index: &key}, func(*store.DirEntry) error { got++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s=%d: %d entries, want %d", a.name, v, got, want)
+			}
+		}
+	}
+	var rows int
+	if err := st.db.QueryRowContext(t.Context(), "SELECT count(*) FROM dir_index").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := attrs[0].n + attrs[1].n + attrs[2].n + attrs[3].n; rows != want {
+		t.Errorf("%d index rows, want %d", rows, want)
+	}
+}

@@ -217,6 +217,8 @@ type dirTx struct {
 	tx      *sql.Tx
 	changed bool
 	stmts   map[string]*sql.Stmt
+	// indexStmts are the index inserts among stmts, by attribute and size.
+	indexStmts map[indexStmtKey]*sql.Stmt
 	// known holds IDs this transaction has read or written, so Put need
 	// not look its parent up again (an import's parents are always known).
 	known map[int64]bool
@@ -423,7 +425,9 @@ func (t *dirTx) addIndex(id int64, keys []store.DirIndexKey) error {
 }
 
 // flushIndex writes the queued index rows in (attr, value, entry_id)
-// order, indexBatch rows per statement.
+// order, indexBatch rows per statement. Rows sort by attribute first, so
+// each attribute's rows are one run, written by statements that hold the
+// attribute as a constant: two values bound per row instead of three.
 func (t *dirTx) flushIndex() error {
 	rows := t.pending
 	if len(rows) == 0 {
@@ -431,22 +435,31 @@ func (t *dirTx) flushIndex() error {
 	}
 	t.pending = t.pending[:0]
 	slices.Sort(rows)
-	args := make([]any, 0, 3*indexBatch)
+	args := make([]any, 0, 2*indexBatch)
 	for len(rows) > 0 {
-		n := min(len(rows), indexBatch)
-		ins, err := t.stmt(indexInsert(n))
-		if err != nil {
-			return err
+		attr := rows[0].attr()
+		k := 1
+		for k < len(rows) && rows[k].attr() == attr {
+			k++
 		}
-		args = args[:0]
-		for _, r := range rows[:n] {
-			attr, value, id := r.split()
-			args = append(args, attr, value, id)
+		run := rows[:k]
+		rows = rows[k:]
+		for len(run) > 0 {
+			n := min(len(run), indexBatch)
+			ins, err := t.indexStmt(attr, n)
+			if err != nil {
+				return err
+			}
+			args = args[:0]
+			for _, r := range run[:n] {
+				_, value, id := r.split()
+				args = append(args, value, id)
+			}
+			if _, err := ins.ExecContext(t.ctx, args...); err != nil {
+				return fmt.Errorf("write index rows: %w", err)
+			}
+			run = run[n:]
 		}
-		if _, err := ins.ExecContext(t.ctx, args...); err != nil {
-			return fmt.Errorf("write index rows: %w", err)
-		}
-		rows = rows[n:]
 	}
 	if cap(t.pending) > pendingMax {
 		t.pending = nil
@@ -454,20 +467,49 @@ func (t *dirTx) flushIndex() error {
 	return nil
 }
 
-// indexInserts[n] inserts n index rows.
-var indexInserts [indexBatch + 1]string
-
-func init() {
-	for n := 1; n <= indexBatch; n++ {
-		q := `INSERT OR IGNORE INTO dir_index (attr, value, entry_id) VALUES (?, ?, ?)`
-		for i := 1; i < n; i++ {
-			q += `, (?, ?, ?)`
-		}
-		indexInserts[n] = q
-	}
+// attr is the row's attribute.
+func (r indexRow) attr() string {
+	s := string(r)
+	return s[:strings.IndexByte(s, 0)]
 }
 
-func indexInsert(n int) string { return indexInserts[n] }
+type indexStmtKey struct {
+	attr string
+	n    int
+}
+
+// indexStmt returns the statement inserting n index rows of attr.
+func (t *dirTx) indexStmt(attr string, n int) (*sql.Stmt, error) {
+	k := indexStmtKey{attr, n}
+	if st, ok := t.indexStmts[k]; ok {
+		return st, nil
+	}
+	st, err := t.stmt(indexInsert(attr, n))
+	if err != nil {
+		return nil, err
+	}
+	if t.indexStmts == nil {
+		t.indexStmts = map[indexStmtKey]*sql.Stmt{}
+	}
+	t.indexStmts[k] = st
+	return st, nil
+}
+
+// indexInsert is the statement inserting n rows of attr, each binding a
+// value and an entry ID. Attribute names are descriptors or OIDs, but the
+// literal is quoted as SQL requires whatever it holds.
+func indexInsert(attr string, n int) string {
+	lit := "'" + strings.ReplaceAll(attr, "'", "''") + "'"
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO dir_index (attr, value, entry_id) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + lit + ", ?, ?)")
+	}
+	return b.String()
+}
 
 func (t *dirTx) Delete(id int64) error {
 	if err := t.outer.Err(); err != nil {
