@@ -2,6 +2,7 @@ package directory
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -77,27 +78,29 @@ func (l *LDIFReader) rawLine() (string, bool, error) {
 	if l.eof {
 		return "", false, nil
 	}
-	var buf []byte
-	for {
-		chunk, err := l.r.ReadSlice('\n')
+	chunk, err := l.r.ReadSlice('\n')
+	if err == nil && len(chunk) <= MaxLDIFLine {
+		// The whole line is in the reader's buffer: one allocation, the
+		// string, rather than a copy and then the string.
+		l.line++
+		chunk = bytes.TrimSuffix(chunk, []byte("\n"))
+		return string(bytes.TrimSuffix(chunk, []byte("\r"))), true, nil
+	}
+	buf := append([]byte(nil), chunk...)
+	for err == bufio.ErrBufferFull && len(buf) <= MaxLDIFLine {
+		chunk, err = l.r.ReadSlice('\n')
 		buf = append(buf, chunk...)
-		if len(buf) > MaxLDIFLine {
-			return "", false, &LDIFError{l.line + 1, fmt.Sprintf("line longer than %d bytes", MaxLDIFLine)}
+	}
+	if len(buf) > MaxLDIFLine {
+		return "", false, &LDIFError{l.line + 1, fmt.Sprintf("line longer than %d bytes", MaxLDIFLine)}
+	}
+	if err == io.EOF {
+		l.eof = true
+		if len(buf) == 0 {
+			return "", false, nil
 		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == io.EOF {
-			l.eof = true
-			if len(buf) == 0 {
-				return "", false, nil
-			}
-			break
-		}
-		if err != nil {
-			return "", false, err
-		}
-		break
+	} else if err != nil {
+		return "", false, err
 	}
 	l.line++
 	s := strings.TrimSuffix(string(buf), "\n")
