@@ -91,13 +91,18 @@ func prepare(v []byte, fold bool) string {
 			break
 		}
 	}
-	s := string(v)
-	if !ascii {
-		if !utf8.ValidString(s) {
-			return s
-		}
-		s = norm.NFKC.String(s)
+	if ascii {
+		return prepareASCII(v, fold)
 	}
+	s := string(v)
+	if !utf8.ValidString(s) {
+		return s
+	}
+	return prepareRunes(norm.NFKC.String(s), fold)
+}
+
+// prepareRunes is prepare's folding and space handling, rune by rune.
+func prepareRunes(s string, fold bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -124,10 +129,42 @@ func prepare(v []byte, fold bool) string {
 		}
 		b.WriteRune(r)
 	}
-	if b.Len() == 0 && len(v) > 0 {
+	if b.Len() == 0 && len(s) > 0 {
 		return " "
 	}
 	return b.String()
+}
+
+// prepareASCII is prepare for ASCII input, byte by byte, with one
+// allocation (the result): every value of a bulk import goes through it.
+func prepareASCII(v []byte, fold bool) string {
+	var buf [64]byte
+	b := buf[:0]
+	if len(v) > len(buf) {
+		b = make([]byte, 0, len(v))
+	}
+	space := false
+	for _, c := range v {
+		switch {
+		case c == ' ' || '\t' <= c && c <= '\r': // unicode.IsSpace
+			space = len(b) > 0
+			continue
+		case c < 0x20 || c == 0x7f: // unicode.IsControl
+			continue
+		}
+		if space {
+			b = append(b, ' ')
+			space = false
+		}
+		if fold && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	if len(b) == 0 && len(v) > 0 {
+		return " "
+	}
+	return string(b)
 }
 
 func caseIgnore(_ *Schema, v []byte) (string, bool) { return prepare(v, true), true }
