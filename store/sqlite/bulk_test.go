@@ -232,3 +232,74 @@ func TestIndexRuns(t *testing.T) {
 		t.Errorf("%d index rows, want %d", rows, want)
 	}
 }
+
+// TestIndexSortAhead: with batches sorted on another goroutine while
+// entries go on being stored, every index row is written once, and an
+// entry replaced mid-transaction (which reads and deletes its rows) sees
+// every row queued or being sorted before it.
+func TestIndexSortAhead(t *testing.T) {
+	defer func(n int) { pendingMax = n }(pendingMax)
+	pendingMax = 10
+	st := openTemp(t)
+	defer st.Close()
+	const n = 100
+	keys := func(i int, tag string) []store.DirIndexKey {
+		return []store.DirIndexKey{
+			{Attr: "cn", Value: fmt.Sprintf("%s%d", tag, i)},
+			{Attr: "objectclass", Value: "person"},
+			{Attr: "uid", Value: fmt.Sprintf("u%d", i)},
+		}
+	}
+	if _, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		var ids []int64
+		for i := range n {
+			if i == n/2 {
+				// Replace entry 5: its old rows must be gone, whether they
+				// were written, queued or being sorted.
+				e := &store.DirEntry{ID: ids[5], DN: "o=e5", NormDN: "o=e5", Data: []byte{2}, Index: keys(5, "new")}
+				if err := tx.Put(e); err != nil {
+					return err
+				}
+			}
+			dn := fmt.Sprintf("o=e%d", i)
+			e := &store.DirEntry{DN: dn, NormDN: dn, Data: []byte{1}, Index: keys(i, "old")}
+			if err := tx.Put(e); err != nil {
+				return err
+			}
+			ids = append(ids, e.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(attr, value string) int {
+		got := 0
+		key := store.DirIndexKey{Attr: attr, Value: value}
+		if err := st.DirSearch(t.Context(), store.DirQuery{Scope: store.DirSub, Index: &key}, func(*store.DirEntry) error { got++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		attr, value string
+		want        int
+	}{
+		{"objectclass", "person", n},
+		{"cn", "old5", 0},
+		{"cn", "new5", 1},
+		{"cn", "old6", 1},
+		{"cn", fmt.Sprintf("old%d", n-1), 1},
+		{"uid", "u5", 1},
+	} {
+		if got := count(tc.attr, tc.value); got != tc.want {
+			t.Errorf("%s=%s: %d entries, want %d", tc.attr, tc.value, got, tc.want)
+		}
+	}
+	var rows int
+	if err := st.db.QueryRowContext(t.Context(), "SELECT count(*) FROM dir_index").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 3*n {
+		t.Errorf("%d index rows, want %d", rows, 3*n)
+	}
+}

@@ -222,8 +222,12 @@ type dirTx struct {
 	// known holds IDs this transaction has read or written, so Put need
 	// not look its parent up again (an import's parents are always known).
 	known map[int64]bool
-	// pending holds index rows not yet written (addIndex).
+	// pending holds index rows not yet written (addIndex); sorted brings
+	// the batch before it once a goroutine has sorted it (sortAhead), and
+	// spare is that batch's memory once written, for the next one.
 	pending []indexRow
+	sorted  chan []indexRow
+	spare   []indexRow
 	// puts counts the entries written; at bulkPuts a transaction in WAL
 	// mode gets a bigger page cache (growCache).
 	puts int
@@ -382,8 +386,9 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 const indexBatch = 64
 
 // pendingMax bounds the index rows a transaction holds back (about 100
-// bytes each) before writing them.
-const pendingMax = 256 << 10
+// bytes each) before sorting and writing them; twice as many may be held
+// while one batch is sorted (sortAhead).
+var pendingMax = 256 << 10 // a variable for tests
 
 // indexRow is one dir_index row waiting to be written, as attr NUL value
 // NUL id (8 bytes, big-endian): byte order is the table's (attr, value,
@@ -419,9 +424,41 @@ func (t *dirTx) addIndex(id int64, keys []store.DirIndexKey) error {
 		t.pending = append(t.pending, newIndexRow(k, id))
 	}
 	if len(t.pending) >= pendingMax {
-		return t.flushIndex()
+		return t.sortAhead()
 	}
 	return nil
+}
+
+// sortAhead hands the queued rows to a goroutine that sorts them while
+// this one goes on storing entries (sorting is a tenth of an import's
+// writing, which is the import's critical path), after writing the batch
+// sorted before, if any.
+func (t *dirTx) sortAhead() error {
+	if err := t.writeSorted(); err != nil {
+		return err
+	}
+	batch := t.pending
+	t.pending = t.spare[:0]
+	t.spare = nil
+	done := make(chan []indexRow, 1)
+	go func() {
+		slices.Sort(batch)
+		done <- batch
+	}()
+	t.sorted = done
+	return nil
+}
+
+// writeSorted writes the batch sortAhead sorted, waiting for it.
+func (t *dirTx) writeSorted() error {
+	if t.sorted == nil {
+		return nil
+	}
+	rows := <-t.sorted
+	t.sorted = nil
+	err := t.writeIndex(rows)
+	t.spare = rows[:0]
+	return err
 }
 
 // flushIndex writes the queued index rows in (attr, value, entry_id)
@@ -429,12 +466,20 @@ func (t *dirTx) addIndex(id int64, keys []store.DirIndexKey) error {
 // each attribute's rows are one run, written by statements that hold the
 // attribute as a constant: two values bound per row instead of three.
 func (t *dirTx) flushIndex() error {
+	if err := t.writeSorted(); err != nil {
+		return err
+	}
 	rows := t.pending
 	if len(rows) == 0 {
 		return nil
 	}
 	t.pending = t.pending[:0]
 	slices.Sort(rows)
+	return t.writeIndex(rows)
+}
+
+// writeIndex writes sorted index rows.
+func (t *dirTx) writeIndex(rows []indexRow) error {
 	args := make([]any, 0, 2*indexBatch)
 	for len(rows) > 0 {
 		attr := rows[0].attr()
@@ -460,9 +505,6 @@ func (t *dirTx) flushIndex() error {
 			}
 			run = run[n:]
 		}
-	}
-	if cap(t.pending) > pendingMax {
-		t.pending = nil
 	}
 	return nil
 }
