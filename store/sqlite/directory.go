@@ -388,7 +388,7 @@ const indexBatch = 64
 // pendingMax bounds the index rows a transaction holds back (about 100
 // bytes each) before sorting and writing them; twice as many may be held
 // while one batch is sorted (sortAhead).
-var pendingMax = 256 << 10 // a variable for tests
+var pendingMax = 128 << 10 // a variable for tests
 
 // indexRow is one dir_index row waiting to be written, as attr NUL value
 // NUL id (8 bytes, big-endian): byte order is the table's (attr, value,
