@@ -406,12 +406,6 @@ func newIndexRow(k store.DirIndexKey, id int64) indexRow {
 	return indexRow(b)
 }
 
-func (r indexRow) split() (attr, value string, id int64) {
-	s := string(r)
-	i := strings.IndexByte(s, 0)
-	return s[:i], s[i+1 : len(s)-9], int64(binary.BigEndian.Uint64([]byte(s[len(s)-8:])))
-}
-
 // addIndex queues the index rows of entry id. They are written, sorted, by
 // flushIndex: before anything in the transaction reads or deletes index
 // rows, when many are queued, and before commit. Sorted rows land on
@@ -483,8 +477,9 @@ func (t *dirTx) writeIndex(rows []indexRow) error {
 	args := make([]any, 0, 2*indexBatch)
 	for len(rows) > 0 {
 		attr := rows[0].attr()
+		prefix := string(rows[0][:len(attr)+1]) // attr NUL
 		k := 1
-		for k < len(rows) && rows[k].attr() == attr {
+		for k < len(rows) && strings.HasPrefix(string(rows[k]), prefix) {
 			k++
 		}
 		run := rows[:k]
@@ -497,7 +492,7 @@ func (t *dirTx) writeIndex(rows []indexRow) error {
 			}
 			args = args[:0]
 			for _, r := range run[:n] {
-				_, value, id := r.split()
+				value, id := r.valueID(len(attr))
 				args = append(args, value, id)
 			}
 			if _, err := ins.ExecContext(t.ctx, args...); err != nil {
@@ -507,6 +502,13 @@ func (t *dirTx) writeIndex(rows []indexRow) error {
 		}
 	}
 	return nil
+}
+
+// valueID returns the value and entry ID of a row whose attribute is
+// attrLen bytes long.
+func (r indexRow) valueID(attrLen int) (string, int64) {
+	s := string(r)
+	return s[attrLen+1 : len(s)-9], int64(binary.BigEndian.Uint64([]byte(s[len(s)-8:])))
 }
 
 // attr is the row's attribute.
@@ -609,15 +611,16 @@ func (t *dirTx) deleteIndex(id int64) error {
 // values never hold NUL: RFC 4518 preparation drops controls, and other
 // rules produce printable forms).
 func encodeIndexKeys(keys []store.DirIndexKey) []byte {
-	var b []byte
+	n := 0
+	for _, k := range keys {
+		n += len(k.Attr) + len(k.Value) + 2
+	}
+	b := make([]byte, 0, n)
 	for _, k := range keys {
 		b = append(b, k.Attr...)
 		b = append(b, 0)
 		b = append(b, k.Value...)
 		b = append(b, 0)
-	}
-	if b == nil {
-		b = []byte{}
 	}
 	return b
 }
