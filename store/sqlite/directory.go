@@ -397,13 +397,16 @@ var pendingMax = 128 << 10 // a variable for tests
 type indexRow string
 
 func newIndexRow(k store.DirIndexKey, id int64) indexRow {
-	b := make([]byte, 0, len(k.Attr)+len(k.Value)+10)
-	b = append(b, k.Attr...)
-	b = append(b, 0)
-	b = append(b, k.Value...)
-	b = append(b, 0)
-	b = binary.BigEndian.AppendUint64(b, uint64(id))
-	return indexRow(b)
+	var b strings.Builder // one allocation: String does not copy
+	b.Grow(len(k.Attr) + len(k.Value) + 10)
+	b.WriteString(k.Attr)
+	b.WriteByte(0)
+	b.WriteString(k.Value)
+	b.WriteByte(0)
+	var be [8]byte
+	binary.BigEndian.PutUint64(be[:], uint64(id))
+	b.Write(be[:])
+	return indexRow(b.String())
 }
 
 // addIndex queues the index rows of entry id. They are written, sorted, by
