@@ -304,3 +304,34 @@ func TestLDIFPhysicalLines(t *testing.T) {
 		})
 	}
 }
+
+// TestLDIFValuesIndependent: values share the reader's arena and their
+// attributes' first slots share one array, yet appending to one value or
+// adding values to one attribute never shows through another.
+func TestLDIFValuesIndependent(t *testing.T) {
+	recs, err := readAll(t, "dn: cn=a,o=t\ncn: a\nsn: s\ncn: b\ndescription: x\n\ndn: cn=b,o=t\ncn: c\n")
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	e := recs[0].Entry
+	if cn := e.Get("cn"); len(cn) != 2 || string(cn[0]) != "a" || string(cn[1]) != "b" {
+		t.Fatalf("cn = %q", cn)
+	}
+	for _, a := range e.Attributes {
+		for _, v := range a.Values {
+			_ = append(v, "ZZZZ"...)
+		}
+		a.Values = append(a.Values, []byte("extra"))
+	}
+	for _, tc := range []struct{ attr, want string }{{"sn", "s"}, {"description", "x"}} {
+		if got := e.Get(tc.attr); len(got) != 1 || string(got[0]) != tc.want {
+			t.Errorf("%s = %q, want [%q]", tc.attr, got, tc.want)
+		}
+	}
+	if cn := e.Get("cn"); string(cn[0]) != "a" || string(cn[1]) != "b" {
+		t.Errorf("cn = %q after appends", cn)
+	}
+	if got := recs[1].Entry.GetString("cn"); got != "c" {
+		t.Errorf("second record's cn = %q", got)
+	}
+}
