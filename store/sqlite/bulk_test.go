@@ -303,3 +303,102 @@ func TestIndexSortAhead(t *testing.T) {
 		t.Errorf("%d index rows, want %d", rows, 3*n)
 	}
 }
+
+// TestEntryBatching: into an empty directory, new entries are queued and
+// inserted many per statement, with the IDs SQLite would give; a repeated
+// DN still fails on its own Put; reads, deletes and renames in the same
+// transaction see every queued entry; a directory with entries gets them
+// one by one as before.
+func TestEntryBatching(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	put := func(tx store.DirTx, dn string, parent int64) (*store.DirEntry, error) {
+		e := &store.DirEntry{ParentID: parent, DN: dn, NormDN: dn, Data: []byte(dn), Index: []store.DirIndexKey{{Attr: "cn", Value: dn}}}
+		return e, tx.Put(e)
+	}
+	const n = entryBatch*3 + 5
+	if _, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		top, err := put(tx, "o=top", 0)
+		if err != nil {
+			return err
+		}
+		if top.ID != 1 || tx.(*dirTx).batch != 1 {
+			t.Fatalf("first entry of an empty directory: ID %d, batching %v", top.ID, tx.(*dirTx).batch)
+		}
+		for i := range n {
+			e, err := put(tx, fmt.Sprintf("cn=%d,o=top", i), top.ID)
+			if err != nil {
+				return err
+			}
+			if want := int64(i + 2); e.ID != want {
+				t.Errorf("entry %d got ID %d, want %d", i, e.ID, want)
+			}
+		}
+		// A repeated DN fails on its own Put, queued or written.
+		for _, dn := range []string{"cn=1,o=top", fmt.Sprintf("cn=%d,o=top", n-1)} {
+			if _, err := put(tx, dn, top.ID); !errors.Is(err, store.ErrExists) {
+				t.Errorf("Put of %s again = %v, want ErrExists", dn, err)
+			}
+		}
+		// Reads see queued entries.
+		if got, err := tx.Children(top.ID); err != nil || got != n {
+			t.Errorf("Children = %d, %v; want %d", got, err, n)
+		}
+		last, err := put(tx, "cn=last,o=top", top.ID)
+		if err != nil {
+			return err
+		}
+		if e, err := tx.Entry("cn=last,o=top"); err != nil || e.ID != last.ID {
+			t.Errorf("Entry of a queued entry = %+v, %v", e, err)
+		}
+		// Deleting a just-queued entry ends batching; its DN is free again.
+		gone, err := put(tx, "cn=gone,o=top", top.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Delete(gone.ID); err != nil {
+			t.Fatalf("Delete of a queued entry: %v", err)
+		}
+		if _, err := put(tx, "cn=gone,o=top", top.ID); err != nil {
+			t.Errorf("Put after Delete: %v", err)
+		}
+		if _, err := put(tx, "cn=last,o=top", top.ID); !errors.Is(err, store.ErrExists) {
+			t.Errorf("Put of a taken DN after batching ended = %v, want ErrExists", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := countEntries(t, st); got != n+3 {
+		t.Errorf("%d entries stored, want %d", got, n+3)
+	}
+	for _, dn := range []string{"o=top", "cn=0,o=top", fmt.Sprintf("cn=%d,o=top", n-1), "cn=last,o=top", "cn=gone,o=top"} {
+		e, err := st.DirEntry(t.Context(), dn)
+		if err != nil || string(e.Data) != dn {
+			t.Errorf("%s: %+v, %v", dn, e, err)
+		}
+		key := store.DirIndexKey{Attr: "cn", Value: dn}
+		found := 0
+		st.DirSearch(t.Context(), store.DirQuery{Scope: store.DirSub, Index: &key}, func(*store.DirEntry) error { found++; return nil })
+		if found != 1 {
+			t.Errorf("%s: %d index hits, want 1", dn, found)
+		}
+	}
+	// Not empty any more: one by one, IDs from SQLite.
+	if _, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		e, err := put(tx, "o=second", 0)
+		if err != nil {
+			return err
+		}
+		if tx.(*dirTx).batch == 1 || e.ID <= int64(n+3) {
+			t.Errorf("second transaction: batching %v, ID %d", tx.(*dirTx).batch, e.ID)
+		}
+		if _, err := put(tx, "o=top", 0); !errors.Is(err, store.ErrExists) {
+			t.Errorf("Put of an existing DN = %v, want ErrExists", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkIntegrity(t, st)
+}
