@@ -193,9 +193,6 @@ func (s *Store) dirUpdateOn(ctx context.Context, b txBeginner, rollback bool, fn
 		if err := fn(dt); err != nil {
 			return err
 		}
-		if err := dt.flushEntries(); err != nil {
-			return err
-		}
 		if err := dt.flushIndex(); err != nil {
 			return err
 		}
@@ -231,14 +228,6 @@ type dirTx struct {
 	pending []indexRow
 	sorted  chan []indexRow
 	spare   []indexRow
-	// batch is 1 while new entries are queued for multi-row INSERTs
-	// (batching), -1 once they are inserted one by one, 0 before the
-	// first Put decides; queue holds them, nextID is the next ID to give
-	// and dns the normalised DNs written in this transaction.
-	batch  int
-	queue  []queuedEntry
-	nextID int64
-	dns    map[string]struct{}
 	// puts counts the entries written; at bulkPuts a transaction in WAL
 	// mode gets a bigger page cache (growCache).
 	puts int
@@ -302,9 +291,6 @@ func (t *dirTx) close() {
 }
 
 func (t *dirTx) Entry(normDN string) (*store.DirEntry, error) {
-	if err := t.flushEntries(); err != nil {
-		return nil, err
-	}
 	st, err := t.stmt(`SELECT ` + dirEntryColumns + ` FROM dir_entries WHERE norm_dn = ?`)
 	if err != nil {
 		return nil, fmt.Errorf("read entry %q: %w", normDN, err)
@@ -321,9 +307,6 @@ func (t *dirTx) Entry(normDN string) (*store.DirEntry, error) {
 }
 
 func (t *dirTx) Children(id int64) (int, error) {
-	if err := t.flushEntries(); err != nil {
-		return 0, err
-	}
 	st, err := t.stmt(`SELECT count(*) FROM dir_entries WHERE parent_id = ?`)
 	if err != nil {
 		return 0, err
@@ -340,9 +323,6 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 		return err
 	}
 	if e.ParentID != 0 && !t.known[e.ParentID] {
-		if err := t.flushEntries(); err != nil {
-			return err
-		}
 		st, err := t.stmt(`SELECT 1 FROM dir_entries WHERE id = ?`)
 		if err != nil {
 			return err
@@ -353,27 +333,9 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 		} else if err != nil {
 			return fmt.Errorf("store entry %q: %w", e.DN, err)
 		}
-		t.remember(e.ParentID)
 	}
 	ikeys := encodeIndexKeys(e.Index)
-	batching, err := t.batching()
-	if err != nil {
-		return err
-	}
-	if e.ID == 0 && batching {
-		if _, dup := t.dns[e.NormDN]; dup {
-			return fmt.Errorf("entry %q: %w", e.DN, store.ErrExists)
-		}
-		e.ID = t.nextID
-		t.nextID++
-		t.dns[e.NormDN] = struct{}{}
-		t.queue = append(t.queue, queuedEntry{e.ID, e.ParentID, e.NormDN, e.DN, e.Data, ikeys})
-		if len(t.queue) == entryBatch {
-			if err := t.flushEntries(); err != nil {
-				return err
-			}
-		}
-	} else if e.ID == 0 {
+	if e.ID == 0 {
 		st, err := t.stmt(`INSERT INTO dir_entries (parent_id, norm_dn, dn, data, ikeys) VALUES (?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
@@ -389,9 +351,6 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 			return err
 		}
 	} else {
-		if err := t.stopBatching(); err != nil {
-			return err
-		}
 		if err := t.deleteIndex(e.ID); err != nil {
 			return err
 		}
@@ -599,99 +558,8 @@ func indexInsert(attr string, n int) string {
 	return b.String()
 }
 
-// entryBatch is how many new entries one INSERT statement writes.
-const entryBatch = 32
-
-// queuedEntry is a new entry waiting for its INSERT (batching).
-type queuedEntry struct {
-	id, parent  int64
-	normDN, dn  string
-	data, ikeys []byte
-}
-
-// batching reports whether new entries are queued and inserted many per
-// statement, deciding at the first Put: only when the directory was empty
-// as the transaction began (a first import, which is where the entries
-// are many). The transaction is the only writer (BEGIN IMMEDIATE), so the
-// IDs SQLite would have given are known ahead (1, 2, ...), and a DN can
-// only be taken by an entry of this transaction, which dns tells without
-// a query: Put still fails with ErrExists on the entry that repeats a
-// DN. Anything that reads the table or deletes or renames entries
-// inserts the queue first; deleting or renaming ends batching, as dns
-// would then go stale.
-func (t *dirTx) batching() (bool, error) {
-	if t.batch == 0 {
-		var some int
-		err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM (SELECT 1 FROM dir_entries LIMIT 1)`).Scan(&some)
-		if err != nil {
-			return false, fmt.Errorf("read the directory: %w", err)
-		}
-		t.batch = -1
-		if some == 0 {
-			t.batch, t.nextID, t.dns = 1, 1, map[string]struct{}{}
-		}
-	}
-	return t.batch == 1, nil
-}
-
-// stopBatching inserts the queued entries and ends batching.
-func (t *dirTx) stopBatching() error {
-	if err := t.flushEntries(); err != nil {
-		return err
-	}
-	t.batch, t.dns = -1, nil
-	return nil
-}
-
-// flushEntries inserts the queued entries, entryBatch per statement.
-func (t *dirTx) flushEntries() error {
-	q := t.queue
-	if len(q) == 0 {
-		return nil
-	}
-	t.queue = t.queue[:0]
-	args := make([]any, 0, 6*min(len(q), entryBatch))
-	for len(q) > 0 {
-		n := min(len(q), entryBatch)
-		st, err := t.stmt(entryInsert(n))
-		if err != nil {
-			return err
-		}
-		args = args[:0]
-		for _, e := range q[:n] {
-			args = append(args, e.id, e.parent, e.normDN, e.dn, e.data, e.ikeys)
-		}
-		if _, err := st.ExecContext(t.ctx, args...); isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
-			// dns makes this unreachable; should it not, say which.
-			return fmt.Errorf("one of the entries %q to %q: %w", q[0].dn, q[n-1].dn, store.ErrExists)
-		} else if err != nil {
-			return fmt.Errorf("store entries %q to %q: %w", q[0].dn, q[n-1].dn, err)
-		}
-		q = q[n:]
-	}
-	return nil
-}
-
-// entryInserts[n] inserts n entries with their IDs.
-var entryInserts [entryBatch + 1]string
-
-func init() {
-	for n := 1; n <= entryBatch; n++ {
-		q := `INSERT INTO dir_entries (id, parent_id, norm_dn, dn, data, ikeys) VALUES (?, ?, ?, ?, ?, ?)`
-		for i := 1; i < n; i++ {
-			q += `, (?, ?, ?, ?, ?, ?)`
-		}
-		entryInserts[n] = q
-	}
-}
-
-func entryInsert(n int) string { return entryInserts[n] }
-
 func (t *dirTx) Delete(id int64) error {
 	if err := t.outer.Err(); err != nil {
-		return err
-	}
-	if err := t.stopBatching(); err != nil {
 		return err
 	}
 	if err := t.deleteIndex(id); err != nil {
@@ -717,9 +585,6 @@ func (t *dirTx) Delete(id int64) error {
 
 // deleteIndex removes the index rows of entry id, listed in its ikeys.
 func (t *dirTx) deleteIndex(id int64) error {
-	if err := t.flushEntries(); err != nil {
-		return err
-	}
 	if err := t.flushIndex(); err != nil {
 		return err
 	}
@@ -775,9 +640,6 @@ func decodeIndexKeys(b []byte) []store.DirIndexKey {
 // Descendants reads the whole subtree first, so fn may write (a subtree
 // move renames each descendant) without disturbing an open cursor.
 func (t *dirTx) Descendants(id int64, fn func(*store.DirEntry) error) error {
-	if err := t.flushEntries(); err != nil {
-		return err
-	}
 	rows, err := t.tx.QueryContext(t.ctx, dirSubQuery, id)
 	if err != nil {
 		return fmt.Errorf("read subtree of entry #%d: %w", id, err)
@@ -807,9 +669,6 @@ func (t *dirTx) Descendants(id int64, fn func(*store.DirEntry) error) error {
 
 func (t *dirTx) Rename(id int64, dn, normDN string) error {
 	if err := t.outer.Err(); err != nil {
-		return err
-	}
-	if err := t.stopBatching(); err != nil {
 		return err
 	}
 	st, err := t.stmt(`UPDATE dir_entries SET dn = ?, norm_dn = ? WHERE id = ?`)
