@@ -333,6 +333,9 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 		} else if err != nil {
 			return fmt.Errorf("store entry %q: %w", e.DN, err)
 		}
+		// Its children will not need the query again (known forgets all
+		// at 100,000 entries, and an import's parent has more children).
+		t.remember(e.ParentID)
 	}
 	ikeys := encodeIndexKeys(e.Index)
 	if e.ID == 0 {
