@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,14 +44,21 @@ type slot struct {
 	dn, norm   string
 	data       []byte
 	types      []uint16 // nil when the description table is full
-	size       int64
+	size       int32    // slotSize, once cached
+	nvals      uint32   // values in data, so expand sizes its slices at once
+	nattrs     uint16   // attributes in data, when it fits (else expand counts)
+	counted    bool     // nattrs holds the count
+	evicted    bool     // dropped from the cache's entries (under its mu)
 	ref        atomic.Bool
 }
 
-// indexHit is a cached equality-index lookup: the NormDNs of the entries
-// holding the index row, whose entries are looked up in the cache.
+// indexHit is a cached equality-index lookup: the slots of the entries
+// holding the index row, so a hit costs no second lookup by DN. A slot
+// stays valid while the hit lives (every write empties the whole cache);
+// one evicted from the entries since is read again by DN instead, so
+// that what the cache holds stays what it accounts for.
 type indexHit struct {
-	norms []string
+	slots []*slot
 	size  int64
 	ref   atomic.Bool
 }
@@ -270,7 +278,8 @@ func (c *readCache) makeRoomLocked(n int64, entry bool) {
 				continue
 			}
 			delete(c.entries, k)
-			c.used -= x.size
+			x.evicted = true
+			c.used -= int64(x.size)
 			c.evictions.Add(1)
 		}
 		if c.used <= target && len(c.entries) <= countTarget {
@@ -285,15 +294,18 @@ func (c *readCache) putLocked(gen uint64, x *slot) {
 		return
 	}
 	if old := c.entries[x.norm]; old != nil {
+		x.evicted = true // an index hit holding x reads old by DN
 		return
 	}
-	x.size = slotSize(x)
-	if x.size > c.budget/4 {
+	size := slotSize(x)
+	if size > c.budget/4 || size > math.MaxInt32 {
+		x.evicted = true
 		return // a huge entry would push out too much
 	}
-	c.makeRoomLocked(x.size, true)
+	x.size = int32(size)
+	c.makeRoomLocked(size, true)
 	c.entries[x.norm] = x
-	c.used += x.size
+	c.used += size
 }
 
 // load reads one entry from the store.
@@ -323,7 +335,9 @@ func (t *Tree) newSlot(se *store.DirEntry) (*slot, error) {
 	b = b[1:]
 	var types []uint16
 	full := false
+	nattrs, nvals := 0, uint64(0)
 	for len(b) > 0 {
+		nattrs++
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
 			return nil, fmt.Errorf("entry %q: %w", se.DN, errCorrupt)
@@ -341,6 +355,7 @@ func (t *Tree) newSlot(se *store.DirEntry) (*slot, error) {
 			return nil, fmt.Errorf("entry %q: %w", se.DN, errCorrupt)
 		}
 		b = b[n:]
+		nvals += nv
 		for i := uint64(0); i < nv; i++ {
 			l, n := binary.Uvarint(b)
 			if n <= 0 || l > uint64(len(b)-n) {
@@ -351,6 +366,9 @@ func (t *Tree) newSlot(se *store.DirEntry) (*slot, error) {
 	}
 	if !full {
 		x.types = t.shareTypes(types)
+	}
+	if nattrs <= math.MaxUint16 && nvals <= math.MaxUint32 {
+		x.nattrs, x.nvals, x.counted = uint16(nattrs), uint32(nvals), true
 	}
 	return x, nil
 }
@@ -417,14 +435,19 @@ func (t *Tree) descIndex(b []byte) (uint16, bool) {
 
 // expand decodes a slot for one use; view also resolves the attributes.
 // The slot was checked by newSlot, so its framing holds.
-func (t *Tree) expand(x *slot, view bool) *cached {
+func (t *Tree) expand(x *slot, view bool) *cached { return t.expandInto(x, view, nil) }
+
+// expandInto is expand into sc's buffers when sc is not nil: the result
+// is then valid only until sc's next use (a transient search), and
+// decoding allocates nothing once the buffers have grown.
+func (t *Tree) expandInto(x *slot, view bool, sc *searchScratch) *cached {
 	var tab []descEntry
 	if x.types != nil {
 		tab = *t.descTab.Load()
 	}
 	b := x.data[1:]
-	nattrs, nvals := 0, 0
-	for r := b; len(r) > 0; {
+	nattrs, nvals := int(x.nattrs), int(x.nvals)
+	for r := b; !x.counted && len(r) > 0; {
 		l, n := binary.Uvarint(r)
 		r = r[n+int(l):]
 		nv, n := binary.Uvarint(r)
@@ -436,15 +459,24 @@ func (t *Tree) expand(x *slot, view bool) *cached {
 		nattrs++
 		nvals += int(nv)
 	}
-	out := &struct {
-		c cached
-		e Entry
-	}{}
-	attrs := make([]Attribute, 0, nattrs)
-	vals := make([][]byte, 0, nvals)
+	var out *expanded
+	var attrs []Attribute
+	var vals [][]byte
 	var res []resolved
-	if view {
-		res = make([]resolved, 0, nattrs)
+	if sc != nil {
+		out = &sc.exp
+		attrs = grow(sc.attrs, nattrs)
+		vals = grow(sc.vals, nvals)
+		if view {
+			res = grow(sc.res, nattrs)
+		}
+	} else {
+		out = &expanded{}
+		attrs = make([]Attribute, 0, nattrs)
+		vals = make([][]byte, 0, nvals)
+		if view {
+			res = make([]resolved, 0, nattrs)
+		}
 	}
 	for k := 0; len(b) > 0; k++ {
 		l, n := binary.Uvarint(b)
@@ -475,9 +507,29 @@ func (t *Tree) expand(x *slot, view bool) *cached {
 			res = append(res, resolved{at: d.at, opts: d.opts, vals: v})
 		}
 	}
+	if sc != nil {
+		sc.attrs, sc.vals = attrs, vals
+		if view {
+			sc.res = res
+		}
+	}
 	out.e = Entry{DN: x.dn, Attributes: attrs}
 	out.c = cached{id: x.id, parent: x.parent, dn: x.dn, norm: x.norm, entry: &out.e, attrs: res}
 	return &out.c
+}
+
+// expanded is what expand returns, in one allocation.
+type expanded struct {
+	c cached
+	e Entry
+}
+
+// grow returns s emptied, with room for n elements.
+func grow[E any](s []E, n int) []E {
+	if cap(s) < n {
+		return make([]E, 0, n)
+	}
+	return s[:0]
 }
 
 // fromStore decodes a stored entry for one use (no cache).
@@ -667,45 +719,71 @@ const maxIndexHit = 64
 // them, whatever the scope; fn checks it), resolved for views, from the
 // cache when the key's result is cached, else streamed from the store; a
 // small result (at most maxIndexHit entries) is then cached.
-func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirIndexKey, fn func(*cached) error) error {
+func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirIndexKey, sc *searchScratch, fn func(*cached) error) error {
 	c := t.cache
 	c.mu.Lock()
 	h := c.index[key]
+	if h == nil {
+		c.mu.Unlock()
+		c.misses.Add(1)
+		return t.indexedFromStore(ctx, gen, key, fn)
+	}
+	if !h.ref.Load() {
+		h.ref.Store(true)
+	}
 	var xs []*slot
-	if h != nil {
-		if !h.ref.Load() {
-			h.ref.Store(true)
+	if sc != nil {
+		xs = grow(sc.slots, len(h.slots))[:len(h.slots)]
+	} else {
+		xs = make([]*slot, len(h.slots))
+	}
+	for i, x := range h.slots {
+		if x.evicted {
+			xs[i] = nil
+			continue
 		}
-		xs = make([]*slot, len(h.norms))
-		for i, n := range h.norms {
-			if xs[i] = c.entries[n]; xs[i] != nil && !xs[i].ref.Load() {
-				xs[i].ref.Store(true)
-			}
+		if xs[i] = x; !x.ref.Load() {
+			x.ref.Store(true)
 		}
 	}
 	c.mu.Unlock()
-	if h != nil {
-		c.hits.Add(1)
-		for i, x := range xs {
-			var y *cached
-			if x == nil {
-				// Evicted since: read it again (gone: no longer a match).
-				var err error
-				if y, err = t.cachedEntry(ctx, gen, h.norms[i], true); errors.Is(err, store.ErrNotFound) {
-					continue
-				} else if err != nil {
-					return err
-				}
-			} else {
-				y = t.expand(x, true)
-			}
-			if err := fn(y); err != nil {
+	c.hits.Add(1)
+	err := t.indexedCached(ctx, gen, h, xs, sc, fn)
+	if sc != nil {
+		clear(xs)
+		sc.slots = xs[:0]
+	}
+	return err
+}
+
+// indexedCached calls fn with the entries of a cached index hit: xs are
+// its slots still cached (nil for one evicted since).
+func (t *Tree) indexedCached(ctx context.Context, gen uint64, h *indexHit, xs []*slot, sc *searchScratch, fn func(*cached) error) error {
+	for i, x := range xs {
+		var y *cached
+		if x == nil {
+			// Evicted since: read it again (gone: no longer a match).
+			var err error
+			if y, err = t.cachedEntry(ctx, gen, h.slots[i].norm, true); errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
 				return err
 			}
+		} else {
+			y = t.expandInto(x, true, sc)
 		}
-		return nil
+		if err := fn(y); err != nil {
+			return err
+		}
 	}
-	c.misses.Add(1)
+	return nil
+}
+
+// indexedFromStore is indexedEntries on a miss: the entries streamed from
+// the store, and the result cached when small.
+func (t *Tree) indexedFromStore(ctx context.Context, gen uint64, key store.DirIndexKey, fn func(*cached) error) error {
+	c := t.cache
+	var xs []*slot
 	keep := true
 	err := t.st.DirSearch(ctx, store.DirQuery{Base: 0, Scope: store.DirSub, Index: &key}, func(se *store.DirEntry) error {
 		y, x, err := t.fromStore(se, true)
@@ -733,10 +811,7 @@ func (t *Tree) indexedEntries(ctx context.Context, gen uint64, key store.DirInde
 	if c.gen != gen {
 		return nil
 	}
-	h = &indexHit{norms: make([]string, len(xs)), size: int64(indexOverhead + len(key.Attr) + len(key.Value) + 16*len(xs))}
-	for i, x := range xs {
-		h.norms[i] = x.norm
-	}
+	h := &indexHit{slots: xs, size: int64(indexOverhead + len(key.Attr) + len(key.Value) + 16*len(xs))}
 	c.makeRoomLocked(h.size, false)
 	c.index[key] = h
 	c.used += h.size

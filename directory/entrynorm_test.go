@@ -40,3 +40,30 @@ func TestEntryNormalized(t *testing.T) {
 		t.Errorf("root DSE: %v", err)
 	}
 }
+
+// TestPrepareASCII checks prepare's byte-wise ASCII path against the
+// general rune-wise one on every short string over an alphabet of the
+// characters that matter (spaces, controls, cases).
+func TestPrepareASCII(t *testing.T) {
+	alphabet := []byte{' ', '\t', '\r', 0x01, 0x7f, 'a', 'B', 'z', 'Z', '0'}
+	var gen func(prefix []byte, n int)
+	count := 0
+	gen = func(prefix []byte, n int) {
+		for _, fold := range []bool{false, true} {
+			if got, want := prepareASCII(prefix, fold), prepareRunes(string(prefix), fold); got != want {
+				t.Fatalf("prepare(%q, fold %v) = %q, want %q", prefix, fold, got, want)
+			}
+		}
+		count++
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(append(prefix, c), n-1)
+		}
+	}
+	gen(nil, 4)
+	if count < 10000 {
+		t.Fatalf("only %d strings tried", count)
+	}
+}

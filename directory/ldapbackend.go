@@ -38,14 +38,18 @@ func (b *LDAPBackend) Search(ctx context.Context, id ldap.Identity, req *ldap.Se
 	if page != nil {
 		p.PageSize, p.Cookie = page.Size, page.Cookie
 	}
-	var out ldap.SearchResultEntry
-	res, err := b.Tree.Search(ctx, identity(id), p, func(e *Entry) error {
+	// send encodes each entry before it returns, so the search can be
+	// transient: one set of buffers serves every entry.
+	sc := getScratch()
+	defer putScratch(sc)
+	out := &sc.wire
+	res, err := b.Tree.search(ctx, identity(id), p, sc, func(e *Entry) error {
 		out.ObjectName = e.DN
-		out.Attributes = out.Attributes[:0]
+		out.Attributes = grow(out.Attributes, len(e.Attributes))
 		for _, a := range e.Attributes {
 			out.Attributes = append(out.Attributes, ldap.Attribute(a))
 		}
-		return send(&out)
+		return send(out)
 	})
 	return res.Cookie, err
 }

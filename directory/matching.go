@@ -101,7 +101,44 @@ func prepare(v []byte, fold bool) string {
 	return prepareRunes(norm.NFKC.String(s), fold)
 }
 
-// prepareRunes is prepare's folding and space handling, rune by rune.
+// prepareASCII is prepare for ASCII input, byte by byte, with one
+// allocation: values are mostly ASCII, and often already prepared.
+func prepareASCII(v []byte, fold bool) string {
+	prepared := len(v) == 0 || (v[0] != ' ' && v[len(v)-1] != ' ')
+	for i := 0; prepared && i < len(v); i++ {
+		c := v[i]
+		prepared = c >= 0x20 && c != 0x7f && !(fold && 'A' <= c && c <= 'Z') && !(c == ' ' && v[i+1] == ' ')
+	}
+	if prepared {
+		return string(v)
+	}
+	var b strings.Builder
+	b.Grow(len(v))
+	space := false
+	for _, c := range v {
+		switch {
+		case c == ' ' || '\t' <= c && c <= '\r':
+			space = b.Len() > 0
+			continue
+		case c < 0x20 || c == 0x7f:
+			continue // RFC 4518 §2.2 maps controls to nothing
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if fold && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	if b.Len() == 0 && len(v) > 0 {
+		return " "
+	}
+	return b.String()
+}
+
+// prepareRunes is prepare for valid UTF-8 after NFKC.
 func prepareRunes(s string, fold bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -133,38 +170,6 @@ func prepareRunes(s string, fold bool) string {
 		return " "
 	}
 	return b.String()
-}
-
-// prepareASCII is prepare for ASCII input, byte by byte, with one
-// allocation (the result): every value of a bulk import goes through it.
-func prepareASCII(v []byte, fold bool) string {
-	var buf [64]byte
-	b := buf[:0]
-	if len(v) > len(buf) {
-		b = make([]byte, 0, len(v))
-	}
-	space := false
-	for _, c := range v {
-		switch {
-		case c == ' ' || '\t' <= c && c <= '\r': // unicode.IsSpace
-			space = len(b) > 0
-			continue
-		case c < 0x20 || c == 0x7f: // unicode.IsControl
-			continue
-		}
-		if space {
-			b = append(b, ' ')
-			space = false
-		}
-		if fold && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	if len(b) == 0 && len(v) > 0 {
-		return " "
-	}
-	return string(b)
 }
 
 func caseIgnore(_ *Schema, v []byte) (string, bool) { return prepare(v, true), true }

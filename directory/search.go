@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pkid/pkid/ldap"
@@ -48,210 +49,151 @@ type SearchResult struct {
 // are left out; filter items on attributes it may not search are
 // Undefined.
 func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(*Entry) error) (SearchResult, error) {
+	return t.search(ctx, id, p, nil, fn)
+}
+
+// search is Search; with sc set the search is transient: the *Entry fn
+// receives (and its attribute and value slices) is valid only until fn
+// returns, which lets the LDAP frontend, which encodes it at once, reuse
+// sc's buffers from entry to entry and search to search.
+func (t *Tree) search(ctx context.Context, id Identity, p SearchParams, sc *searchScratch, fn func(*Entry) error) (SearchResult, error) {
 	req := p.Request
-	var res SearchResult
 	d, norm, err := t.parseDNMemo(req.BaseObject)
 	if err != nil {
-		return res, err
+		return SearchResult{}, err
 	}
-	sel := t.newSelection(req.Attributes, req.TypesOnly)
-	sizeLimit := t.cfg.SizeLimit
-	if req.SizeLimit > 0 && (sizeLimit == 0 || int(req.SizeLimit) < sizeLimit) {
-		sizeLimit = int(req.SizeLimit)
+	var r *searchRun
+	if sc != nil {
+		r = &sc.run
+	} else {
+		r = new(searchRun)
 	}
-	timeLimit := t.cfg.TimeLimit
-	if req.TimeLimit > 0 && (timeLimit == 0 || time.Duration(req.TimeLimit)*time.Second < timeLimit) {
-		timeLimit = time.Duration(req.TimeLimit) * time.Second
+	*r = searchRun{t: t, ctx: ctx, id: id, p: p, req: req, sc: sc, fn: fn}
+	defer func() { *r = searchRun{} }() // drop references held by a pooled run
+	r.sel = t.newSelection(req.Attributes, req.TypesOnly)
+	r.sizeLimit = t.cfg.SizeLimit
+	if req.SizeLimit > 0 && (r.sizeLimit == 0 || int(req.SizeLimit) < r.sizeLimit) {
+		r.sizeLimit = int(req.SizeLimit)
 	}
-	var deadline time.Time
-	if timeLimit > 0 {
-		deadline = t.now().Add(timeLimit)
+	r.timeLimit = t.cfg.TimeLimit
+	if req.TimeLimit > 0 && (r.timeLimit == 0 || time.Duration(req.TimeLimit)*time.Second < r.timeLimit) {
+		r.timeLimit = time.Duration(req.TimeLimit) * time.Second
 	}
-	var skip int
+	if r.timeLimit > 0 {
+		r.deadline = t.now().Add(r.timeLimit)
+	}
 	if len(p.Cookie) == 8 {
-		skip = int(binary.BigEndian.Uint64(p.Cookie))
+		r.skip = int(binary.BigEndian.Uint64(p.Cookie))
 	}
-	matched := 0
-	can := func(at *AttributeType) bool { return true }
+	if t.cfg.Access != nil {
+		r.can = r.canSearch
+	}
 	// Computed operational attributes a filter may test.
-	entryDNAt, subAt, hasSubAt := t.schema.Attribute("entryDN"), t.schema.Attribute("subschemaSubentry"), t.schema.Attribute("hasSubordinates")
-	needHasSub := mentions(&req.Filter, t.schema, hasSubAt)
-	// emit evaluates the filter on one entry (attrs: its attributes
-	// resolved, nil to resolve them here) and sends it if it matches.
-	emit := func(e *Entry, attrs []resolved, normDN string, id64 int64) error {
-		if !t.allowedEntry(ctx, id, RightRead, e, normDN, nil) {
-			return nil
-		}
-		v := &view{entry: e, attrs: attrs}
-		if attrs == nil {
-			v.attrs = t.resolve(e.Attributes)
-		}
-		if id64 >= 0 {
-			v.extra = append(v.extra, resolved{at: entryDNAt, vals: [][]byte{[]byte(e.DN)}}, resolved{at: subAt, vals: subschemaVals})
-			if needHasSub {
-				n, err := t.st.DirChildren(ctx, id64)
-				if err != nil {
-					return err
-				}
-				v.extra = append(v.extra, resolved{at: hasSubAt, vals: boolVals[n > 0]})
-			}
-		}
-		if t.cfg.Access != nil {
-			can = func(at *AttributeType) bool { return t.allowed(ctx, id, RightSearch, normDN, at) }
-		}
-		if t.eval(&req.Filter, v, can) != True {
-			return nil
-		}
-		matched++
-		if matched <= skip {
-			return nil
-		}
-		if sizeLimit > 0 && res.Entries >= sizeLimit {
-			return ldap.Errorf(ldap.ResultSizeLimitExceeded, "size limit of %d entries exceeded", sizeLimit)
-		}
-		if p.PageSize > 0 && res.Entries >= p.PageSize {
-			res.Cookie = binary.BigEndian.AppendUint64(nil, uint64(matched-1))
-			return errPageFull
-		}
-		out := t.selectAttrs(ctx, id, v, sel, normDN, id64)
-		res.Entries++
-		return fn(out)
-	}
-	check := func() error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !deadline.IsZero() && t.now().After(deadline) {
-			return ldap.Errorf(ldap.ResultTimeLimitExceeded, "time limit of %s exceeded", timeLimit)
-		}
-		return nil
-	}
+	r.entryDNAt, r.subAt, r.hasSubAt = t.schema.Attribute("entryDN"), t.schema.Attribute("subschemaSubentry"), t.schema.Attribute("hasSubordinates")
+	r.needHasSub = mentions(&req.Filter, t.schema, r.hasSubAt)
+	r.needComputed = r.needHasSub || mayTest(&req.Filter, t.schema, r.entryDNAt) || mayTest(&req.Filter, t.schema, r.subAt)
+
 	// The root DSE and the subschema entry.
 	if d.IsRoot() && req.Scope == ldap.ScopeBaseObject {
 		e, err := t.RootDSE(ctx)
 		if err != nil {
-			return res, err
+			return r.res, err
 		}
-		return res, pageDone(emit(e, nil, "", -1))
+		err = pageDone(r.emit(e, nil, "", -1))
+		return r.res, err
 	}
 	// As slapd: neither the root DSE nor the subschema entry has
 	// subordinates to search; search a naming context instead.
 	if d.IsRoot() || t.isSubschemaDN(norm) {
 		if req.Scope == ldap.ScopeBaseObject {
-			return res, pageDone(emit(t.SubschemaEntry(), nil, norm, -1))
+			err := pageDone(r.emit(t.SubschemaEntry(), nil, norm, -1))
+			return r.res, err
 		}
-		return res, &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("no entries below %q: search a naming context (see namingContexts in the root DSE)", req.BaseObject)}
+		return r.res, &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("no entries below %q: search a naming context (see namingContexts in the root DSE)", req.BaseObject)}
 	}
-	var base int64
 	var gen uint64
 	if t.cache != nil {
 		gen = t.cacheBegin(ctx)
 	}
 	if v, ok, err := t.virtualEntry(ctx, norm); err != nil {
-		return res, err
+		return r.res, err
 	} else if ok {
 		if err := t.concealBase(ctx, id, d, norm, req.BaseObject); err != nil {
-			return res, err
+			return r.res, err
 		}
 		// A provider's entry or a virtual parent as the base: only
 		// virtual entries are below it.
-		vemit := func(e *Entry, n string) error {
-			if err := check(); err != nil {
-				return err
-			}
-			return emit(e, nil, n, -1)
-		}
 		scope := store.DirSub
 		switch req.Scope {
 		case ldap.ScopeBaseObject:
-			return res, pageDone(emit(v.entry, nil, v.norm, -1))
+			err := pageDone(r.emit(v.entry, nil, v.norm, -1))
+			return r.res, err
 		case ldap.ScopeSingleLevel:
 			scope = store.DirOne
 		case ldap.ScopeWholeSubtree:
-			if err := emit(v.entry, nil, v.norm, -1); err != nil {
-				return res, pageDone(err)
+			if err := r.emit(v.entry, nil, v.norm, -1); err != nil {
+				return r.res, pageDone(err)
 			}
 		}
-		if _, o, err := t.owner(ctx, norm); err != nil {
-			return res, err
+		if p, o, err := t.owner(ctx, norm); err != nil {
+			return r.res, err
 		} else if o.Owned {
 			// A provider's subtree holds only the provider's entries.
-			p, _, _ := t.owner(ctx, norm)
 			err := p.Search(ctx, norm, scope, &req.Filter, func(n string, e *Entry) error {
 				if n == norm {
 					return nil
 				}
-				return vemit(e, n)
+				return r.virtualEmit(e, n)
 			})
-			return res, storeErr(pageDone(err))
+			err = storeErr(pageDone(err))
+			return r.res, err
 		}
-		return res, storeErr(pageDone(t.searchVirtual(ctx, d, norm, scope, true, &req.Filter, vemit)))
+		err := storeErr(pageDone(t.searchVirtual(ctx, d, norm, scope, true, &req.Filter, r.virtualEmit)))
+		return r.res, err
 	}
-	if len(t.cfg.Providers) > 0 {
-		// Stored entries with a provider's DN are hidden: the provider's
-		// entry is the one (a hand-published CA entry is stale).
-		stored := emit
-		emit = func(e *Entry, attrs []resolved, normDN string, id64 int64) error {
-			if id64 >= 0 {
-				if _, o, err := t.owner(ctx, normDN); err != nil {
-					return err
-				} else if o.Owned {
-					return nil
-				}
-			}
-			return stored(e, attrs, normDN, id64)
-		}
-	}
+	// Stored entries with a provider's DN are hidden: the provider's
+	// entry is the one (a hand-published CA entry is stale).
+	r.hideProvided = len(t.cfg.Providers) > 0
 	if !d.IsRoot() {
+		// The base's slot is enough (its ID) unless aliases are followed:
+		// decoding the entry would be wasted on every search.
 		var x *cached
 		var err error
-		if t.cache != nil {
+		derefBase := req.DerefAliases == ldap.DerefFindingBaseObj || req.DerefAliases == ldap.DerefAlways
+		switch {
+		case t.cache != nil && !derefBase:
+			var xs *slot
+			if xs, err = t.cachedSlot(ctx, gen, norm); err == nil {
+				x = &cached{id: xs.id, parent: xs.parent, dn: xs.dn, norm: xs.norm}
+			}
+		case t.cache != nil:
 			x, err = t.cachedEntry(ctx, gen, norm, false)
-		} else {
+		default:
 			x, err = t.getEntry(ctx, norm)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return res, t.hideMissing(ctx, id, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "base object"))
+			return r.res, t.hideMissing(ctx, id, t.noSuchObject(ctx, func(n string) (*store.DirEntry, error) { return t.st.DirEntry(ctx, n) }, d, "base object"))
 		}
 		if err != nil {
-			return res, storeErr(err)
+			return r.res, storeErr(err)
 		}
 		if err := t.concealBase(ctx, id, d, norm, req.BaseObject); err != nil {
-			return res, err
+			return r.res, err
 		}
-		if req.DerefAliases == ldap.DerefFindingBaseObj || req.DerefAliases == ldap.DerefAlways {
+		if derefBase {
 			if x, err = t.derefAlias(ctx, x); err != nil {
-				return res, err
+				return r.res, err
 			}
 			norm = x.norm
 		}
-		base = x.id
+		r.base = x.id
 	}
 	if req.DerefAliases == ldap.DerefInSearching || req.DerefAliases == ldap.DerefAlways {
 		// Alias entries found in the scope stand for their targets (the
 		// target itself, not its subtree), each returned once.
-		plain, seen := emit, map[string]bool{}
-		emit = func(e *Entry, attrs []resolved, normDN string, id64 int64) error {
-			if id64 >= 0 && id64 != base && t.isAlias(e) {
-				x, err := t.derefAlias(ctx, &cached{id: id64, norm: normDN, dn: e.DN, entry: e})
-				if err != nil {
-					return err
-				}
-				e, attrs, normDN, id64 = x.entry, x.attrs, x.norm, x.id
-			}
-			if seen[normDN] {
-				return nil
-			}
-			seen[normDN] = true
-			return plain(e, attrs, normDN, id64)
-		}
+		r.seen = map[string]bool{}
 	}
-	virtualEmit := func(e *Entry, n string) error {
-		if err := check(); err != nil {
-			return err
-		}
-		return emit(e, nil, n, -1)
-	}
+	base := r.base
 	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
 	switch req.Scope {
 	case ldap.ScopeBaseObject:
@@ -261,40 +203,170 @@ func (t *Tree) Search(ctx context.Context, id Identity, p SearchParams, fn func(
 	case ldap.ScopeWholeSubtree, ldap.ScopeChildren:
 		q.Scope = store.DirSub
 	default:
-		return res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
+		return r.res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
 	}
+	children := req.Scope == ldap.ScopeChildren
 	if q.Index != nil && t.cache != nil {
-		err := t.indexedEntries(ctx, gen, *q.Index, func(x *cached) error {
-			if !store.InScope(x.norm, x.parent, base, norm, q.Scope) || (req.Scope == ldap.ScopeChildren && x.id == base) {
+		err := t.indexedEntries(ctx, gen, *q.Index, sc, func(x *cached) error {
+			if !store.InScope(x.norm, x.parent, base, norm, q.Scope) || (children && x.id == base) {
 				return nil
 			}
-			if err := check(); err != nil {
+			if err := r.check(); err != nil {
 				return err
 			}
-			return emit(x.entry, x.attrs, x.norm, x.id)
+			return r.emit(x.entry, x.attrs, x.norm, x.id)
 		})
 		if err == nil {
-			err = t.searchVirtual(ctx, d, norm, q.Scope, req.Scope == ldap.ScopeChildren, &req.Filter, virtualEmit)
+			err = t.searchVirtual(ctx, d, norm, q.Scope, children, &req.Filter, r.virtualEmit)
 		}
-		return res, storeErr(pageDone(err))
+		err = storeErr(pageDone(err))
+		return r.res, err
 	}
 	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
-		if err := check(); err != nil {
+		if err := r.check(); err != nil {
 			return err
 		}
-		if req.Scope == ldap.ScopeChildren && se.ID == base {
+		if children && se.ID == base {
 			return nil
 		}
 		x, _, err := t.fromStore(se, true)
 		if err != nil {
 			return err
 		}
-		return emit(x.entry, x.attrs, se.NormDN, se.ID)
+		return r.emit(x.entry, x.attrs, se.NormDN, se.ID)
 	})
 	if err == nil {
-		err = t.searchVirtual(ctx, d, norm, q.Scope, req.Scope == ldap.ScopeChildren, &req.Filter, virtualEmit)
+		err = t.searchVirtual(ctx, d, norm, q.Scope, children, &req.Filter, r.virtualEmit)
 	}
-	return res, storeErr(pageDone(err))
+	err = storeErr(pageDone(err))
+	return r.res, err
+}
+
+// searchRun is one search in progress: its parameters and counters, and
+// the steps each entry found goes through (emit). One value instead of a
+// closure per step saves a search about ten allocations.
+type searchRun struct {
+	t   *Tree
+	ctx context.Context
+	id  Identity
+	p   SearchParams
+	req *ldap.SearchRequest
+	sc  *searchScratch // nil unless transient
+	fn  func(*Entry) error
+
+	sel           *selection
+	sizeLimit     int
+	timeLimit     time.Duration
+	deadline      time.Time
+	skip, matched int
+	res           SearchResult
+
+	can     readable // nil without access control
+	canNorm string   // the DN can decides for
+
+	entryDNAt, subAt, hasSubAt *AttributeType
+	needHasSub, needComputed   bool
+
+	hideProvided bool            // stored entries with a provider's DN are left out
+	base         int64           // the base entry's ID (0: the root)
+	seen         map[string]bool // derefAliases in searching: entries sent
+}
+
+// canSearch is the filter's access check: may the caller search at on
+// the entry being evaluated.
+func (r *searchRun) canSearch(at *AttributeType) bool {
+	return r.t.allowed(r.ctx, r.id, RightSearch, r.canNorm, at)
+}
+
+// check ends the search when its context ends or its time is up.
+func (r *searchRun) check() error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	if !r.deadline.IsZero() && r.t.now().After(r.deadline) {
+		return ldap.Errorf(ldap.ResultTimeLimitExceeded, "time limit of %s exceeded", r.timeLimit)
+	}
+	return nil
+}
+
+// virtualEmit emits a provider's or virtual entry found in the scope.
+func (r *searchRun) virtualEmit(e *Entry, n string) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	return r.emit(e, nil, n, -1)
+}
+
+// emit takes one entry found in the scope (attrs: its attributes
+// resolved, nil to resolve them here; id64 < 0 for an entry not stored):
+// it follows an alias when aliases are dereferenced in searching, leaves
+// out what a provider owns, evaluates the filter and sends the entry if
+// it matches.
+func (r *searchRun) emit(e *Entry, attrs []resolved, normDN string, id64 int64) error {
+	t, ctx := r.t, r.ctx
+	if r.seen != nil {
+		if id64 >= 0 && id64 != r.base && t.isAlias(e) {
+			x, err := t.derefAlias(ctx, &cached{id: id64, norm: normDN, dn: e.DN, entry: e})
+			if err != nil {
+				return err
+			}
+			e, attrs, normDN, id64 = x.entry, x.attrs, x.norm, x.id
+		}
+		if r.seen[normDN] {
+			return nil
+		}
+		r.seen[normDN] = true
+	}
+	if r.hideProvided && id64 >= 0 {
+		if _, o, err := t.owner(ctx, normDN); err != nil {
+			return err
+		} else if o.Owned {
+			return nil
+		}
+	}
+	if !t.allowedEntry(ctx, r.id, RightRead, e, normDN, nil) {
+		return nil
+	}
+	var v *view
+	if r.sc != nil {
+		v = &r.sc.view
+		*v = view{entry: e, attrs: attrs}
+	} else {
+		v = &view{entry: e, attrs: attrs}
+	}
+	if attrs == nil {
+		v.attrs = t.resolve(e.Attributes)
+	}
+	// The computed attributes, only for a filter that may test them:
+	// the common search needs none, and they cost allocations.
+	if id64 >= 0 && r.needComputed {
+		v.extra = append(v.extra, resolved{at: r.entryDNAt, vals: [][]byte{[]byte(e.DN)}}, resolved{at: r.subAt, vals: subschemaVals})
+		if r.needHasSub {
+			n, err := t.st.DirChildren(ctx, id64)
+			if err != nil {
+				return err
+			}
+			v.extra = append(v.extra, resolved{at: r.hasSubAt, vals: boolVals[n > 0]})
+		}
+	}
+	r.canNorm = normDN
+	if t.eval(&r.req.Filter, v, r.can) != True {
+		return nil
+	}
+	r.matched++
+	if r.matched <= r.skip {
+		return nil
+	}
+	if r.sizeLimit > 0 && r.res.Entries >= r.sizeLimit {
+		return ldap.Errorf(ldap.ResultSizeLimitExceeded, "size limit of %d entries exceeded", r.sizeLimit)
+	}
+	if r.p.PageSize > 0 && r.res.Entries >= r.p.PageSize {
+		r.res.Cookie = binary.BigEndian.AppendUint64(nil, uint64(r.matched-1))
+		return errPageFull
+	}
+	out := t.selectAttrs(ctx, r.id, v, r.sel, normDN, id64, r.sc)
+	r.res.Entries++
+	return r.fn(out)
 }
 
 var errPageFull = errors.New("page full")
@@ -358,9 +430,47 @@ func (t *Tree) indexFor(f *ldap.Filter) *store.DirIndexKey {
 type selection struct {
 	allUser, allOp, typesOnly bool
 	types                     map[*AttributeType]bool // requested, subtypes match
+	anyComputed               bool                    // wants one Search computes (selectAttrs)
 }
 
+// computedNames are the attributes selectAttrs computes rather than reads.
+var computedNames = [...]string{"entryDN", "subschemaSubentry", "hasSubordinates", "aclSource", "ownerSource"}
+
+// maxSelMemo bounds the memo of parsed attribute selections: clients ask
+// for a few lists over and over, but could name any.
+const maxSelMemo = 1024
+
+type selKey struct {
+	attrs     string // the list joined with NUL
+	typesOnly bool
+}
+
+// newSelection returns the parsed selection of attrs, through a memo (a
+// selection is read-only once built, and the schema never changes).
 func (t *Tree) newSelection(attrs []string, typesOnly bool) *selection {
+	var k selKey
+	switch len(attrs) {
+	case 0:
+		k = selKey{"", typesOnly}
+	case 1:
+		k = selKey{attrs[0], typesOnly}
+		if k.attrs == "" {
+			return t.parseSelection(attrs, typesOnly) // not "" (no list)
+		}
+	default:
+		k = selKey{strings.Join(attrs, "\x00"), typesOnly}
+	}
+	if v, ok := t.sels.Load(k); ok {
+		return v.(*selection)
+	}
+	s := t.parseSelection(attrs, typesOnly)
+	if t.nsels.Add(1) <= maxSelMemo {
+		t.sels.Store(k, s)
+	}
+	return s
+}
+
+func (t *Tree) parseSelection(attrs []string, typesOnly bool) *selection {
 	s := &selection{types: map[*AttributeType]bool{}, typesOnly: typesOnly}
 	if len(attrs) == 0 {
 		s.allUser = true
@@ -388,6 +498,11 @@ func (t *Tree) newSelection(attrs []string, typesOnly bool) *selection {
 			}
 		}
 	}
+	for _, n := range computedNames {
+		if at := t.schema.Attribute(n); at != nil && s.wants(at) {
+			s.anyComputed = true
+		}
+	}
 	return s
 }
 
@@ -409,14 +524,24 @@ func (s *selection) wants(at *AttributeType) bool {
 
 // selectAttrs builds the entry to return: the selected stored attributes
 // and the computed operational ones (entryDN, subschemaSubentry,
-// hasSubordinates).
-func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selection, normDN string, entryID int64) *Entry {
-	out := &Entry{DN: v.entry.DN, Attributes: make([]Attribute, 0, len(v.attrs)+3)}
+// hasSubordinates). With sc the entry lives in sc's buffers (transient).
+func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selection, normDN string, entryID int64, sc *searchScratch) *Entry {
+	var out *Entry
+	if sc != nil {
+		out = &sc.out
+		*out = Entry{DN: v.entry.DN, Attributes: grow(sc.outAttrs, len(v.attrs)+3)}
+		defer func() { sc.outAttrs = out.Attributes }()
+	} else {
+		out = &Entry{DN: v.entry.DN, Attributes: make([]Attribute, 0, len(v.attrs)+3)}
+	}
 	readable := func(at *AttributeType) bool {
 		return t.cfg.Access == nil || t.allowed(ctx, id, RightRead, normDN, at)
 	}
 	add := func(at *AttributeType, opts string, vals [][]byte) {
-		name := at.Name() + opts
+		name := at.Name()
+		if opts != "" {
+			name += opts
+		}
 		if at.Syntax != nil && at.Syntax.Binary {
 			name += ";binary"
 		}
@@ -434,6 +559,9 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 
 	if entryID < 0 {
 		return out // root DSE, subschema: nothing computed
+	}
+	if !sel.anyComputed {
+		return out // none of the computed attributes is asked for
 	}
 	computed := []struct {
 		name string
@@ -471,6 +599,26 @@ func (t *Tree) selectAttrs(ctx context.Context, id Identity, v *view, sel *selec
 		}
 	}
 	return out
+}
+
+// mayTest reports whether filter f may test attribute type at: an item
+// on at or a supertype of it (whose values include at's), or an
+// extensible match without a type (which tests every attribute).
+func mayTest(f *ldap.Filter, s *Schema, at *AttributeType) bool {
+	switch f.Type {
+	case ldap.FilterAnd, ldap.FilterOr, ldap.FilterNot:
+		for i := range f.Children {
+			if mayTest(&f.Children[i], s, at) {
+				return true
+			}
+		}
+		return false
+	}
+	if f.Attr == "" {
+		return f.Type == ldap.FilterExtensibleMatch
+	}
+	d, _, err := s.parseAttrDesc(f.Attr)
+	return err == nil && d.at != nil && at != nil && at.isSubtypeOf(d.at)
 }
 
 // mentions reports whether filter f tests attribute type at.
@@ -535,4 +683,45 @@ func (t *Tree) concealBase(ctx context.Context, id Identity, d DN, norm, base st
 		return &ldap.Error{Code: ldap.ResultNoSuchObject, MatchedDN: m, Message: fmt.Sprintf("base object %q does not exist", base)}
 	}
 	return nil
+}
+
+// searchScratch holds the buffers a transient search (search with sc)
+// reuses from entry to entry; a pool keeps them from search to search.
+type searchScratch struct {
+	exp      expanded
+	attrs    []Attribute
+	vals     [][]byte
+	res      []resolved
+	slots    []*slot
+	view     view
+	out      Entry
+	outAttrs []Attribute
+	wire     ldap.SearchResultEntry // LDAPBackend's
+	run      searchRun
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(searchScratch) }}
+
+// maxScratch bounds the buffers a pooled scratch keeps: an entry with
+// thousands of values should not pin them for every later search.
+const maxScratch = 1024
+
+func getScratch() *searchScratch { return scratchPool.Get().(*searchScratch) }
+
+// putScratch returns sc to the pool, dropping what pointed into entries.
+func putScratch(sc *searchScratch) {
+	if cap(sc.vals) > maxScratch || cap(sc.attrs) > maxScratch || cap(sc.res) > maxScratch ||
+		cap(sc.outAttrs) > maxScratch || cap(sc.slots) > maxScratch {
+		return
+	}
+	clear(sc.attrs[:cap(sc.attrs)])
+	clear(sc.vals[:cap(sc.vals)])
+	clear(sc.res[:cap(sc.res)])
+	clear(sc.outAttrs[:cap(sc.outAttrs)])
+	if cap(sc.wire.Attributes) > maxScratch {
+		sc.wire.Attributes = nil
+	}
+	clear(sc.wire.Attributes[:cap(sc.wire.Attributes)])
+	sc.exp, sc.view, sc.out, sc.wire = expanded{}, view{}, Entry{}, ldap.SearchResultEntry{Attributes: sc.wire.Attributes[:0]}
+	scratchPool.Put(sc)
 }

@@ -154,11 +154,11 @@ type Tree struct {
 
 	// Memos of attribute descriptions, interned type names and parsed
 	// DNs (cache.go).
-	descs, types, dns, shapes     sync.Map
-	ndescs, ntypes, ndns, nshapes atomic.Int64
-	descMu                        sync.RWMutex
-	descIdx                       map[string]uint16
-	descTab                       atomic.Pointer[[]descEntry]
+	descs, types, dns, shapes, sels      sync.Map
+	ndescs, ntypes, ndns, nshapes, nsels atomic.Int64
+	descMu                               sync.RWMutex
+	descIdx                              map[string]uint16
+	descTab                              atomic.Pointer[[]descEntry]
 
 	// classSets memoises checkEntry's view of each combination of object
 	// classes (classSet).

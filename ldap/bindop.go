@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/pkid/pkid/dn"
 )
 
 // Names of the SASL mechanisms the server implements.
@@ -103,6 +106,15 @@ func (c *conn) bindExternal(req *BindRequest) (Identity, error) {
 	if len(st.PeerCertificates) == 0 {
 		return Identity{}, Errorf(ResultInappropriateAuthentication, "SASL EXTERNAL needs a TLS client certificate, and the client sent none (set LDAPTLS_CERT and LDAPTLS_KEY)")
 	}
+	authz := ""
+	if req.Credentials != nil {
+		authz = string(req.Credentials)
+	}
+	if cv, ok := c.s.cfg.Backend.(ChainVerifyingBackend); ok {
+		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.OperationTimeout)
+		defer cancel()
+		return cv.BindExternalPresented(ctx, st.PeerCertificates, authz)
+	}
 	eb, ok := c.s.cfg.Backend.(ExternalBackend)
 	if !ok || c.s.cfg.ClientCAs == nil {
 		return Identity{}, Errorf(ResultAuthMethodNotSupported, "SASL EXTERNAL is not configured on this server")
@@ -110,10 +122,6 @@ func (c *conn) bindExternal(req *BindRequest) (Identity, error) {
 	path, err := c.s.verifyClientChain(st)
 	if err != nil {
 		return Identity{}, err
-	}
-	authz := ""
-	if req.Credentials != nil {
-		authz = string(req.Credentials)
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.OperationTimeout)
 	defer cancel()
@@ -143,6 +151,9 @@ func (s *Server) verifyClientChain(st *tls.ConnectionState) ([]*x509.Certificate
 	if len(st.VerifiedChains) > 0 && s.cfg.TLS != nil && s.cfg.TLS.ClientCAs == s.cfg.ClientCAs && validAt(st.VerifiedChains[0], now) {
 		path = st.VerifiedChains[0]
 	} else {
+		if err := checkLeaf(leaf, now); err != nil {
+			return nil, err
+		}
 		inter := x509.NewCertPool()
 		for _, ic := range st.PeerCertificates[1:] {
 			inter.AddCert(ic)
@@ -152,12 +163,90 @@ func (s *Server) verifyClientChain(st *tls.ConnectionState) ([]*x509.Certificate
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		})
 		if err != nil {
-			return nil, Errorf(ResultInvalidCredentials, "client certificate serial %X (%s) does not verify: %v", leaf.SerialNumber.Bytes(), leaf.Subject, err)
+			return nil, chainError(leaf, err)
 		}
 		path = chains[0]
 	}
 	s.chains.put(key, path, now)
 	return path, nil
+}
+
+// clientCertError is the invalidCredentials answer to a SASL EXTERNAL
+// bind refused because of the client's certificate: "certificate serial
+// S (SUBJECT) REASON", as package certmap words its refusals.
+func clientCertError(leaf *x509.Certificate, format string, args ...any) *Error {
+	subject := certSubject(leaf)
+	if subject == "" {
+		subject = "no subject"
+	}
+	return Errorf(ResultInvalidCredentials, "certificate serial %s (%s) %s", certSerial(leaf), subject, fmt.Sprintf(format, args...))
+}
+
+// certSerial is a certificate's serial in upper-case hex ("00" for zero).
+func certSerial(c *x509.Certificate) string {
+	if c.SerialNumber == nil || c.SerialNumber.Sign() == 0 {
+		return "00"
+	}
+	return fmt.Sprintf("%X", c.SerialNumber.Bytes())
+}
+
+// certSubject is a certificate's subject as RFC 4514 writes it, from the
+// DER so that multi-valued RDNs and string types stay as issued.
+func certSubject(c *x509.Certificate) string {
+	if rdns, err := dn.FromDER(c.RawSubject); err == nil {
+		return dn.String(rdns)
+	}
+	return c.Subject.String()
+}
+
+// checkLeaf refuses a client certificate that is outside its validity
+// period at now or not meant for client authentication, with a message
+// that says so (x509's own errors do not name the certificate).
+func checkLeaf(leaf *x509.Certificate, now time.Time) error {
+	switch {
+	case now.Before(leaf.NotBefore):
+		return clientCertError(leaf, "is not yet valid (notBefore %s)", leaf.NotBefore.UTC().Format(time.RFC3339))
+	case now.After(leaf.NotAfter):
+		return clientCertError(leaf, "has expired (notAfter %s)", leaf.NotAfter.UTC().Format(time.RFC3339))
+	case !allowsClientAuth(leaf):
+		return clientCertError(leaf, "lacks clientAuth in extendedKeyUsage; reissue it for client authentication")
+	}
+	return nil
+}
+
+// allowsClientAuth: no extendedKeyUsage at all, clientAuth or anyExtendedKeyUsage.
+func allowsClientAuth(c *x509.Certificate) bool {
+	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
+		return true
+	}
+	for _, u := range c.ExtKeyUsage {
+		if u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
+}
+
+// chainError turns a path validation failure into invalidCredentials
+// that names the certificate and the reason in words.
+func chainError(leaf *x509.Certificate, err error) *Error {
+	var ua x509.UnknownAuthorityError
+	var ie x509.CertificateInvalidError
+	switch {
+	case bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil:
+		return clientCertError(leaf, "is a self-signed certificate, not issued by a trusted CA")
+	case errors.As(err, &ua):
+		issuer := leaf.Issuer.String()
+		if rdns, derr := dn.FromDER(leaf.RawIssuer); derr == nil {
+			issuer = dn.String(rdns)
+		}
+		return clientCertError(leaf, "was not issued by a trusted CA (issuer %s)", issuer)
+	case errors.As(err, &ie) && ie.Reason == x509.IncompatibleUsage:
+		return clientCertError(leaf, "has a chain whose CA certificates do not allow clientAuth in extendedKeyUsage")
+	case errors.As(err, &ie) && ie.Reason == x509.Expired && ie.Cert != nil:
+		return clientCertError(leaf, "has an issuing CA outside its validity period: %s (notAfter %s)", ie.Cert.Subject, ie.Cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return clientCertError(leaf, "failed verification: %v", err)
 }
 
 // validAt reports whether every certificate of path is valid at now.
@@ -178,10 +267,18 @@ func (c *conn) logBind(req *BindRequest, id Identity, mech string, res LDAPResul
 		attrs = append(attrs, "authz", id.DN)
 	}
 	if res.ResultCode != ResultSuccess && res.DiagnosticMessage != "" {
-		attrs = append(attrs, "msg", res.DiagnosticMessage)
+		attrs = append(attrs, "diagnostic", res.DiagnosticMessage)
 	}
+	// EXTERNAL names the client's certificate whether the bind succeeded
+	// or not: the verified leaf, or else the one the client presented.
+	leaf := (*x509.Certificate)(nil)
 	if len(id.Chain) > 0 {
-		attrs = append(attrs, "serial", fmt.Sprintf("%X", id.Chain[0].SerialNumber.Bytes()), "subject", id.Chain[0].Subject.String())
+		leaf = id.Chain[0]
+	} else if st := c.tlsState.Load(); mech == MechanismExternal && st != nil && len(st.PeerCertificates) > 0 {
+		leaf = st.PeerCertificates[0]
+	}
+	if leaf != nil {
+		attrs = append(attrs, "serial", certSerial(leaf), "subject", certSubject(leaf))
 	}
 	if id.Rule != "" {
 		attrs = append(attrs, "rule", id.Rule)

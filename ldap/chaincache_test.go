@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -117,5 +118,44 @@ func TestClientChainFromHandshake(t *testing.T) {
 	s.chains = chainCache{}
 	if _, err := s.verifyClientChain(st); err == nil {
 		t.Fatal("an expired handshake chain was accepted")
+	}
+}
+
+// TestClientChainRefusals: with the chain verified at the bind (as with
+// tls.RequestClientCert), each refusal is invalidCredentials naming the
+// certificate's serial, its subject and the reason in words.
+func TestClientChainRefusals(t *testing.T) {
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	root, rootKey := testCert(t, "root", true, t0.Add(-time.Hour), t0.Add(10*24*time.Hour), nil, nil)
+	leaf, _ := testCert(t, "alice", false, t0.Add(-time.Hour), t0.Add(24*time.Hour), root, rootKey)
+	server, _ := testCert(t, "svc", false, t0.Add(-time.Hour), t0.Add(24*time.Hour), root, rootKey)
+	server.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth} // checkLeaf reads the parsed field
+	other, otherKey := testCert(t, "other root", true, t0.Add(-time.Hour), t0.Add(10*24*time.Hour), nil, nil)
+	stranger, _ := testCert(t, "mallory", false, t0.Add(-time.Hour), t0.Add(24*time.Hour), other, otherKey)
+	self, _ := testCert(t, "eve", false, t0.Add(-time.Hour), t0.Add(24*time.Hour), nil, nil)
+	pool := x509.NewCertPool()
+	pool.AddCert(root)
+	tests := []struct {
+		name string
+		leaf *x509.Certificate
+		at   time.Time
+		want string
+	}{
+		{"expired", leaf, t0.Add(25 * time.Hour), "(CN=alice) has expired (notAfter 2026-06-02T00:00:00Z)"},
+		{"not yet valid", leaf, t0.Add(-2 * time.Hour), "(CN=alice) is not yet valid (notBefore 2026-05-31T23:00:00Z)"},
+		{"serverAuth only", server, t0, "(CN=svc) lacks clientAuth in extendedKeyUsage"},
+		{"untrusted CA", stranger, t0, "(CN=mallory) was not issued by a trusted CA (issuer CN=other root)"},
+		{"self-signed", self, t0, "(CN=eve) is a self-signed certificate, not issued by a trusted CA"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Server{cfg: ServerConfig{ClientCAs: pool, Now: func() time.Time { return tc.at }}}
+			_, err := s.verifyClientChain(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{tc.leaf}})
+			le, ok := err.(*Error)
+			want := "certificate serial " + certSerial(tc.leaf) + " " + tc.want
+			if !ok || le.Code != ResultInvalidCredentials || !strings.Contains(le.Message, want) {
+				t.Fatalf("err = %v, want invalidCredentials containing %q", err, want)
+			}
+		})
 	}
 }

@@ -26,8 +26,10 @@ const readBufferSize = 1024
 const flushSize = 32 << 10
 
 // conn is one client connection: a reader goroutine (serve) that decodes
-// requests and dispatches them, one goroutine per operation in progress,
-// and writes serialised by wmu with a deadline each.
+// requests and runs each on itself (inline), handing the reading over to a
+// new goroutine when an operation runs long (inline.go); binds, StartTLS
+// and refusals stay on the reader. Writes are serialised by wmu with a
+// deadline each.
 type conn struct {
 	s      *Server
 	remote string
@@ -53,6 +55,10 @@ type conn struct {
 	sem      chan struct{}
 
 	paged pagedSearches
+
+	rd       *bufio.Reader             // the reader's buffer; for a takeover (inline.go)
+	inlineOp atomic.Pointer[operation] // the operation the reader runs, if any
+	readDone chan struct{}             // closed when the last reader ends
 }
 
 // operation is one request in progress.
@@ -60,17 +66,18 @@ type operation struct {
 	c         *conn
 	id        int32
 	tag       byte
-	cancel    context.CancelFunc
+	ctx       opContext // cancelled by abandon
 	abandoned atomic.Bool
 	buf       []byte // responses not yet written
 	start     time.Time
+	inline    atomic.Int32 // inlineRunning, inlineHandedOff or inlineDone
 }
 
 var anonymous = &Identity{}
 
 func (s *Server) newConn(nc net.Conn, useTLS bool) *conn {
 	c := &conn{s: s, nc: nc, raw: nc, remote: nc.RemoteAddr().String(), useTLS: useTLS,
-		inflight: map[int32]*operation{}, sem: make(chan struct{}, s.cfg.MaxOpsPerConn)}
+		inflight: map[int32]*operation{}, sem: make(chan struct{}, s.cfg.MaxOpsPerConn), readDone: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.identity.Store(anonymous)
 	c.paged.max = s.cfg.MaxPagedSearches
@@ -83,7 +90,6 @@ func (c *conn) Identity() Identity { return *c.identity.Load() }
 // serve is the connection's reader: it runs until the client unbinds or
 // disconnects, a protocol error, the idle timeout or Shutdown.
 func (c *conn) serve() {
-	defer c.close()
 	if c.useTLS {
 		tc := tls.Server(c.nc, c.s.cfg.TLS)
 		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.ReadTimeout)
@@ -91,6 +97,7 @@ func (c *conn) serve() {
 		cancel()
 		if err != nil {
 			c.s.log.Debug("LDAPS handshake", "remote", c.remote, "err", err)
+			c.close()
 			return
 		}
 		st := tc.ConnectionState()
@@ -99,7 +106,22 @@ func (c *conn) serve() {
 		c.wmu.Unlock()
 		c.tlsState.Store(&st)
 	}
-	rd := bufio.NewReaderSize(c.nc, readBufferSize)
+	if c.readLoop(bufio.NewReaderSize(c.nc, readBufferSize)) {
+		// Another goroutine reads now; the connection lasts until it ends.
+		<-c.readDone
+	}
+}
+
+// readLoop reads and runs requests until the connection ends (it then
+// closes it and returns false), or until it hands the reading over to
+// another goroutine because an operation it ran inline took long (true).
+func (c *conn) readLoop(rd *bufio.Reader) (handedOff bool) {
+	defer func() {
+		if !handedOff {
+			c.close()
+			close(c.readDone)
+		}
+	}()
 	for {
 		if c.stopping.Load() {
 			c.ops.Wait()
@@ -170,13 +192,17 @@ func (c *conn) serve() {
 				rd = nrd
 				continue
 			}
-			c.dispatch(m)
+			if c.dispatch(m, rd) {
+				return true
+			}
 		default:
 			if !isRequest(m.Op.Tag()) {
 				c.disconnect(ResultProtocolError, OpName(m.Op.Tag())+" is not a request")
 				return
 			}
-			c.dispatch(m)
+			if c.dispatch(m, rd) {
+				return true
+			}
 		}
 	}
 }
@@ -215,39 +241,49 @@ func isRequest(tag byte) bool {
 	return false
 }
 
-// dispatch starts m in its own goroutine, once the connection has a free
-// operation slot: a client that floods requests waits for its own.
-func (c *conn) dispatch(m *Message) {
+// dispatch runs m on the reader's goroutine, once the connection has a
+// free operation slot (a client that floods requests waits for its own).
+// Most operations end in microseconds, and running them here saves a
+// goroutine switch each; one that runs long is noticed by the server's
+// watch (inline.go), which starts a new reader with rd, so an abandon is
+// still read. dispatch reports whether that happened: the caller must
+// then stop reading.
+func (c *conn) dispatch(m *Message, rd *bufio.Reader) (handedOff bool) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-c.ctx.Done():
-		return
+		return false
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.OperationTimeout)
-	o := &operation{c: c, id: m.ID, tag: m.Op.Tag(), cancel: cancel, start: time.Now()}
+	start := time.Now()
+	o := &operation{c: c, id: m.ID, tag: m.Op.Tag(), start: start}
+	o.ctx.parent, o.ctx.deadline = c.ctx, start.Add(c.s.cfg.OperationTimeout)
+	ctx := &o.ctx
 	c.opsMu.Lock()
 	if prev := c.inflight[m.ID]; prev != nil {
 		c.opsMu.Unlock()
-		cancel()
+		ctx.cancel()
 		<-c.sem
 		// RFC 4511 §4.1.1.1: a messageID in use is a protocol error.
 		c.disconnect(ResultProtocolError, "messageID already in use by an operation in progress")
-		return
+		return false
 	}
 	c.inflight[m.ID] = o
 	c.ops.Add(1)
 	c.opsMu.Unlock()
-	c.s.workers.run(func() {
-		defer func() {
-			cancel()
-			c.opsMu.Lock()
-			delete(c.inflight, o.id)
-			c.opsMu.Unlock()
-			<-c.sem
-			c.ops.Done()
-		}()
-		c.run(ctx, o, m)
-	})
+	c.rd = rd
+	c.inlineOp.Store(o)
+	c.s.inline.begin(c.s)
+	c.run(ctx, o, m)
+	ctx.cancel()
+	c.opsMu.Lock()
+	delete(c.inflight, o.id)
+	c.opsMu.Unlock()
+	<-c.sem
+	c.inlineOp.Store(nil)
+	c.s.inline.end()
+	handedOff = !o.inline.CompareAndSwap(inlineRunning, inlineDone)
+	c.ops.Done()
+	return handedOff
 }
 
 // run performs one operation and writes its responses.
@@ -443,7 +479,7 @@ func (c *conn) abandon(id int32) {
 	c.opsMu.Unlock()
 	if o != nil {
 		o.abandoned.Store(true)
-		o.cancel()
+		o.ctx.cancel()
 		c.s.log.Debug("LDAP abandon", "remote", c.remote, "msgid", id, "op", OpName(o.tag))
 	}
 }
@@ -453,7 +489,7 @@ func (c *conn) abandonAll() {
 	c.opsMu.Lock()
 	for _, o := range c.inflight {
 		o.abandoned.Store(true)
-		o.cancel()
+		o.ctx.cancel()
 	}
 	c.opsMu.Unlock()
 }

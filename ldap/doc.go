@@ -27,8 +27,10 @@
 //
 // Server is the protocol frontend (slapd's split between frontend and
 // backends): it accepts LDAP (with StartTLS, RFC 4511 §4.14, RFC 4513 §3)
-// and LDAPS connections, reads requests within the size limit, runs
-// several operations per connection concurrently (bounded), answers
+// and LDAPS connections, reads requests within the size limit, runs each
+// operation on the connection's reader goroutine (no switch per request)
+// and moves the reading to a new goroutine when one runs over 2 ms, so
+// several operations per connection run concurrently (bounded), answers
 // Abandon (§4.11) and Unbind (§4.3), sends a Notice of Disconnection on
 // protocol errors, answers Bind (simple and anonymous, RFC 4513 §5.1; SASL
 // EXTERNAL after TLS with a client certificate, §5.2.3), WhoAmI (RFC 4532),
@@ -36,9 +38,18 @@
 // the connection), refuses unknown critical controls (§4.1.11), and hands
 // everything else to a Backend. One file per protocol step: server.go
 // (listeners, limits, shutdown), conn.go (reader, dispatch, writes),
-// bindop.go, searchop.go, extop.go. Limits: connections, operations per
+// inline.go (handing the reading over), opctx.go (an operation's context,
+// with no timer until something waits on it), bindop.go, searchop.go,
+// extop.go. Limits: connections, operations per
 // connection, idle, read, write and operation timeouts; a client that does
 // not read its results is disconnected when a write times out.
+//
+// SASL EXTERNAL verifies the client's chain at the bind, not in the TLS
+// handshake (run TLS with tls.RequestClientCert), so that an expired,
+// untrusted or serverAuth-only certificate is answered with
+// invalidCredentials naming its serial and the reason: against
+// ServerConfig.ClientCAs (chaincache.go remembers verified paths), or by
+// a ChainVerifyingBackend with trust anchors of its own.
 //
 // Distinguished names stay strings here; parsing them (RFC 4514) belongs to
 // package dn and the directory. The directory itself lives in package

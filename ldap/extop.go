@@ -44,7 +44,7 @@ func (c *conn) extended(ctx context.Context, o *operation, id Identity, req *Ext
 // reader to use from now on, and false when the connection must close.
 func (c *conn) startTLS(m *Message, rd *bufio.Reader) (*bufio.Reader, bool) {
 	fail := func(code ResultCode, msg string) (*bufio.Reader, bool) {
-		c.s.log.Info("StartTLS refused", "remote", c.remote, "result", code.String(), "msg", msg)
+		c.s.log.Info("StartTLS refused", "remote", c.remote, "result", code.String(), "diagnostic", msg)
 		err := c.respond(m.ID, &ExtendedResponse{LDAPResult: LDAPResult{ResultCode: code, DiagnosticMessage: msg}, Name: OIDStartTLS}, nil)
 		return rd, err == nil
 	}

@@ -100,6 +100,27 @@ type ExternalBackend interface {
 	BindExternal(ctx context.Context, chain []*x509.Certificate, authzID string) (Identity, error)
 }
 
+// ChainVerifyingBackend is implemented by a Backend that verifies the
+// client's certificate chain itself at a SASL EXTERNAL bind, against
+// trust anchors of its own that may change while the server runs. The
+// frontend then neither needs nor uses ServerConfig.ClientCAs: it hands
+// over the chain as the client presented it in the handshake
+// (tls.ConnectionState.PeerCertificates: leaf first, then the
+// intermediates the client sent), of which the TLS layer proved only
+// that the client holds the leaf's private key (CertificateVerify). Set
+// TLS.ClientAuth to tls.RequestClientCert so that an expired, untrusted
+// or wrong-purpose certificate reaches the bind and gets an LDAP answer
+// instead of a TLS alert.
+//
+// BindExternalPresented verifies the chain (trust anchors, clientAuth
+// extended key usage, validity now, revocation), maps it to an entry and
+// honours authzID as ExternalBackend does. Failures caused by the
+// certificate are invalidCredentials naming its serial and the reason.
+// The Identity's Chain is the verified path, leaf first.
+type ChainVerifyingBackend interface {
+	BindExternalPresented(ctx context.Context, presented []*x509.Certificate, authzID string) (Identity, error)
+}
+
 // ServerConfig configures a Server. Every field but Backend has a safe
 // zero value.
 type ServerConfig struct {
@@ -107,12 +128,18 @@ type ServerConfig struct {
 	Backend Backend
 	// TLS is used for LDAPS listeners (ServeTLS) and StartTLS. With nil,
 	// StartTLS is answered with unavailable and ServeTLS fails.
-	// For SASL EXTERNAL set ClientAuth to tls.VerifyClientCertIfGiven
-	// (or RequestClientCert) and ClientCAs.
+	// For SASL EXTERNAL set ClientAuth to tls.RequestClientCert: the
+	// chain is verified at the bind (here against ClientCAs, or by a
+	// ChainVerifyingBackend), so that a refused certificate gets
+	// invalidCredentials naming the reason rather than a TLS alert, and
+	// a simple or anonymous bind on the same connection still works.
+	// tls.VerifyClientCertIfGiven with ClientCAs works too, but refuses
+	// such a client at the handshake.
 	TLS *tls.Config
 	// ClientCAs are the trust anchors (and intermediates are taken from
 	// the peer) for SASL EXTERNAL; nil falls back to TLS.ClientCAs. With
-	// neither, EXTERNAL is refused.
+	// neither, EXTERNAL is refused, unless the Backend is a
+	// ChainVerifyingBackend.
 	ClientCAs *x509.CertPool
 	// MaxMessageSize bounds one request (DefaultMaxMessageSize).
 	MaxMessageSize int
@@ -159,9 +186,14 @@ type Server struct {
 	closing   bool
 	wg        sync.WaitGroup // connections
 
-	open    atomic.Int64
-	workers *workerPool
-	chains  chainCache // client certificate chains verified at EXTERNAL binds
+	open   atomic.Int64
+	inline inlineWatch
+	chains chainCache // client certificate chains verified at EXTERNAL binds
+	// connWorkers runs the connections' readers: a TLS handshake grows a
+	// goroutine's stack to tens of kilobytes (key exchange, certificate
+	// parsing), which a fresh goroutine per connection pays in stack
+	// copies at every short-lived login; kept readers pay once.
+	connWorkers *workerPool
 }
 
 // NewServer returns a Server for cfg.
@@ -205,7 +237,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return &Server{
 		cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.MaxConnections),
 		listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
-		workers: newWorkerPool(),
+		connWorkers: newWorkerPool(maxConnWorkers),
 	}, nil
 }
 
@@ -278,7 +310,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, useTLS bool) error 
 		s.wg.Add(1)
 		s.mu.Unlock()
 		s.open.Add(1)
-		go func() {
+		s.connWorkers.run(func() {
 			defer func() {
 				s.mu.Lock()
 				delete(s.conns, c)
@@ -288,7 +320,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, useTLS bool) error 
 				s.wg.Done()
 			}()
 			c.serve()
-		}()
+		})
 	}
 }
 
@@ -341,6 +373,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.disconnect(ResultUnavailable, "the server is shutting down")
 	}
 	s.wg.Wait()
-	s.workers.stop()
+	s.connWorkers.stop()
 	return err
 }

@@ -2,22 +2,23 @@ package ldap
 
 import "sync/atomic"
 
-// maxWorkers bounds the goroutines a Server keeps for running operations.
-// Operations grow a goroutine's stack well past its initial size (the
-// directory, the store, the encoder), so a fresh goroutine per operation
-// pays for stack copies every time; kept workers pay once.
-const maxWorkers = 64
+// maxConnWorkers bounds the goroutines a Server keeps between connections
+// for running connection readers (Server.connWorkers).
+const maxConnWorkers = 64
 
-// workerPool runs operations on kept goroutines when one is idle, and on
-// a new goroutine otherwise (the per-connection bound still applies).
+// workerPool runs functions on kept goroutines when one is idle, and on a
+// new goroutine otherwise. A kept goroutine keeps the stack its earlier
+// work grew (a TLS handshake's is tens of kilobytes), so work that would
+// grow a fresh goroutine's stack every time pays for it once.
 type workerPool struct {
 	tasks chan func() // unbuffered: a send succeeds only to an idle worker
 	quit  chan struct{}
 	n     atomic.Int32
+	max   int32 // goroutines kept
 }
 
-func newWorkerPool() *workerPool {
-	return &workerPool{tasks: make(chan func()), quit: make(chan struct{})}
+func newWorkerPool(max int32) *workerPool {
+	return &workerPool{tasks: make(chan func()), quit: make(chan struct{}), max: max}
 }
 
 func (p *workerPool) run(f func()) {
@@ -26,7 +27,7 @@ func (p *workerPool) run(f func()) {
 		return
 	default:
 	}
-	if p.n.Add(1) <= maxWorkers {
+	if p.n.Add(1) <= p.max {
 		go p.work(f)
 		return
 	}
@@ -46,7 +47,7 @@ func (p *workerPool) work(f func()) {
 	}
 }
 
-// stop ends the idle workers; busy ones end after their operation.
+// stop ends the idle workers; busy ones end after their task.
 func (p *workerPool) stop() {
 	select {
 	case <-p.quit:

@@ -21,8 +21,9 @@
 //     from the CA's name (SuffixFor), the administrator's entry (whose DN
 //     is the subject of admin.pem, for SASL EXTERNAL) and the directory's
 //     server certificate (ldap.pem, renewed when a third of its life is
-//     left), checks client certificates against the store at each
-//     EXTERNAL bind, and enforces default-deny aclEntry access control
+//     left), verifies client certificates at each EXTERNAL bind (the
+//     handshake only requests them) and checks them against the store,
+//     and enforces default-deny aclEntry access control
 //     (access.go: package directory/acl behind directory.AccessControl;
 //     public: the root DSE, the subschema entry and CA/CRL entries). The
 //     administrator owns each suffix (entryOwner: access-id:<admin DN>,

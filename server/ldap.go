@@ -129,12 +129,18 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 	if err := s.ensureLDAPCert(ctx, l); err != nil {
 		return err
 	}
-	roots := x509.NewCertPool()
-	for _, c := range s.boot.CAs {
-		if cert, err := x509.ParseCertificate(c.CertDER); err == nil {
-			roots.AddCert(cert)
-		}
-	}
+	// The handshake asks for a client certificate and, as crypto/tls
+	// always does, checks that the client holds its key (CertificateVerify),
+	// but does not verify the chain (RequestClientCert): the EXTERNAL bind
+	// does, against pkid's CAs as the store lists them at that moment, so
+	// an expired, untrusted or serverAuth-only certificate gets
+	// invalidCredentials naming its serial and the reason instead of a TLS
+	// alert, and a client that binds simply or anonymously is not refused
+	// for the certificate it happened to present. The CertificateRequest
+	// names no CAs (no ClientCAs): OpenSSL clients, ldapwhoami among
+	// them, withhold a certificate whose issuer is not named, and would
+	// then get "no mechanism available" instead of the reason.
+	//
 	// Session tickets are on (crypto/tls's default, for LDAPS and
 	// StartTLS alike, which share this config): a client that reconnects
 	// resumes without the certificate signatures. The ticket keys are
@@ -145,12 +151,12 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 	tlsCfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return l.cert.Load(), nil },
-		ClientAuth:     tls.VerifyClientCertIfGiven,
-		ClientCAs:      roots,
+		ClientAuth:     tls.RequestClientCert,
 	}
-	// SASL EXTERNAL: the chain the TLS layer validated is checked against
-	// the store at every bind (revocation applies to the next bind) and
-	// mapped to an entry by the configured rules.
+	// SASL EXTERNAL: certmap verifies the chain as presented (its chain
+	// cache spares a repeat login the signatures), reads its revocation
+	// state from the store at every bind (a revocation applies to the
+	// next bind) and maps it to an entry by the configured rules.
 	mc := cfg.CertMap
 	mc.Store, mc.Tree, mc.Now = s.st, tree, cfg.Now
 	mc.SearchAs = directory.Identity{DN: l.adminDN, Mechanism: ldap.MechanismExternal}

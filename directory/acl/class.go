@@ -1,6 +1,9 @@
 package acl
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Class is an access class: attribute types are sorted into classes and
 // aclEntry values grant or deny permissions per class.
@@ -41,7 +44,34 @@ func (cs Classes) Of(attr string) Class {
 	}
 	for i := 0; i < len(attr); i++ {
 		if attr[i] >= 'A' && attr[i] <= 'Z' {
-			if c, ok := cs[strings.ToLower(attr)]; ok {
+			// Lower-cased on the stack: every search asks this for each
+			// attribute it returns, and most names are in camelCase.
+			var buf [64]byte
+			if len(attr) > len(buf) {
+				if c, ok := cs[strings.ToLower(attr)]; ok {
+					return c
+				}
+				break
+			}
+			b := buf[:len(attr)]
+			for j := 0; j < len(attr); j++ {
+				c := attr[j]
+				if c >= utf8.RuneSelf {
+					b = nil // not ASCII: strings.ToLower's Unicode rules
+					break
+				}
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b[j] = c
+			}
+			if b == nil {
+				if c, ok := cs[strings.ToLower(attr)]; ok {
+					return c
+				}
+				break
+			}
+			if c, ok := cs[string(b)]; ok {
 				return c
 			}
 			break

@@ -73,9 +73,21 @@ type Engine struct {
 	// re-read but not parsed again.
 	normMu sync.RWMutex
 	norms  map[string]string
+	// recent holds the two most recent answers of effective, newest
+	// first: a search asks about its base and then about each entry it
+	// finds once per attribute, and this spares most of those questions
+	// the lock and the map. Each answer is immutable; a race between
+	// two updates can only lose one, which the map still holds.
+	recent [2]atomic.Pointer[lastEffective]
 }
 
 type cacheKey struct{ caller, entry string }
+
+type lastEffective struct {
+	key cacheKey
+	gen uint64
+	eff effective
+}
 
 type cached struct {
 	gen uint64
@@ -498,9 +510,18 @@ func (e *Engine) Sources(ctx context.Context, entryDN string) (aclSource, ownerS
 func (e *Engine) effective(ctx context.Context, c Caller, entryDN string, own *Attributes) effective {
 	gen := e.gen.Load()
 	key := cacheKey{c.DN, entryDN}
+	if l := e.recent[0].Load(); l != nil && l.gen == gen && l.key == key {
+		return l.eff
+	}
+	if l := e.recent[1].Load(); l != nil && l.gen == gen && l.key == key {
+		e.recent[1].Store(e.recent[0].Load())
+		e.recent[0].Store(l)
+		return l.eff
+	}
 	e.mu.RLock()
 	if v, ok := e.cache[key]; ok && v.gen == gen {
 		e.mu.RUnlock()
+		e.remember(&lastEffective{key: key, gen: gen, eff: v.eff})
 		return v.eff
 	}
 	e.mu.RUnlock()
@@ -508,6 +529,7 @@ func (e *Engine) effective(ctx context.Context, c Caller, entryDN string, own *A
 	if eff.err != nil {
 		return eff // do not cache failures
 	}
+	e.remember(&lastEffective{key: key, gen: gen, eff: eff})
 	e.mu.Lock()
 	if e.current(gen) {
 		if len(e.cache) >= e.cfg.CacheSize {
@@ -517,6 +539,12 @@ func (e *Engine) effective(ctx context.Context, c Caller, entryDN string, own *A
 	}
 	e.mu.Unlock()
 	return eff
+}
+
+// remember makes l the most recent answer.
+func (e *Engine) remember(l *lastEffective) {
+	e.recent[1].Store(e.recent[0].Load())
+	e.recent[0].Store(l)
 }
 
 func (e *Engine) compute(ctx context.Context, gen uint64, c Caller, entryDN string, own *Attributes) effective {

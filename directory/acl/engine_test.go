@@ -479,3 +479,33 @@ func TestLookupPublic(t *testing.T) {
 		t.Error("entry no longer public is still readable after Invalidate")
 	}
 }
+
+// TestRecentAnswersStale: the answers the Engine keeps at hand for the
+// most recent questions (a search's base, then its entries) are dropped
+// by Invalidate too, for both of them, and a question about one entry is
+// never answered with another's rights.
+func TestRecentAnswersStale(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeTree()
+	e := newTestEngine(t, f)
+	const doc = "cn=doc,ou=people,o=sss"
+	base := Request{Caller: Caller{DN: bob}, EntryDN: "o=sss", Op: OpRead, Attribute: "cn"}
+	req := Request{Caller: Caller{DN: bob}, EntryDN: doc, Op: OpRead, Attribute: "cn"}
+	for range 3 {
+		if !e.Decide(ctx, base).Allowed || !e.Decide(ctx, req).Allowed {
+			t.Fatal("bob should read cn at o=sss and below")
+		}
+	}
+	f.mu.Lock()
+	f.entries[doc] = Attributes{ACLEntry: []string{"access-id:uid=alice,ou=people,o=sss:normal:rsc"}}
+	f.mu.Unlock()
+	e.Invalidate()
+	for range 3 {
+		if !e.Decide(ctx, base).Allowed {
+			t.Fatal("bob lost o=sss, whose ACL did not change")
+		}
+		if e.Decide(ctx, req).Allowed {
+			t.Fatal("after the entry got its own ACL and Invalidate, bob still reads it")
+		}
+	}
+}

@@ -149,6 +149,9 @@ func TestClasses(t *testing.T) {
 		"cn": Normal, "mail": Normal, "cACertificate;binary": Normal,
 		"homePhone": Sensitive, "aclEntry": Restricted, "entryOwner": Restricted,
 		"aclSource": System, "modifyTimestamp": System,
+		"HOMEPHONE": Sensitive, "AclEntry;binary": Restricted, "ModifyTimestamp": System,
+		"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXUSERPASSWORD": Normal,
+		"UserPassworD\u00c9": Normal,
 	} {
 		if got := cs.Of(attr); got != want {
 			t.Errorf("Of(%q) = %v, want %v", attr, got, want)

@@ -11,16 +11,18 @@ import (
 )
 
 // Backend is the LDAP frontend's backend with certmap's EXTERNAL bind: it
-// serves everything through the embedded directory.LDAPBackend and
-// overrides BindExternal (ldap.ExternalBackend). pkid serve plugs it in
-// with
+// serves everything through the embedded directory.LDAPBackend and adds
+// the EXTERNAL bind. pkid serve plugs it in with
 //
 //	backend := &certmap.Backend{LDAPBackend: &directory.LDAPBackend{Tree: tree}, Mapper: m, Logger: log}
 //
-// The frontend has already verified the chain against
-// ServerConfig.ClientCAs at the time of the bind; Mapper checks that the
-// path ends at one of its own anchors (verifying it afresh when not) and
-// checks revocation, so foreign roots must be in both.
+// It is an ldap.ChainVerifyingBackend, which the frontend prefers: with the TLS listeners set to
+// tls.RequestClientCert, the frontend hands over the chain as presented
+// and Mapper verifies it at the bind (BindExternalPresented), against
+// pkid's CAs as the store lists them now plus Config.Roots, so that an
+// expired, untrusted or wrong-purpose certificate gets invalidCredentials
+// with the reason. Repeat logins with the same chain reuse the verified
+// path (see chainCache); revocation is read at every bind.
 type Backend struct {
 	*directory.LDAPBackend
 	Mapper *Mapper
@@ -36,6 +38,21 @@ type Backend struct {
 // whose message names the serial and the reason.
 func (b *Backend) BindExternal(ctx context.Context, chain []*x509.Certificate, authzID string) (ldap.Identity, error) {
 	res, err := b.Mapper.AuthenticatePath(ctx, chain, authzID)
+	return b.result(ctx, res, err)
+}
+
+// BindExternalPresented implements ldap.ChainVerifyingBackend with
+// Mapper.Authenticate on the chain as the client presented it: the
+// whole of Verify (path validation to the Mapper's trust anchors,
+// clientAuth, validity, revocation), then Map and the authorization
+// identity policy. A refused certificate or authorization identity is
+// invalidCredentials whose message names the serial and the reason.
+func (b *Backend) BindExternalPresented(ctx context.Context, presented []*x509.Certificate, authzID string) (ldap.Identity, error) {
+	res, err := b.Mapper.Authenticate(ctx, presented, authzID)
+	return b.result(ctx, res, err)
+}
+
+func (b *Backend) result(ctx context.Context, res *Result, err error) (ldap.Identity, error) {
 	if b.Logger != nil {
 		LogBind(ctx, b.Logger, res, err)
 	}
@@ -46,7 +63,10 @@ func (b *Backend) BindExternal(ctx context.Context, chain []*x509.Certificate, a
 	if err != nil {
 		return ldap.Identity{}, err
 	}
-	return ldap.Identity{DN: res.Identity.DN, Mechanism: res.Identity.Mechanism, Rule: res.Rule + ": " + res.How}, nil
+	return ldap.Identity{DN: res.Identity.DN, Mechanism: res.Identity.Mechanism, Rule: res.Rule + ": " + res.How, Chain: res.Chain}, nil
 }
 
-var _ ldap.ExternalBackend = (*Backend)(nil)
+var (
+	_ ldap.ExternalBackend       = (*Backend)(nil)
+	_ ldap.ChainVerifyingBackend = (*Backend)(nil)
+)

@@ -27,6 +27,8 @@ type Result struct {
 	Serial, Subject, Issuer string
 	// AuthzID is the authorization identity the client asked for ("" none).
 	AuthzID string
+	// Chain is the verified path, leaf first (nil when verification failed).
+	Chain []*x509.Certificate
 }
 
 func (m *Mapper) now() time.Time {
@@ -69,7 +71,7 @@ func (m *Mapper) authenticate(ctx context.Context, chain []*x509.Certificate, au
 		}
 		return res, err
 	}
-	res.Serial, res.Subject, res.Issuer = v.Serial, v.Subject, v.Issuer
+	res.Serial, res.Subject, res.Issuer, res.Chain = v.Serial, v.Subject, v.Issuer, v.Chain
 	mp, err := m.Map(ctx, v)
 	if err != nil {
 		return res, err

@@ -12,7 +12,10 @@
 //     certificates issued by a pkid CA the revocation state is read from
 //     the store (store.Certificate); a serial the store does not know is
 //     refused. Other chains are checked with package revocation (CRLs and
-//     OCSP, RFC 5280 §6.3, RFC 6960).
+//     OCSP, RFC 5280 §6.3, RFC 6960). The path validation itself is
+//     cached per presented chain (chaincache.go): an entry serves only
+//     while every certificate of its path is valid and the store lists
+//     the same CAs; revocation is never cached.
 //   - Map tries the configured rules in order; the first that yields
 //     exactly one existing entry wins. Kinds: "subject" (the subject DN is
 //     an entry's DN), "regexp" (OpenLDAP olcAuthzRegexp), "dnfilter"

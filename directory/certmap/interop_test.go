@@ -3,7 +3,6 @@ package certmap
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"log/slog"
 	"net"
 	"os"
@@ -33,11 +32,6 @@ func TestLDAPWhoAmI(t *testing.T) {
 	for _, c := range srvCert.Chain {
 		tlsCert.Certificate = append(tlsCert.Certificate, c.Raw)
 	}
-	roots := x509.NewCertPool()
-	for _, c := range f.ca.Init.CAs {
-		cert, _ := x509.ParseCertificate(c.CertDER)
-		roots.AddCert(cert)
-	}
 	bobIss := f.ca.Issue(t, ca.Request{Profile: "client", Subject: "CN=nobody,O=Other"})
 	f.add(t, "cn=certholder,o=Example", "objectClass: person", "objectClass: pkiUser", "cn: certholder", "sn: H")
 	setCert(t, f, "cn=certholder,o=Example", bobIss.DER)
@@ -51,7 +45,7 @@ func TestLDAPWhoAmI(t *testing.T) {
 	srv, err := ldap.NewServer(ldap.ServerConfig{
 		Backend: &Backend{LDAPBackend: &directory.LDAPBackend{Tree: f.tree}, Mapper: m},
 		Logger:  slog.New(slog.DiscardHandler),
-		TLS:     &tls.Config{Certificates: []tls.Certificate{tlsCert}, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: roots},
+		TLS:     &tls.Config{Certificates: []tls.Certificate{tlsCert}, ClientAuth: tls.RequestClientCert},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkid/pkid/directory"
@@ -109,6 +110,10 @@ type Mapper struct {
 	casMu    sync.Mutex
 	trustSet *trustSet
 	casAt    time.Time
+	// chains caches verified paths (chaincache.go); pathChecks counts the
+	// path validations that were not served from it.
+	chains     chainCache
+	pathChecks atomic.Int64
 	// namesMemo holds the certNames of recent client certificates by DER.
 	namesMu   sync.Mutex
 	namesMemo map[string]*certNames

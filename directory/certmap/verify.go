@@ -3,7 +3,9 @@ package certmap
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -61,9 +63,11 @@ func (m *Mapper) names(c *x509.Certificate) *certNames {
 // intermediates after it) at Config.Now: path validation to a trust
 // anchor, clientAuth extended key usage (or none), validity, and
 // revocation of the leaf (store for pkid CAs; package revocation for the
-// whole chain otherwise). The store is read at every call: there is no
-// cache to go stale. A refused certificate gives an *Error; a failure to
-// read the store gives a plain error.
+// whole chain otherwise). The revocation state is read at every call;
+// the path validation of a chain seen before is reused while every
+// certificate of the path is valid and the store lists the same CAs
+// (chainCache). A refused certificate gives an *Error; a failure to read
+// the store gives a plain error.
 func (m *Mapper) Verify(ctx context.Context, chain []*x509.Certificate) (*Verified, error) {
 	return m.verify(ctx, chain, false)
 }
@@ -104,19 +108,24 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 	}
 	path := chain
 	if !validated || !set.anchors[string(chain[len(chain)-1].Raw)] {
-		inter := set.inter
-		if len(chain) > 1 {
-			inter = set.inter.Clone()
-			for _, c := range chain[1:] {
-				inter.AddCert(c)
+		key := chainKey(chain)
+		if path = m.chains.get(key, set, now); path == nil {
+			inter := set.inter
+			if len(chain) > 1 {
+				inter = set.inter.Clone()
+				for _, c := range chain[1:] {
+					inter.AddCert(c)
+				}
 			}
+			m.pathChecks.Add(1)
+			paths, err := leaf.Verify(x509.VerifyOptions{Roots: set.roots, Intermediates: inter, CurrentTime: now,
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+			if err != nil {
+				return nil, verifyError(leaf, err)
+			}
+			path = paths[0]
+			m.chains.put(key, set, path)
 		}
-		paths, err := leaf.Verify(x509.VerifyOptions{Roots: set.roots, Intermediates: inter, CurrentTime: now,
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		if err != nil {
-			return nil, verifyError(leaf, err)
-		}
-		path = paths[0]
 	}
 	ours := set.ours
 	names := m.names(leaf)
@@ -187,8 +196,14 @@ func verifyError(leaf *x509.Certificate, err error) *Error {
 		return newError(leaf, err, "was not issued by a trusted CA (issuer %s)", subjectText(certIssuer(leaf)))
 	}
 	var ie x509.CertificateInvalidError
-	if errors.As(err, &ie) && ie.Reason == x509.IncompatibleUsage {
-		return newError(leaf, err, "has a chain whose CA certificates do not allow clientAuth in extendedKeyUsage")
+	if errors.As(err, &ie) {
+		switch {
+		case ie.Reason == x509.IncompatibleUsage:
+			return newError(leaf, err, "has a chain whose CA certificates do not allow clientAuth in extendedKeyUsage")
+		case ie.Reason == x509.Expired && ie.Cert != nil && ie.Cert != leaf:
+			return newError(leaf, err, "has an issuing CA outside its validity period: %s (notBefore %s, notAfter %s)",
+				subjectText(certSubject(ie.Cert)), ie.Cert.NotBefore.UTC().Format(time.RFC3339), ie.Cert.NotAfter.UTC().Format(time.RFC3339))
+		}
 	}
 	return newError(leaf, err, "failed verification: %s", err)
 }
@@ -220,6 +235,24 @@ type trustSet struct {
 	roots, inter *x509.CertPool
 	ours         map[string]*store.CA // by certificate DER
 	anchors      map[string]bool      // DER a validated path may end at
+	sum          [32]byte             // caSum of the CAs it was built from
+}
+
+// caSum identifies a list of CAs by what trust depends on: each CA's ID,
+// parent and certificate.
+func caSum(cas []*store.CA) [32]byte {
+	h := sha256.New()
+	var n [4]byte
+	for _, c := range cas {
+		for _, b := range [][]byte{[]byte(c.ID), []byte(c.ParentID), c.CertDER} {
+			binary.BigEndian.PutUint32(n[:], uint32(len(b)))
+			h.Write(n[:])
+			h.Write(b)
+		}
+	}
+	var s [32]byte
+	h.Sum(s[:0])
+	return s
 }
 
 func (m *Mapper) trust(ctx context.Context, now time.Time) (*trustSet, error) {
@@ -232,7 +265,14 @@ func (m *Mapper) trust(ctx context.Context, now time.Time) (*trustSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certmap: read CAs: %w", err)
 	}
-	set := &trustSet{roots: x509.NewCertPool(), inter: x509.NewCertPool(), ours: map[string]*store.CA{}, anchors: map[string]bool{}}
+	// An unchanged list of CAs keeps its set, and with it the paths the
+	// chain cache verified against it; any change makes a new set.
+	sum := caSum(cas)
+	if m.trustSet != nil && m.trustSet.sum == sum {
+		m.casAt = now
+		return m.trustSet, nil
+	}
+	set := &trustSet{sum: sum, roots: x509.NewCertPool(), inter: x509.NewCertPool(), ours: map[string]*store.CA{}, anchors: map[string]bool{}}
 	for _, c := range cas {
 		cert, err := m.parseCA(c.CertDER)
 		if err != nil {
