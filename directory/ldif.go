@@ -112,7 +112,8 @@ func (l *LDIFReader) rawLine() (string, bool, error) {
 // logicalLines reads one record's unfolded lines, skipping comments;
 // start is the line number of its first line.
 func (l *LDIFReader) logicalLines() ([]string, int, error) {
-	var lines []string
+	// Room for the lines of a typical record, so they cost one allocation.
+	lines := make([]string, 0, 16)
 	start, size := 0, 0
 	inComment := false
 	for {
