@@ -8,7 +8,9 @@
 # Prints each run's pkid-certs/s, openssl-certs/s, their ratio and the CPU
 # time per certificate of each side, then the medians. On a shared machine
 # the CPU time per certificate is the figure that does not depend on the
-# neighbours; 2 cores / pkid-cpu-µs/cert is the rate two idle cores give.
+# neighbours; 2 cores / pkid-cpu-µs/cert is the rate two idle cores give,
+# less pkid-idle-% (the share of the Go scheduler's processors left idle
+# by the service itself, e.g. all callers waiting for a commit).
 #
 # Env: N (10000 CSRs), RUNS (3), BENCHTIME (20000x for BenchmarkIssue*).
 set -euo pipefail
@@ -30,8 +32,10 @@ echo "$out" | awk '
 	}
 	END {
 		if (n == 0) { print "no benchmark result" > "/dev/stderr"; exit 1 }
-		printf "median of %d runs: pkid %.0f certs/s (%.0f CPU-µs/cert), openssl ca %.0f certs/s (%.0f CPU-µs/cert), ratio %.2f\n",
-			n, median("pkid-certs/s"), median("pkid-cpu-µs/cert"), median("openssl-certs/s"), median("openssl-cpu-µs/cert"), median("ratio")
+		printf "median of %d runs: pkid %.0f certs/s (%.0f CPU-µs/cert, %.1f%% idle), openssl ca %.0f certs/s (%.0f CPU-µs/cert), ratio %.2f\n",
+			n, median("pkid-certs/s"), median("pkid-cpu-µs/cert"), median("pkid-idle-%"), median("openssl-certs/s"), median("openssl-cpu-µs/cert"), median("ratio")
+		printf "two idle cores: pkid %.0f certs/s (2 × (1 − idle) ÷ CPU), openssl ca %.0f certs/s (one process: 1 ÷ CPU)\n",
+			2e6 * (1 - median("pkid-idle-%") / 100) / median("pkid-cpu-µs/cert"), 1e6 / median("openssl-cpu-µs/cert")
 	}'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 go test -run '^$' -bench 'BenchmarkIssue$|BenchmarkIssueCSR$' -benchtime "${BENCHTIME:-20000x}" ./ca | grep -E '^Benchmark'

@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"runtime"
+	"runtime/metrics"
 	"syscall"
 	"testing"
 	"time"
@@ -21,7 +23,7 @@ func BenchmarkIssue(b *testing.B) {
 	ctx := context.Background()
 	b.SetParallelism(32) // callers per core: enough to fill batches
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, idle := time.Now(), cpuTime(), startIdle()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := c.Service.Issue(ctx, ca.Request{Profile: "client", Subject: "CN=bench,O=pkid"}); err != nil {
@@ -32,6 +34,7 @@ func BenchmarkIssue(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "certs/s")
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/cert")
+	b.ReportMetric(idle.percent(), "idle-%")
 }
 
 // BenchmarkIssueCSR is BenchmarkIssue with P-256 CSRs (the requester holds
@@ -46,7 +49,7 @@ func BenchmarkIssueCSR(b *testing.B) {
 	}
 	b.SetParallelism(32)
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, idle := time.Now(), cpuTime(), startIdle()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -59,6 +62,7 @@ func BenchmarkIssueCSR(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "certs/s")
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/cert")
+	b.ReportMetric(idle.percent(), "idle-%")
 }
 
 // cpuTime is the CPU time (user + system) this process has used: the cost
@@ -70,4 +74,36 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// idleMeter measures the share of the Go scheduler's processors (Ps) that
+// had no goroutine to run: the part of GOMAXPROCS cores that the service
+// leaves unused by serialising (a writer everyone waits for, a lock). Unlike
+// the wall rate it does not count the neighbours: a P whose thread the OS
+// has descheduled still counts as busy. The runtime updates the figures at
+// the end of a GC cycle, so start and stop force one.
+type idleMeter struct{ idle0, total0 float64 }
+
+func cpuClasses() (idle, total float64) {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/cpu/classes/idle:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 || s[1].Value.Kind() != metrics.KindFloat64 {
+		return 0, 0
+	}
+	return s[0].Value.Float64(), s[1].Value.Float64()
+}
+
+func startIdle() idleMeter {
+	i, t := cpuClasses()
+	return idleMeter{i, t}
+}
+
+// percent is the idle share since start, in percent.
+func (m idleMeter) percent() float64 {
+	i, t := cpuClasses()
+	if t <= m.total0 {
+		return 0
+	}
+	return 100 * (i - m.idle0) / (t - m.total0)
 }

@@ -82,7 +82,7 @@ authorityKeyIdentifier = keyid
 	os.WriteFile(filepath.Join(dir, "openssl.cnf"), []byte(conf), 0o644)
 
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, idle := time.Now(), cpuTime(), startIdle()
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	per := (n + 63) / 64
@@ -99,7 +99,7 @@ authorityKeyIdentifier = keyid
 		}(w)
 	}
 	wg.Wait()
-	pkidTime, pkidCPU := time.Since(start), cpuTime()-cpu0
+	pkidTime, pkidCPU, pkidIdle := time.Since(start), cpuTime()-cpu0, idle.percent()
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)
@@ -120,4 +120,5 @@ authorityKeyIdentifier = keyid
 	b.ReportMetric(pkidRate/opensslRate, "ratio")
 	b.ReportMetric(float64(pkidCPU)/float64(time.Microsecond)/float64(n), "pkid-cpu-µs/cert")
 	b.ReportMetric(float64(opensslCPU)/float64(time.Microsecond)/float64(n), "openssl-cpu-µs/cert")
+	b.ReportMetric(pkidIdle, "pkid-idle-%")
 }

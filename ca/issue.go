@@ -99,6 +99,14 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 		}
 		return err
 	}
+	c, err := s.committer()
+	if err != nil {
+		return nil, err
+	}
+	// While this call is in flight the writer may wait for its
+	// certificates to join a batch.
+	c.enter()
+	defer c.leave()
 	preps := make([]*prepared, len(reqs))
 	if err := s.parallel(len(reqs), func(i int) (err error) {
 		if preps[i], err = s.prepare(ctx, &reqs[i]); err != nil {
@@ -108,12 +116,9 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 	}); err != nil {
 		return nil, err
 	}
-	c, err := s.committer()
-	if err != nil {
-		return nil, err
-	}
+	var recs []*store.Certificate
 	for attempt := 1; ; attempt++ {
-		recs := make([]*store.Certificate, len(preps))
+		recs = make([]*store.Certificate, len(preps))
 		if err := s.parallel(len(preps), func(i int) error {
 			if err := preps[i].sign(s); err != nil {
 				return fail(i, err)
@@ -133,7 +138,7 @@ func (s *Service) IssueBatch(ctx context.Context, reqs []Request) ([]*Issued, er
 	}
 	out := make([]*Issued, len(preps))
 	for i, p := range preps {
-		out[i] = &Issued{Certificate: p.cert, DER: p.cert.Raw, Serial: FormatSerial(p.cert.SerialNumber),
+		out[i] = &Issued{Certificate: p.cert, DER: p.cert.Raw, Serial: recs[i].Serial,
 			CAID: p.auth.CA.ID, Key: p.key, Chain: p.auth.Chain}
 	}
 	return out, nil

@@ -31,9 +31,11 @@ type Options struct {
 	// MaxBatch bounds how many certificates one store transaction commits
 	// (group commit); 0 = 256.
 	MaxBatch int
-	// BatchDelay is how long the writer waits for more certificates after
-	// the first one of a batch; 0 = commit whatever is queued at once
-	// (batches then form while the previous commit runs).
+	// BatchDelay bounds how long the writer waits for callers that are
+	// still making their certificates before it commits what is queued
+	// (it waits only while they outnumber the queued callers, never for a
+	// lone caller); 0 = 10 ms, negative = never wait (batches then form
+	// only while the previous commit runs).
 	BatchDelay time.Duration
 }
 
@@ -86,6 +88,9 @@ func New(st store.Store, opts Options) *Service {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
+	}
+	if opts.BatchDelay == 0 {
+		opts.BatchDelay = defaultMaxWait
 	}
 	if opts.Where == "" {
 		opts.Where = "the store"

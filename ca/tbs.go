@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ import (
 // distribution points), marshals through reflection and verifies its own
 // signature (about 80 µs for P-256, more than the signature itself). Here
 // the per-CA parts are encoded once (issuerParts) and the TBSCertificate is
-// built with cryptobyte in exactly the layout CreateCertificate produces:
+// appended to one buffer in exactly the layout CreateCertificate produces:
 // same extension order, criticality and encodings (TestFastTBSMatchesStdlib
 // compares the bytes for every profile, key type and URL combination).
 //
@@ -228,15 +229,23 @@ var errSlowPath = fmt.Errorf("not handled by the fast encoder")
 
 // signFast builds, signs and returns the certificate as
 // x509.CreateCertificate would for the template sign makes.
+//
+// The DER is appended to one buffer, each constructed value's header
+// inserted in front of its contents once they are written (wrap): one
+// allocation for the whole certificate, where cryptobyte's nested builders
+// made about forty per certificate, a tenth of the bytes the issuance path
+// allocates (garbage collection is a sixth of its CPU time).
 func signFast(p *issuerParts, spec *certSpec, serial *big.Int, spki, ski []byte, signer crypto.Signer, rand io.Reader) ([]byte, error) {
-	var ekus []asn1.ObjectIdentifier
+	var ekuBuf [4][]byte
+	ekus := ekuBuf[:0]
 	for _, u := range spec.extKeyUse {
-		oid, ok := extKeyUsageOIDByName[u]
+		der, ok := extKeyUsageDER[u]
 		if !ok {
 			return nil, errSlowPath
 		}
-		ekus = append(ekus, oid)
+		ekus = append(ekus, der)
 	}
+	var uris []string
 	if spec.sans != nil {
 		for _, n := range spec.sans.DNS {
 			if !isIA5(n) {
@@ -249,51 +258,89 @@ func signFast(p *issuerParts, spec *certSpec, serial *big.Int, spki, ski []byte,
 			}
 		}
 		for _, u := range spec.sans.URI {
-			if !isIA5(u.String()) {
+			s := u.String()
+			if !isIA5(s) {
 				return nil, errSlowPath
 			}
+			uris = append(uris, s)
 		}
 	}
-	if serial.Sign() < 0 {
+	if serial.Sign() < 0 || len(ski) > 127 || !fourDigitYear(spec.notBefore) || !fourDigitYear(spec.notAfter) {
 		return nil, errSlowPath
 	}
 
-	b := cryptobyte.NewBuilder(make([]byte, 0, 1024))
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1Int64(2) })
-		b.AddASN1BigInt(serial)
-		b.AddBytes(p.algID)
-		b.AddBytes(p.name)
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			addTime(b, spec.notBefore)
-			addTime(b, spec.notAfter)
-		})
-		b.AddBytes(spec.subject)
-		b.AddBytes(spki)
-		b.AddASN1(cbasn1.Tag(3).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addExtensions(b, p, spec, ekus, ski)
-			})
-		})
-	})
-	tbs, err := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("encode certificate: %w", err)
-	}
-	sig, err := crypto.SignMessage(signer, rand, tbs, p.hash)
+	// The TBSCertificate starts after room for the certificate's own
+	// SEQUENCE header (at most 5 bytes), so that the signed certificate is
+	// completed in place.
+	const room = 5
+	b := make([]byte, room, room+1024)
+	b = append(b, 0x30) // TBSCertificate
+	tbs := len(b) - 1
+	body := len(b)
+	b = append(b, 0xa0, 0x03, 0x02, 0x01, 0x02) // [0] EXPLICIT version v3
+	b = appendSerial(b, serial)
+	b = append(b, p.algID...)
+	b = append(b, p.name...)
+	b = append(b, 0x30) // Validity
+	v := len(b)
+	b = appendTime(b, spec.notBefore)
+	b = appendTime(b, spec.notAfter)
+	b = wrap(b, v)
+	b = append(b, spec.subject...)
+	b = append(b, spki...)
+	b = append(b, 0xa3, 0x30) // [3] EXPLICIT Extensions SEQUENCE
+	e3 := len(b) - 1
+	e := len(b)
+	b = appendExtensions(b, p, spec, ekus, uris, ski)
+	b = wrap(b, e)
+	b = wrap(b, e3)
+	b = wrap(b, body)
+	tbsDER := b[tbs:]
+
+	sig, err := crypto.SignMessage(signer, rand, tbsDER, p.hash)
 	if err != nil {
 		return nil, fmt.Errorf("sign certificate: %w", err)
 	}
-	c := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(p.algID)+len(sig)+16))
-	c.AddASN1(cbasn1.SEQUENCE, func(c *cryptobyte.Builder) {
-		c.AddBytes(tbs)
-		c.AddBytes(p.algID)
-		c.AddASN1BitString(sig)
-	})
-	return c.Bytes()
+	b = append(b, p.algID...)
+	b = append(b, 0x03) // signatureValue BIT STRING, no unused bits
+	b = appendLength(b, len(sig)+1)
+	b = append(b, 0x00)
+	b = append(b, sig...)
+	// The certificate SEQUENCE header goes in the room before the TBS.
+	var hdr [room]byte
+	h := appendLength(append(hdr[:0], 0x30), len(b)-tbs)
+	start := tbs - len(h)
+	copy(b[start:], h)
+	return b[start:], nil
 }
 
-func addExtensions(b *cryptobyte.Builder, p *issuerParts, spec *certSpec, ekus []asn1.ObjectIdentifier, ski []byte) {
+// extKeyUsageDER are the DER OBJECT IDENTIFIERs of the extended key
+// usages signFast encodes.
+var extKeyUsageDER = func() map[x509.ExtKeyUsage][]byte {
+	m := make(map[x509.ExtKeyUsage][]byte, len(extKeyUsageOIDByName))
+	for u, oid := range extKeyUsageOIDByName {
+		der, err := asn1.Marshal(oid)
+		if err != nil {
+			panic(err)
+		}
+		m[u] = der
+	}
+	return m
+}()
+
+// DER of the extension OIDs signFast writes per certificate.
+var (
+	derOIDKeyUsage    = []byte{0x06, 0x03, 0x55, 0x1d, 0x0f}
+	derOIDExtKeyUsage = []byte{0x06, 0x03, 0x55, 0x1d, 0x25}
+	derOIDBasicConstr = []byte{0x06, 0x03, 0x55, 0x1d, 0x13}
+	derOIDSubjectKey  = []byte{0x06, 0x03, 0x55, 0x1d, 0x0e}
+	derOIDSAN         = []byte{0x06, 0x03, 0x55, 0x1d, 0x11}
+	derOCSPNoCheck    = []byte{0x30, 0x0f, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05, 0x04, 0x02, 0x05, 0x00}
+)
+
+// appendExtensions writes the Extension SEQUENCEs in CreateCertificate's
+// order.
+func appendExtensions(b []byte, p *issuerParts, spec *certSpec, ekus [][]byte, uris []string, ski []byte) []byte {
 	if spec.keyUsage != 0 {
 		var a [2]byte
 		a[0] = reverseBits(byte(spec.keyUsage))
@@ -302,80 +349,202 @@ func addExtensions(b *cryptobyte.Builder, p *issuerParts, spec *certSpec, ekus [
 		if a[1] != 0 {
 			bits = a[:2]
 		}
-		b.AddBytes(extension(oidExtKeyUsageOID, true, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.BIT_STRING, func(b *cryptobyte.Builder) {
-				b.AddUint8(unusedBits(bits))
-				b.AddBytes(bits)
-			})
-		}))
+		x, o := beginExtension(b, derOIDKeyUsage, true)
+		b = append(x, 0x03, byte(1+len(bits)), unusedBits(bits))
+		b = append(b, bits...)
+		b = endExtension(b, o)
 	}
 	if len(ekus) > 0 {
-		b.AddBytes(extension(oidExtExtKeyUsage, false, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				for _, oid := range ekus {
-					b.AddASN1ObjectIdentifier(oid)
-				}
-			})
-		}))
+		x, o := beginExtension(b, derOIDExtKeyUsage, false)
+		b = append(x, 0x30)
+		s := len(b)
+		for _, der := range ekus {
+			b = append(b, der...)
+		}
+		b = wrap(b, s)
+		b = endExtension(b, o)
 	}
-	b.AddBytes(extension(oidExtBasicConstr, true, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			if spec.isCA {
-				b.AddASN1Boolean(true)
-				// As sign's template: 0 = pathLen 0, > 0 = that, < 0 = absent.
-				if spec.maxPathLen >= 0 {
-					b.AddASN1Int64(int64(spec.maxPathLen))
-				}
+	x, o := beginExtension(b, derOIDBasicConstr, true)
+	b = append(x, 0x30)
+	s := len(b)
+	if spec.isCA {
+		b = append(b, 0x01, 0x01, 0xff)
+		// As sign's template: 0 = pathLen 0, > 0 = that, < 0 = absent.
+		if spec.maxPathLen >= 0 {
+			b = appendInt(b, int64(spec.maxPathLen))
+		}
+	}
+	b = wrap(b, s)
+	b = endExtension(b, o)
+
+	x, o = beginExtension(b, derOIDSubjectKey, false)
+	b = append(x, 0x04, byte(len(ski)))
+	b = append(b, ski...)
+	b = endExtension(b, o)
+	b = append(b, p.aki...)
+	b = append(b, p.aia...)
+	if sa := spec.sans; sa != nil && sa.Len() > 0 {
+		x, o = beginExtension(b, derOIDSAN, bytes.Equal(spec.subject, []byte{0x30, 0}))
+		b = append(x, 0x30)
+		s := len(b)
+		for _, n := range sa.DNS {
+			b = appendString(b, 0x82, n)
+		}
+		for _, n := range sa.Email {
+			b = appendString(b, 0x81, n)
+		}
+		for _, ip := range sa.IP {
+			if ip4 := ip.To4(); ip4 != nil {
+				ip = ip4
 			}
-		})
-	}))
-	b.AddBytes(extension(oidExtSubjectKeyID, false, func(b *cryptobyte.Builder) {
-		b.AddASN1OctetString(ski)
-	}))
-	if p.aki != nil {
-		b.AddBytes(p.aki)
+			b = append(b, 0x87)
+			b = appendLength(b, len(ip))
+			b = append(b, ip...)
+		}
+		for _, u := range uris {
+			b = appendString(b, 0x86, u)
+		}
+		b = wrap(b, s)
+		b = endExtension(b, o)
 	}
-	if p.aia != nil {
-		b.AddBytes(p.aia)
-	}
-	if s := spec.sans; s != nil && s.Len() > 0 {
-		b.AddBytes(extension(oidExtSAN, bytes.Equal(spec.subject, []byte{0x30, 0}), func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				for _, n := range s.DNS {
-					b.AddASN1(cbasn1.Tag(2).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(n)) })
-				}
-				for _, n := range s.Email {
-					b.AddASN1(cbasn1.Tag(1).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(n)) })
-				}
-				for _, ip := range s.IP {
-					if ip4 := ip.To4(); ip4 != nil {
-						ip = ip4
-					}
-					b.AddASN1(cbasn1.Tag(7).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(ip) })
-				}
-				for _, u := range s.URI {
-					b.AddASN1(cbasn1.Tag(6).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(u.String())) })
-				}
-			})
-		}))
-	}
-	if p.cdp != nil {
-		b.AddBytes(p.cdp)
-	}
+	b = append(b, p.cdp...)
 	if spec.ocspNoChk {
-		b.AddBytes(extension(oidOCSPNoCheck, false, func(b *cryptobyte.Builder) { b.AddASN1NULL() }))
+		b = append(b, derOCSPNoCheck...)
+	}
+	return b
+}
+
+// beginExtension starts an Extension: SEQUENCE, extnID, critical (DER
+// omits FALSE) and the extnValue OCTET STRING, whose contents the caller
+// appends before endExtension. o holds the offsets endExtension needs.
+func beginExtension(b []byte, oid []byte, critical bool) (out []byte, o [2]int) {
+	b = append(b, 0x30)
+	o[0] = len(b)
+	b = append(b, oid...)
+	if critical {
+		b = append(b, 0x01, 0x01, 0xff)
+	}
+	b = append(b, 0x04)
+	o[1] = len(b)
+	return b, o
+}
+
+func endExtension(b []byte, o [2]int) []byte {
+	return wrap(wrap(b, o[1]), o[0])
+}
+
+// wrap inserts, before b[start:], the DER length of b[start:]: b[start-1]
+// holds the tag already.
+func wrap(b []byte, start int) []byte {
+	n := len(b) - start
+	if n < 0x80 {
+		b = append(b, 0)
+		copy(b[start+1:], b[start:start+n])
+		b[start] = byte(n)
+		return b
+	}
+	var buf [5]byte
+	l := appendLength(buf[:0], n)
+	b = append(b, l...)
+	copy(b[start+len(l):], b[start:start+n])
+	copy(b[start:], l)
+	return b
+}
+
+// appendLength appends the DER encoding of the length n.
+func appendLength(b []byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return append(b, byte(n))
+	case n < 0x100:
+		return append(b, 0x81, byte(n))
+	case n < 0x10000:
+		return append(b, 0x82, byte(n>>8), byte(n))
+	case n < 0x1000000:
+		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	default:
+		return append(b, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
 }
 
-// addTime encodes t as encoding/asn1 does: UTCTime for 1950–2049,
-// GeneralizedTime otherwise, in UTC, whole seconds.
-func addTime(b *cryptobyte.Builder, t time.Time) {
-	t = t.UTC()
-	if y := t.Year(); y >= 1950 && y < 2050 {
-		b.AddASN1(cbasn1.UTCTime, func(b *cryptobyte.Builder) { b.AddBytes([]byte(t.Format("060102150405Z"))) })
-		return
+// appendString appends a primitive value of tag holding s's bytes.
+func appendString(b []byte, tag byte, s string) []byte {
+	b = append(b, tag)
+	b = appendLength(b, len(s))
+	return append(b, s...)
+}
+
+// appendInt appends a non-negative INTEGER.
+func appendInt(b []byte, v int64) []byte {
+	var buf [9]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte(v)
+		v >>= 8
+		if v == 0 {
+			break
+		}
 	}
-	b.AddASN1(cbasn1.GeneralizedTime, func(b *cryptobyte.Builder) { b.AddBytes([]byte(t.Format("20060102150405Z"))) })
+	if buf[i]&0x80 != 0 {
+		i--
+		buf[i] = 0
+	}
+	b = append(b, 0x02, byte(len(buf)-i))
+	return append(b, buf[i:]...)
+}
+
+// appendSerial appends a non-negative big INTEGER in minimal form.
+func appendSerial(b []byte, v *big.Int) []byte {
+	n := (v.BitLen() + 7) / 8
+	if n == 0 {
+		return append(b, 0x02, 0x01, 0x00)
+	}
+	pad := v.BitLen()%8 == 0 // high bit set: a leading zero keeps it positive
+	l := n
+	if pad {
+		l++
+	}
+	b = append(b, 0x02)
+	b = appendLength(b, l)
+	if pad {
+		b = append(b, 0)
+	}
+	at := len(b)
+	b = slices.Grow(b, n)[:at+n]
+	v.FillBytes(b[at:])
+	return b
+}
+
+// appendTime encodes t as encoding/asn1 does: UTCTime for 1950–2049,
+// GeneralizedTime otherwise, in UTC, whole seconds.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y := t.Year()
+	if y >= 1950 && y < 2050 {
+		b = append(b, 0x17, 13)
+		b = appendDigits(b, y%100)
+	} else {
+		b = append(b, 0x18, 15)
+		b = appendDigits(b, y/100)
+		b = appendDigits(b, y%100)
+	}
+	b = appendDigits(b, int(t.Month()))
+	b = appendDigits(b, t.Day())
+	b = appendDigits(b, t.Hour())
+	b = appendDigits(b, t.Minute())
+	b = appendDigits(b, t.Second())
+	return append(b, 'Z')
+}
+
+// fourDigitYear reports whether appendTime can encode t.
+func fourDigitYear(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
+}
+
+func appendDigits(b []byte, v int) []byte {
+	return append(b, byte('0'+v/10), byte('0'+v%10))
 }
 
 func reverseBits(in byte) byte {

@@ -7,7 +7,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,16 +64,24 @@ func TestFastSignMatchesStdlib(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var long []string
+	for i := range 40 {
+		long = append(long, fmt.Sprintf("DNS:host-%02d.example.org", i))
+	}
+	longSANs, err := ParseSANs(strings.Join(long, ",") + ",IP:192.0.2.8,URI:https://example.org/" + strings.Repeat("p", 150))
+	if err != nil {
+		t.Fatal(err)
+	}
 	subj, _ := dn.Marshal(pkix.RDNSequence{{{Type: []int{2, 5, 4, 10}, Value: "Example"}}, {{Type: []int{2, 5, 4, 3}, Value: "www.example.org"}}})
 	now := time.Now().UTC().Truncate(time.Second)
-	serials := []*big.Int{big.NewInt(1), new(big.Int).Lsh(big.NewInt(0xff), 150), new(big.Int).SetBytes(bytes.Repeat([]byte{0x7f}, 20))}
+	serials := []*big.Int{big.NewInt(1), new(big.Int).Lsh(big.NewInt(0xff), 150), new(big.Int).SetBytes(bytes.Repeat([]byte{0x7f}, 20)), big.NewInt(0), big.NewInt(0x80)}
 	n := 0
 	for _, it := range issuerTypes {
 		issuer, signer := testIssuer(t, it)
 		for _, st := range subjectTypes {
 			for name, prof := range Profiles {
 				for _, u := range urls {
-					for _, maxPath := range []int{0, 1, -1} {
+					for _, maxPath := range []int{0, 1, -1, 200} {
 						if !prof.IsCA && maxPath != 0 {
 							continue
 						}
@@ -81,6 +91,9 @@ func TestFastSignMatchesStdlib(t *testing.T) {
 							ocspNoChk: prof.OCSPNoCheck, url: u.url, ldapURL: u.ldap, issuerID: "issuing", issuerDN: "CN=Test CA,O=Ex ample"}
 						if !prof.IsCA {
 							spec.sans = sans
+							if n%5 == 0 {
+								spec.sans = longSANs // lengths of two bytes
+							}
 						}
 						if n%7 == 0 {
 							spec.notAfter = time.Date(2051, 3, 4, 5, 6, 7, 0, time.UTC) // GeneralizedTime

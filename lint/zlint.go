@@ -67,6 +67,38 @@ type zlintRunner struct {
 	config    zl.Configuration
 	err       error
 	certSets  sync.Pool // *certLintSet
+	// issuerOnly[i]: certLints[i] is in zlintIssuerOnly.
+	issuerOnly []bool
+	issuerMu   sync.RWMutex
+	issuerMemo map[string][]issuerResult // RawIssuer → result per lint index
+}
+
+// zlintIssuerOnly are the zlint lints whose CheckApplies and Execute read
+// nothing of the certificate but its issuer name (RawIssuer, or Issuer,
+// which zcrypto decodes from it) and nothing of their own instance: their
+// result is a function of the issuer's DER name, the same for every
+// certificate a CA signs. pkid computes it once per issuer (issuerMemo);
+// the framework's effective-date check still runs per certificate.
+// TestZlintIssuerOnlyMatchesSource checks each entry against zlint's
+// source, TestZlintPathMatchesReference and TestIssuerMemo the results.
+var zlintIssuerOnly = map[string]bool{
+	"e_issuer_dn_country_not_printable_string": true,
+	"e_issuer_field_empty":                     true,
+	"w_issuer_dn_leading_whitespace":           true,
+	"w_issuer_dn_trailing_whitespace":          true,
+	"w_multiple_issuer_rdn":                    true,
+}
+
+// maxIssuerMemo bounds issuerMemo: pkid's CAs are a handful; linting files
+// from many issuers (pkid lint) only loses the caching beyond it.
+const maxIssuerMemo = 256
+
+// issuerResult is what lint i's CheckApplies and Execute gave for an
+// issuer. panicked: either panicked, res is the Fatal result zlint's
+// Execute reports, before any effective-date check.
+type issuerResult struct {
+	applies, panicked bool
+	res               *zl.LintResult
 }
 
 var (
@@ -91,6 +123,11 @@ func zlints() *zlintRunner {
 				zlintRun.certGates[i] = oid.String() // the key zcrypto's parser uses
 			}
 		}
+		zlintRun.issuerOnly = make([]bool, len(zlintRun.certLints))
+		for i, l := range zlintRun.certLints {
+			zlintRun.issuerOnly[i] = zlintIssuerOnly[l.Name]
+		}
+		zlintRun.issuerMemo = map[string][]issuerResult{}
 		zlintRun.crlLints = reg.RevocationListLints().Lints()
 		cfg, err := zl.NewConfigFromString(zlintConfig)
 		if err != nil {
@@ -111,9 +148,15 @@ func zlintCertificate(c *zx509.Certificate) []Finding {
 	}
 	set := r.certLintSet()
 	defer r.certSets.Put(set)
+	memo := r.issuerResults(set, c)
 	var out []Finding
 	for i, l := range r.certLints {
-		res := set.execute(i, l, c)
+		var res *zl.LintResult
+		if memo != nil && r.issuerOnly[i] {
+			res = memo[i].result(l, c)
+		} else {
+			res = set.execute(i, l, c)
+		}
 		if f, ok := zlintFinding(res, &l.LintMetadata, object, "Reissue the certificate"); ok {
 			out = append(out, f)
 		}
@@ -187,6 +230,63 @@ func (s *certLintSet) execute(i int, l *zl.CertificateLint, c *zx509.Certificate
 		}
 	}
 	return lint.Execute(c)
+}
+
+// issuerResults returns the memoised results of the issuer-only lints for
+// c's issuer, computing them with set on first sight, or nil when they
+// are run per certificate (a lint with a configuration error).
+func (r *zlintRunner) issuerResults(set *certLintSet, c *zx509.Certificate) []issuerResult {
+	r.issuerMu.RLock()
+	memo, ok := r.issuerMemo[string(c.RawIssuer)]
+	r.issuerMu.RUnlock()
+	if ok {
+		return memo
+	}
+	memo = make([]issuerResult, len(r.certLints))
+	for i, l := range r.certLints {
+		if !r.issuerOnly[i] {
+			continue
+		}
+		if set.errs[i] != nil {
+			return nil
+		}
+		memo[i] = set.appliesAndExecute(l.Name, set.lints[i], c)
+	}
+	r.issuerMu.Lock()
+	if len(r.issuerMemo) < maxIssuerMemo {
+		r.issuerMemo[string(c.RawIssuer)] = memo
+	}
+	r.issuerMu.Unlock()
+	return memo
+}
+
+// result is lint l's result on c from the memoised issuer result: as
+// certLintSet.execute, with CheckEffective on c itself.
+func (m *issuerResult) result(l *zl.CertificateLint, c *zx509.Certificate) *zl.LintResult {
+	switch {
+	case m.panicked:
+		return m.res
+	case !m.applies:
+		return &resultNA
+	case !l.CheckEffective(c):
+		return &resultNE
+	}
+	return m.res
+}
+
+// appliesAndExecute runs CheckApplies and, if it holds, Execute of the
+// configured instance lint, a panic becoming Fatal as in execute.
+func (s *certLintSet) appliesAndExecute(name string, lint zl.CertificateLintInterface, c *zx509.Certificate) (r issuerResult) {
+	defer func() {
+		if err := recover(); err != nil {
+			r = issuerResult{applies: true, panicked: true,
+				res: &zl.LintResult{Status: zl.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", name, err)}}
+		}
+	}()
+	if !lint.CheckApplies(c) {
+		return issuerResult{}
+	}
+	return issuerResult{applies: true, res: lint.Execute(c)}
 }
 
 // resultNA and resultNE are the results of lints that do not apply or are

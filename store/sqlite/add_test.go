@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func TestChunkLen(t *testing.T) {
 // chunk boundaries store every certificate once, with the change-feed
 // revision of its own "issue" record, through statements reused across
 // batches; a collision in a late chunk leaves nothing of its batch behind
-// and the reused statements keep working.
+// and the reused statements keep working; the error names the serial.
 func TestAddCertificatesBatchSizes(t *testing.T) {
 	st := openTemp(t)
 	defer st.Close()
@@ -75,8 +76,8 @@ func TestAddCertificatesBatchSizes(t *testing.T) {
 	certs[140].Serial = fmt.Sprintf("%08X", 5)
 	rev := lastRevision(t, st)
 	err := st.AddCertificates(ctx, certs)
-	if !errors.Is(err, store.ErrExists) {
-		t.Fatalf("colliding batch: %v, want ErrExists", err)
+	if !errors.Is(err, store.ErrExists) || !strings.Contains(err.Error(), "00000005") {
+		t.Fatalf("colliding batch: %v, want ErrExists naming 00000005", err)
 	}
 	if got := lastRevision(t, st); got != rev {
 		t.Errorf("failed batch moved the feed from %d to %d", rev, got)
@@ -104,4 +105,48 @@ func lastRevision(t *testing.T, st *Store) int64 {
 		t.Fatal(err)
 	}
 	return rev
+}
+
+// TestAddCertificatesTempStoreReset: AddCertificates keeps its statement
+// journals in memory (temp_store = MEMORY) only for its own transaction;
+// the connection goes back to the pool with the default setting, after a
+// commit and after a failed batch, so large sorts of later queries still
+// spill to disk.
+func TestAddCertificatesTempStoreReset(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	ctx := t.Context()
+	if err := st.CreateCA(ctx, &store.CA{ID: "ca", Role: store.RoleSingle, CertDER: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	st.db.SetMaxOpenConns(1) // the connection AddCertificates used is the one asked
+	tempStore := func() int {
+		var v int
+		if err := st.db.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := tempStore(); v != 0 {
+		t.Fatalf("temp_store = %d before any write, want 0 (default)", v)
+	}
+	var certs []*store.Certificate
+	for i := range 200 {
+		// Serials spread over the index, as random ones are.
+		s := fmt.Sprintf("%02X%06X", (i*37)%256, i)
+		certs = append(certs, &store.Certificate{Serial: s, CAID: "ca", DER: make([]byte, 700)})
+	}
+	if err := st.AddCertificates(ctx, certs); err != nil {
+		t.Fatal(err)
+	}
+	if v := tempStore(); v != 0 {
+		t.Errorf("temp_store = %d after AddCertificates, want 0", v)
+	}
+	again := []*store.Certificate{{Serial: "FFFF", CAID: "ca"}, {Serial: certs[7].Serial, CAID: "ca"}}
+	if err := st.AddCertificates(ctx, again); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("colliding batch: %v, want ErrExists", err)
+	}
+	if v := tempStore(); v != 0 {
+		t.Errorf("temp_store = %d after a failed AddCertificates, want 0", v)
+	}
 }
