@@ -87,15 +87,22 @@ type encoded struct {
 	d          DN
 	norm       string
 	parentNorm string // "" for a one-RDN DN
-	rdn, dn    string // the RDN and the whole DN as written
+	rdn        string // the RDN as written
 	data       []byte
 	index      []store.DirIndexKey
 }
 
 func (t *Tree) encode(d DN, norm string, attrs []Attribute) *encoded {
-	x := &encoded{d: d, norm: norm, rdn: RDN(d[0]).String(), dn: d.String(), data: encodeAttributes(attrs), index: t.indexKeys(attrs)}
+	x := &encoded{d: d, norm: norm, rdn: RDN(d[0]).String(), data: encodeAttributes(attrs), index: t.indexKeys(attrs)}
 	if p := d.Parent(); !p.IsRoot() {
-		x.parentNorm = p.Normalize(t.schema)
+		// norm is the first RDN's normal form, a comma, and the parent's:
+		// normalising the first RDN alone finds where the parent's starts.
+		r := DN{d[0]}.Normalize(t.schema)
+		if len(norm) > len(r) && norm[:len(r)] == r && norm[len(r)] == ',' {
+			x.parentNorm = norm[len(r)+1:]
+		} else {
+			x.parentNorm = p.Normalize(t.schema)
+		}
 	}
 	return x
 }
@@ -103,11 +110,14 @@ func (t *Tree) encode(d DN, norm string, attrs []Attribute) *encoded {
 func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix bool, parents *parentCache) error {
 	var parentID int64
 	d, norm := x.d, x.norm
-	dnStr := x.dn
+	// A naming context's stored DN is the DN as written; an entry below
+	// one gets its RDN plus the parent's stored DN (below).
+	var dnStr string
 	if p := d.Parent(); p.IsRoot() {
 		if !t.suffixes[norm] && !autoSuffix {
 			return &ldap.Error{Code: ldap.ResultNoSuchObject, Message: fmt.Sprintf("%q is not below a naming context of this server", d.String())}
 		}
+		dnStr = d.String()
 	} else {
 		pn := x.parentNorm
 		var pe *store.DirEntry
@@ -122,6 +132,7 @@ func (t *Tree) put(ctx context.Context, tx store.DirTx, x *encoded, autoSuffix b
 			if !t.suffixes[norm] && !autoSuffix {
 				return t.noSuchObject(ctx, tx.Entry, d, "parent of")
 			}
+			dnStr = d.String()
 		case err != nil:
 			return err
 		default:

@@ -54,6 +54,7 @@ func benchImport(b *testing.B, n int) {
 	// CPU time is the figure to read on a shared machine, where wall time
 	// mostly measures the other processes.
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*(n+2)), "cpu-µs/entry")
 }
 
 // cpuTime is the user plus system CPU time this process has used.

@@ -14,14 +14,21 @@ import (
 // client may not write is the caller's job (refuseNoUserMod).
 func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, error) {
 	s := t.schema
+	// Slices, not maps: an entry has a handful of attribute descriptions
+	// and most have one value, and this runs once per imported entry.
 	type seen struct {
-		idx  int
-		norm map[string]bool
+		at   *AttributeType
+		opts string
+		seenValues
 	}
-	byDesc := map[string]*seen{}
-	var out []Attribute
-	var classes []*ObjectClass
-	present := map[*AttributeType]bool{}
+	var seenBuf [16]seen
+	byDesc := seenBuf[:0]
+	// Room for the operational attributes Add and Import append.
+	out := make([]Attribute, 0, len(attrs)+6)
+	var classBuf [4]*ObjectClass
+	classes := classBuf[:0]
+	var presentBuf [16]*AttributeType
+	present := presentBuf[:0]
 	for _, a := range attrs {
 		desc, name, err := s.parseAttrDesc(a.Type)
 		if err != nil {
@@ -34,13 +41,19 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 		if len(a.Values) == 0 {
 			return nil, nil, ldap.Errorf(ldap.ResultProtocolError, "%s: no values given", name)
 		}
-		key := at.OID + desc.opts
-		sn := byDesc[key]
-		if sn == nil {
-			sn = &seen{idx: len(out), norm: map[string]bool{}}
-			byDesc[key] = sn
-			out = append(out, Attribute{Type: name + desc.opts})
+		idx := -1
+		for i := range byDesc {
+			if byDesc[i].at == at && byDesc[i].opts == desc.opts {
+				idx = i
+				break
+			}
 		}
+		if idx < 0 {
+			idx = len(out)
+			byDesc = append(byDesc, seen{at: at, opts: desc.opts})
+			out = append(out, Attribute{Type: name + desc.opts, Values: make([][]byte, 0, len(a.Values))})
+		}
+		sn := &byDesc[idx]
 		for i, v := range a.Values {
 			if err := ValidateValue(at, v); err != nil {
 				return nil, nil, ldap.Errorf(ldap.ResultInvalidAttributeSyntax, "%s: value #%d invalid per syntax: %v", name, i, err)
@@ -58,13 +71,13 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 					n = x
 				}
 			}
-			if sn.norm[n] {
+			if sn.has(n) {
 				return nil, nil, ldap.Errorf(ldap.ResultAttributeOrValueExists, "%s: value #%d provided more than once", name, i)
 			}
-			sn.norm[n] = true
-			out[sn.idx].Values = append(out[sn.idx].Values, v)
+			sn.add(n)
+			out[idx].Values = append(out[idx].Values, v)
 		}
-		if at.SingleValue && len(out[sn.idx].Values) > 1 {
+		if at.SingleValue && len(out[idx].Values) > 1 {
 			return nil, nil, ldap.Errorf(ldap.ResultConstraintViolation, "%s: multiple values provided for a single-valued attribute", name)
 		}
 		if at.OID == oidObjectClass {
@@ -76,78 +89,29 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 				classes = append(classes, c)
 			}
 		}
-		present[at] = true
+		if !slices.Contains(present, at) {
+			present = append(present, at)
+		}
 	}
 	if len(classes) == 0 {
 		return nil, nil, ldap.Errorf(ldap.ResultObjectClassViolation, "no objectClass attribute")
 	}
-	all := map[*ObjectClass]bool{}
-	var structural []*ObjectClass
-	for _, c := range classes {
-		c.superclasses(all)
+	cs := t.classSet(classes)
+	if cs.err != nil {
+		return nil, nil, cs.err
 	}
-	for c := range all {
-		if c.Kind == Structural {
-			structural = append(structural, c)
+	for _, m := range cs.must {
+		if !slices.Contains(present, m.at) && !presentSubtype(present, m.at) {
+			return nil, nil, ldap.Errorf(ldap.ResultObjectClassViolation, "object class '%s' requires attribute '%s'", m.class.Name(), m.at.Name())
 		}
 	}
-	if len(structural) == 0 {
-		return nil, nil, ldap.Errorf(ldap.ResultObjectClassViolation, "no structural object class provided")
-	}
-	// The structural class is the one every other structural class is a
-	// superclass of; two unrelated chains are a violation.
-	var top *ObjectClass
-	for _, c := range structural {
-		ok := true
-		for _, o := range structural {
-			if !c.isA(o) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			top = c
-			break
-		}
-	}
-	if top == nil {
-		var names []string
-		for _, c := range structural {
-			names = append(names, c.Name())
-		}
-		sortStrings(names)
-		return nil, nil, ldap.Errorf(ldap.ResultObjectClassViolation, "invalid structural object class chain (%s)", strings.Join(names, "/"))
-	}
-	extensible := false
-	for c := range all {
-		if c.OID == "1.3.6.1.4.1.1466.101.120.111" {
-			extensible = true
-		}
-		for _, a := range c.Must {
-			if !present[a] && !presentSubtype(present, a) {
-				return nil, nil, ldap.Errorf(ldap.ResultObjectClassViolation, "object class '%s' requires attribute '%s'", c.Name(), a.Name())
-			}
-		}
-	}
-	// Each present attribute is looked up in the classes' MUST and MAY
-	// lists rather than building a set of every allowed attribute per
-	// entry (inetOrgPerson alone allows about 50: a map per imported entry
-	// was a fifth of checkEntry's time).
-	allowed := func(x *AttributeType) bool {
-		for c := range all {
-			if slices.Contains(c.Must, x) || slices.Contains(c.May, x) {
-				return true
-			}
-		}
-		return false
-	}
-	for at := range present {
-		if at.Operational() || extensible {
+	for _, at := range present {
+		if at.Operational() || cs.extensible {
 			continue
 		}
 		ok := false
 		for x := at; x != nil; x = x.Sup {
-			if allowed(x) {
+			if cs.allowed[x] {
 				ok = true
 				break
 			}
@@ -173,8 +137,8 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 				norm = func(v []byte) string { n, _ := at.Equality.impl.norm(s, v); return n }
 			}
 			w := norm([]byte(want))
-			for _, a := range out {
-				if x, _, _ := s.parseAttrDesc(a.Type); x.at == at {
+			for i, a := range out {
+				if byDesc[i].at == at {
 					for _, v := range a.Values {
 						if norm(v) == w {
 							found = true
@@ -187,11 +151,142 @@ func (t *Tree) checkEntry(d DN, attrs []Attribute) ([]Attribute, *ObjectClass, e
 			}
 		}
 	}
-	return out, top, nil
+	return out, cs.top, nil
 }
 
-func presentSubtype(present map[*AttributeType]bool, a *AttributeType) bool {
-	for p := range present {
+// seenValues are the normalised values of one attribute seen so far.
+type seenValues struct {
+	norms [fewValues]string // while few (no allocation)
+	n     int
+	set   map[string]bool // once many
+}
+
+// fewValues is how many values of one attribute checkEntry compares one by
+// one for duplicates before it switches to a set.
+const fewValues = 8
+
+func (sn *seenValues) has(n string) bool {
+	if sn.set != nil {
+		return sn.set[n]
+	}
+	return slices.Contains(sn.norms[:sn.n], n)
+}
+
+func (sn *seenValues) add(n string) {
+	if sn.set == nil && sn.n < fewValues {
+		sn.norms[sn.n] = n
+		sn.n++
+		return
+	}
+	if sn.set == nil {
+		sn.set = make(map[string]bool, 2*fewValues)
+		for _, x := range sn.norms[:sn.n] {
+			sn.set[x] = true
+		}
+	}
+	sn.set[n] = true
+}
+
+// classSet is what checking an entry needs to know about its object
+// classes, worked out once per combination of classes (an import's
+// entries share a few) instead of once per entry.
+type classSet struct {
+	all        []*ObjectClass // the classes and their superclasses
+	top        *ObjectClass   // the structural class
+	extensible bool           // extensibleObject is among them
+	must       []classMust    // every MUST of every class
+	allowed    map[*AttributeType]bool
+	err        error // no structural class, or two unrelated chains
+}
+
+type classMust struct {
+	class *ObjectClass
+	at    *AttributeType
+}
+
+// classSet returns the classSet of classes, from the memo when it holds it.
+func (t *Tree) classSet(classes []*ObjectClass) *classSet {
+	var key string
+	if len(classes) == 1 {
+		key = classes[0].OID
+	} else {
+		oids := make([]string, len(classes))
+		for i, c := range classes {
+			oids[i] = c.OID
+		}
+		key = strings.Join(oids, " ")
+	}
+	if v, ok := t.classSets.Load(key); ok {
+		return v.(*classSet)
+	}
+	cs := newClassSet(classes)
+	if t.nclassSets.Add(1) <= maxDescMemo {
+		t.classSets.Store(key, cs)
+	}
+	return cs
+}
+
+func newClassSet(classes []*ObjectClass) *classSet {
+	all := map[*ObjectClass]bool{}
+	for _, c := range classes {
+		c.superclasses(all)
+	}
+	cs := &classSet{allowed: map[*AttributeType]bool{}}
+	var structural []*ObjectClass
+	for c := range all {
+		cs.all = append(cs.all, c)
+		if c.Kind == Structural {
+			structural = append(structural, c)
+		}
+	}
+	// Map order is random; errors and messages should not be.
+	slices.SortFunc(cs.all, func(a, b *ObjectClass) int { return strings.Compare(a.OID, b.OID) })
+	slices.SortFunc(structural, func(a, b *ObjectClass) int { return strings.Compare(a.OID, b.OID) })
+	if len(structural) == 0 {
+		cs.err = ldap.Errorf(ldap.ResultObjectClassViolation, "no structural object class provided")
+		return cs
+	}
+	// The structural class is the one every other structural class is a
+	// superclass of; two unrelated chains are a violation.
+	for _, c := range structural {
+		ok := true
+		for _, o := range structural {
+			if !c.isA(o) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			cs.top = c
+			break
+		}
+	}
+	if cs.top == nil {
+		var names []string
+		for _, c := range structural {
+			names = append(names, c.Name())
+		}
+		sortStrings(names)
+		cs.err = ldap.Errorf(ldap.ResultObjectClassViolation, "invalid structural object class chain (%s)", strings.Join(names, "/"))
+		return cs
+	}
+	for _, c := range cs.all {
+		if c.OID == "1.3.6.1.4.1.1466.101.120.111" {
+			cs.extensible = true
+		}
+		for _, a := range c.Must {
+			cs.must = append(cs.must, classMust{c, a})
+			cs.allowed[a] = true
+		}
+		for _, a := range c.May {
+			cs.allowed[a] = true
+		}
+	}
+	return cs
+}
+
+func presentSubtype(present []*AttributeType, a *AttributeType) bool {
+	for _, p := range present {
 		if p.isSubtypeOf(a) {
 			return true
 		}

@@ -146,6 +146,7 @@ func (d DN) Parent() DN {
 // String formats d per RFC 4514, escaping what §2.4 requires.
 func (d DN) String() string {
 	var b strings.Builder
+	b.Grow(d.size())
 	for i, r := range d {
 		if i > 0 {
 			b.WriteByte(',')
@@ -213,6 +214,10 @@ func (a AVA) write(b *strings.Builder, s *Schema, normal bool) {
 }
 
 func escapeValue(b *strings.Builder, v string) {
+	if !needsEscape(v) {
+		b.WriteString(v)
+		return
+	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
@@ -230,6 +235,34 @@ func escapeValue(b *strings.Builder, v string) {
 	}
 }
 
+// needsEscape reports whether escapeValue would change v.
+func needsEscape(v string) bool {
+	if v == "" {
+		return false
+	}
+	if v[0] == ' ' || v[0] == '#' || v[len(v)-1] == ' ' {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';' || c == '=', c < 0x20 || c == 0x7f:
+			return true
+		}
+	}
+	return false
+}
+
+// size is about the length of d as a string, to size builders.
+func (d DN) size() int {
+	n := len(d)
+	for _, r := range d {
+		for _, a := range r {
+			n += len(a.Type) + len(a.Value) + 2
+		}
+	}
+	return n
+}
+
 // Normalize returns the comparison form of d under schema s: attribute
 // types as their lower-case primary name, values canonicalised by the
 // type's equality rule (RFC 4518 preparation for strings), multi-valued
@@ -237,6 +270,7 @@ func escapeValue(b *strings.Builder, v string) {
 // normal forms are equal.
 func (d DN) Normalize(s *Schema) string {
 	var b strings.Builder
+	b.Grow(d.size())
 	for i, r := range d {
 		if i > 0 {
 			b.WriteByte(',')

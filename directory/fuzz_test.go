@@ -2,6 +2,7 @@ package directory
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/pkid/pkid/ldap"
@@ -116,6 +117,34 @@ func FuzzParseDN(f *testing.F) {
 		}
 		if a, b := d.Normalize(st), d2.Normalize(st); a != b {
 			t.Fatalf("%q: normal form %q, after formatting %q", s, a, b)
+		}
+	})
+}
+
+// FuzzPrepareASCII: prepare's byte-by-byte ASCII path gives what the
+// rune-by-rune path gives, folded or not, and escapeValue's shortcut for
+// values needing no escape writes them unchanged.
+func FuzzPrepareASCII(f *testing.F) {
+	for _, s := range []string{"", " ", "  a  B\tc\r\n", "User 1", "\x00\x01x\x7f", "\t\v\f", "#a,b+c=d;e<f>g\"h\\i ", "ABC xyz 123"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		for i := range v {
+			v[i] &= 0x7f
+		}
+		for _, fold := range []bool{false, true} {
+			if got, want := prepareASCII(v, fold), prepareRunes(string(v), fold); got != want {
+				t.Fatalf("prepareASCII(%q, %v) = %q, rune path %q", v, fold, got, want)
+			}
+		}
+		s := string(v)
+		var b strings.Builder
+		escapeValue(&b, s)
+		if !needsEscape(s) && b.String() != s {
+			t.Fatalf("escapeValue(%q) = %q though needsEscape is false", s, b.String())
+		}
+		if needsEscape(s) && b.String() == s {
+			t.Fatalf("needsEscape(%q) but escapeValue leaves it as is", s)
 		}
 	})
 }

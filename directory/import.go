@@ -80,7 +80,7 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 
 	var st ImportStats
 	var sub *Tree // runs change records inside the import's transaction
-	_, err := t.update(ctx, func(tx store.DirTx) error {
+	_, err := t.bulkUpdate(ctx, func(tx store.DirTx) error {
 		st = ImportStats{}
 		parents := &parentCache{}
 		for {
@@ -133,6 +133,17 @@ func (t *Tree) Import(ctx context.Context, r *LDIFReader, opts ImportOptions) (I
 		t.changed("", nil)
 	}
 	return st, nil
+}
+
+// bulkUpdate is update through the store's bulk path when it has one.
+func (t *Tree) bulkUpdate(ctx context.Context, fn func(tx store.DirTx) error) (int64, error) {
+	b, ok := t.st.(store.DirBulkUpdater)
+	if !ok {
+		return t.update(ctx, fn)
+	}
+	rev, err := b.DirBulkUpdate(ctx, fn)
+	t.cache.flush(rev)
+	return rev, err
 }
 
 // importJob is a run of content (or add) records, or one other change
@@ -314,22 +325,37 @@ func (t *Tree) prepareImport(rec *LDIFRecord, id Identity) (*prepared, error) {
 		}
 	}
 	now := generalizedTime(t.now())
-	for _, def := range []struct{ name, value string }{
+	defs := [...]struct{ name, value string }{
 		{"structuralObjectClass", structural.Name()},
 		{"entryUUID", ""},
 		{"creatorsName", id.DN},
 		{"createTimestamp", now},
 		{"modifiersName", id.DN},
 		{"modifyTimestamp", now},
-	} {
-		if slices.Contains(have, t.schema.Attribute(def.name)) {
+	}
+	// The missing ones' values share two allocations: one for the slice
+	// headers, one for the bytes.
+	size := 0
+	for i := range defs {
+		if slices.Contains(have, t.schema.Attribute(defs[i].name)) {
+			defs[i].name = ""
 			continue
 		}
-		v := def.value
-		if def.name == "entryUUID" {
-			v = t.newUUID()
+		if defs[i].name == "entryUUID" {
+			defs[i].value = t.newUUID()
 		}
-		attrs = append(attrs, Attribute{Type: def.name, Values: [][]byte{[]byte(v)}})
+		size += len(defs[i].value)
+	}
+	vals := make([][]byte, len(defs))
+	buf := make([]byte, 0, size)
+	for i, def := range defs {
+		if def.name == "" {
+			continue
+		}
+		start := len(buf)
+		buf = append(buf, def.value...)
+		vals[i] = buf[start:len(buf):len(buf)]
+		attrs = append(attrs, Attribute{Type: def.name, Values: vals[i : i+1 : i+1]})
 	}
 	return &prepared{rec: rec, enc: t.encode(d, norm, attrs)}, nil
 }

@@ -235,3 +235,44 @@ func TestImportErrorWhileReaderBlocks(t *testing.T) {
 		t.Fatalf("Import = %v, want objectClassViolation at line 1", err)
 	}
 }
+
+// TestImportStoredDNs: a naming context (its parent missing) keeps its DN
+// as written; entries below get their RDN as written plus the parent's
+// stored DN, and find their parent through the normal form, also under a
+// multi-valued RDN and an escaped value.
+func TestImportStoredDNs(t *testing.T) {
+	tr := newTestTree(t)
+	in := "dn: OU=Top,O=Missing\nobjectClass: organizationalUnit\nou: Top\n\n" +
+		"dn: SN=Lee+CN=Ann,OU=Top,O=Missing\nobjectClass: person\ncn: Ann\nsn: Lee\n\n" +
+		"dn: cn=x\\,y,CN=Ann+SN=Lee,ou=top,o=missing\nobjectClass: person\ncn: x,y\nsn: z\n\n"
+	if _, err := tr.Import(t.Context(), NewLDIFReader(strings.NewReader(in)), ImportOptions{Identity: admin}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		norm, dn, parent string
+	}{
+		{"ou=top,o=missing", "OU=Top,O=Missing", ""},
+		{"cn=ann+sn=lee,ou=top,o=missing", "SN=Lee+CN=Ann,OU=Top,O=Missing", "ou=top,o=missing"},
+		{"cn=x\\,y,cn=ann+sn=lee,ou=top,o=missing", "cn=x\\,y,SN=Lee+CN=Ann,OU=Top,O=Missing", "cn=ann+sn=lee,ou=top,o=missing"},
+	}
+	for _, tc := range tests {
+		e, err := tr.st.DirEntry(t.Context(), tc.norm)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.norm, err)
+		}
+		if e.DN != tc.dn {
+			t.Errorf("%s stored as %q, want %q", tc.norm, e.DN, tc.dn)
+		}
+		var want int64
+		if tc.parent != "" {
+			p, err := tr.st.DirEntry(t.Context(), tc.parent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = p.ID
+		}
+		if e.ParentID != want {
+			t.Errorf("%s: parent #%d, want #%d (%s)", tc.norm, e.ParentID, want, tc.parent)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -60,6 +61,7 @@ type LDIFReader struct {
 	started    bool
 	pending    *string // a line read ahead
 	eof        bool
+	arena      []byte // values' bytes (keep)
 }
 
 // NewLDIFReader returns a reader of LDIF from r.
@@ -77,27 +79,29 @@ func (l *LDIFReader) rawLine() (string, bool, error) {
 	if l.eof {
 		return "", false, nil
 	}
-	var buf []byte
-	for {
-		chunk, err := l.r.ReadSlice('\n')
+	chunk, err := l.r.ReadSlice('\n')
+	if err == nil && len(chunk) <= MaxLDIFLine {
+		// The whole line is in the reader's buffer: one allocation, the
+		// string, rather than a copy and then the string.
+		l.line++
+		chunk = bytes.TrimSuffix(chunk, []byte("\n"))
+		return string(bytes.TrimSuffix(chunk, []byte("\r"))), true, nil
+	}
+	buf := append([]byte(nil), chunk...)
+	for err == bufio.ErrBufferFull && len(buf) <= MaxLDIFLine {
+		chunk, err = l.r.ReadSlice('\n')
 		buf = append(buf, chunk...)
-		if len(buf) > MaxLDIFLine {
-			return "", false, &LDIFError{l.line + 1, fmt.Sprintf("line longer than %d bytes", MaxLDIFLine)}
+	}
+	if len(buf) > MaxLDIFLine {
+		return "", false, &LDIFError{l.line + 1, fmt.Sprintf("line longer than %d bytes", MaxLDIFLine)}
+	}
+	if err == io.EOF {
+		l.eof = true
+		if len(buf) == 0 {
+			return "", false, nil
 		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == io.EOF {
-			l.eof = true
-			if len(buf) == 0 {
-				return "", false, nil
-			}
-			break
-		}
-		if err != nil {
-			return "", false, err
-		}
-		break
+	} else if err != nil {
+		return "", false, err
 	}
 	l.line++
 	s := strings.TrimSuffix(string(buf), "\n")
@@ -108,7 +112,8 @@ func (l *LDIFReader) rawLine() (string, bool, error) {
 // logicalLines reads one record's unfolded lines, skipping comments;
 // start is the line number of its first line.
 func (l *LDIFReader) logicalLines() ([]string, int, error) {
-	var lines []string
+	// Room for the lines of a typical record, so they cost one allocation.
+	lines := make([]string, 0, 16)
 	start, size := 0, 0
 	inComment := false
 	for {
@@ -222,13 +227,16 @@ func (l *LDIFReader) Next() (*LDIFRecord, error) {
 	rest := lines[i:]
 	switch rec.ChangeType {
 	case "", ChangeAdd:
-		rec.Entry = &Entry{DN: rec.DN}
+		// One allocation for the attributes and one for their first
+		// values' slices, not one per attribute.
+		rec.Entry = &Entry{DN: rec.DN, Attributes: make([]Attribute, 0, len(rest))}
+		first := make([][]byte, len(rest))
 		for j, ln := range rest {
 			a, v, err := l.parseLine(ln, start+i+j)
 			if err != nil {
 				return nil, err
 			}
-			addValue(rec.Entry, a, v)
+			addValue(rec.Entry, a, v, first[j:j:j+1])
 		}
 		if rec.ChangeType == ChangeAdd && len(rec.Entry.Attributes) == 0 {
 			return nil, &LDIFError{start, "add record without attributes"}
@@ -300,14 +308,16 @@ func (l *LDIFReader) Next() (*LDIFRecord, error) {
 	return rec, nil
 }
 
-func addValue(e *Entry, typ string, v []byte) {
+// addValue adds v to e's attribute typ; a new attribute's values start in
+// slot, whose capacity is one (a second value moves them).
+func addValue(e *Entry, typ string, v []byte, slot [][]byte) {
 	for i := range e.Attributes {
 		if strings.EqualFold(e.Attributes[i].Type, typ) {
 			e.Attributes[i].Values = append(e.Attributes[i].Values, v)
 			return
 		}
 	}
-	e.Attributes = append(e.Attributes, Attribute{Type: typ, Values: [][]byte{v}})
+	e.Attributes = append(e.Attributes, Attribute{Type: typ, Values: append(slot, v)})
 }
 
 // parseLine splits "attr: value", "attr:: base64" or "attr:< URL".
@@ -337,8 +347,26 @@ func (l *LDIFReader) parseLine(s string, line int) (string, []byte, error) {
 		}
 		return attr, v, nil
 	}
-	return attr, []byte(strings.TrimLeft(rest, " ")), nil
+	return attr, l.keep(strings.TrimLeft(rest, " ")), nil
 }
+
+// keep copies a value into the reader's arena: small values share chunks
+// of arenaChunk bytes, one allocation per chunk rather than per value.
+// A chunk is only ever appended to, and each value is capped at its own
+// end, so values never overlap.
+func (l *LDIFReader) keep(s string) []byte {
+	if len(s) > arenaChunk/4 {
+		return []byte(s)
+	}
+	if cap(l.arena)-len(l.arena) < len(s) {
+		l.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(l.arena)
+	l.arena = append(l.arena, s...)
+	return l.arena[start:len(l.arena):len(l.arena)]
+}
+
+const arenaChunk = 16 << 10
 
 func (l *LDIFReader) readURL(raw string) ([]byte, error) {
 	u, err := url.Parse(raw)

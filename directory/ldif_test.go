@@ -266,3 +266,72 @@ index uid eq
 		}
 	}
 }
+
+// TestLDIFPhysicalLines: lines within the reader's buffer and lines longer
+// than it (rawLine's two paths), LF and CRLF ends, and a last line without
+// one all read the same, with the right line numbers in errors.
+func TestLDIFPhysicalLines(t *testing.T) {
+	long := strings.Repeat("y", 200<<10) // beyond the 64 KiB buffer
+	tests := []struct {
+		name, in string
+		want     string // the description read back
+		errLine  int    // or the line of the expected error
+	}{
+		{"LF", "dn: cn=a,o=t\ndescription: short\n", "short", 0},
+		{"CRLF", "dn: cn=a,o=t\r\ndescription: short\r\n", "short", 0},
+		{"no final newline", "dn: cn=a,o=t\ndescription: short", "short", 0},
+		{"long line", "dn: cn=a,o=t\ndescription: " + long + "\n", long, 0},
+		{"long CRLF line", "dn: cn=a,o=t\r\ndescription: " + long + "\r\n", long, 0},
+		{"long last line", "dn: cn=a,o=t\ndescription: " + long, long, 0},
+		{"error after a long line", "dn: cn=a,o=t\ndescription: " + long + "\nno colon here\n", "", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, err := readAll(t, tc.in)
+			if tc.errLine != 0 {
+				var le *LDIFError
+				if !errors.As(err, &le) || le.Line != tc.errLine {
+					t.Fatalf("err = %v, want an LDIFError at line %d", err, tc.errLine)
+				}
+				return
+			}
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("%d records, %v", len(recs), err)
+			}
+			if got := recs[0].Entry.GetString("description"); got != tc.want {
+				t.Errorf("description of %d bytes, want %d", len(got), len(tc.want))
+			}
+		})
+	}
+}
+
+// TestLDIFValuesIndependent: values share the reader's arena and their
+// attributes' first slots share one array, yet appending to one value or
+// adding values to one attribute never shows through another.
+func TestLDIFValuesIndependent(t *testing.T) {
+	recs, err := readAll(t, "dn: cn=a,o=t\ncn: a\nsn: s\ncn: b\ndescription: x\n\ndn: cn=b,o=t\ncn: c\n")
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	e := recs[0].Entry
+	if cn := e.Get("cn"); len(cn) != 2 || string(cn[0]) != "a" || string(cn[1]) != "b" {
+		t.Fatalf("cn = %q", cn)
+	}
+	for _, a := range e.Attributes {
+		for _, v := range a.Values {
+			_ = append(v, "ZZZZ"...)
+		}
+		a.Values = append(a.Values, []byte("extra"))
+	}
+	for _, tc := range []struct{ attr, want string }{{"sn", "s"}, {"description", "x"}} {
+		if got := e.Get(tc.attr); len(got) != 1 || string(got[0]) != tc.want {
+			t.Errorf("%s = %q, want [%q]", tc.attr, got, tc.want)
+		}
+	}
+	if cn := e.Get("cn"); string(cn[0]) != "a" || string(cn[1]) != "b" {
+		t.Errorf("cn = %q after appends", cn)
+	}
+	if got := recs[1].Entry.GetString("cn"); got != "c" {
+		t.Errorf("second record's cn = %q", got)
+	}
+}

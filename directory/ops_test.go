@@ -40,6 +40,17 @@ func TestAddResultCodes(t *testing.T) {
 		{"duplicate among many values", entry("cn=y,o=test", "objectClass: person", "cn: y", "sn: y", "description: 1", "description: 2", "description: 3", "description: 4", "description: 5", "description: 6", "description: 7", "description: 8", "description: 9", "description: 10", "description: 3"), ldap.ResultAttributeOrValueExists, ""},
 		{"many distinct values", entry("cn=many,o=test", "objectClass: person", "cn: many", "sn: y", "description: 1", "description: 2", "description: 3", "description: 4", "description: 5", "description: 6", "description: 7", "description: 8", "description: 9", "description: 10"), ldap.ResultSuccess, ""},
 		{"single-valued", entry("cn=y,o=test", "objectClass: posixGroup", "cn: y", "gidNumber: 1", "gidNumber: 2"), ldap.ResultConstraintViolation, ""},
+		// checkEntry compares the first fewValues values one by one, then
+		// through a set: duplicates on either side of the switch.
+		{"duplicate of the first of many", entry("cn=y,o=test", "objectClass: person", "cn: y", "sn: y", "description: 1", "description: 2", "description: 3", "description: 4", "description: 5", "description: 6", "description: 7", "description: 8", "description: 1"), ldap.ResultAttributeOrValueExists, ""},
+		{"duplicate after the switch", entry("cn=y,o=test", "objectClass: person", "cn: y", "sn: y", "description: 1", "description: 2", "description: 3", "description: 4", "description: 5", "description: 6", "description: 7", "description: 8", "description: 9", "description: 10", "description: 10"), ldap.ResultAttributeOrValueExists, ""},
+		// Object class combinations are worked out once (classSet): the
+		// same classes again, in another order, are checked the same way.
+		{"same classes, MUST missing", entry("cn=carl,ou=people,o=test", "objectClass: uidObject", "objectClass: person", "cn: carl", "sn: C"), ldap.ResultObjectClassViolation, ""},
+		{"same classes, other order", entry("uid=carl,ou=people,o=test", "objectClass: uidObject", "objectClass: person", "cn: carl", "sn: C", "uid: carl"), ldap.ResultSuccess, ""},
+		{"two structural chains again", entry("cn=x,o=test", "objectClass: person", "objectClass: organizationalUnit", "cn: x", "sn: x", "ou: x"), ldap.ResultObjectClassViolation, ""},
+		{"superclass given too", entry("cn=dave,o=test", "objectClass: top", "objectClass: person", "objectClass: organizationalPerson", "cn: dave", "sn: D", "title: t"), ldap.ResultSuccess, ""},
+		{"superclass given too, not allowed", entry("cn=erin,o=test", "objectClass: top", "objectClass: person", "objectClass: organizationalPerson", "cn: erin", "sn: E", "mail: e@x"), ldap.ResultObjectClassViolation, ""},
 		{"no user modification", entry("cn=y,o=test", "objectClass: person", "cn: y", "sn: y", "createTimestamp: 20200101000000Z"), ldap.ResultConstraintViolation, ""},
 		{"RDN value added", entry("cn=y,o=test", "objectClass: person", "cn: z", "sn: y"), ldap.ResultSuccess, ""},
 		{"RDN attribute not allowed", entry("uid=y,o=test", "objectClass: person", "cn: z", "sn: y"), ldap.ResultObjectClassViolation, ""},

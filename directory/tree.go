@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -158,6 +159,11 @@ type Tree struct {
 	descMu                               sync.RWMutex
 	descIdx                              map[string]uint16
 	descTab                              atomic.Pointer[[]descEntry]
+
+	// classSets memoises checkEntry's view of each combination of object
+	// classes (classSet).
+	classSets  sync.Map
+	nclassSets atomic.Int64
 }
 
 // New returns a Tree over cfg.Store.
@@ -337,9 +343,8 @@ func (t *Tree) indexKeys(attrs []Attribute) []store.DirIndexKey {
 		for _, v := range a.Values {
 			if d.at.OID == oidObjectClass {
 				if c := t.schema.Class(string(v)); c != nil {
-					sup := map[*ObjectClass]bool{}
-					c.superclasses(sup)
-					for x := range sup {
+					// The class and its superclasses, worked out once.
+					for _, x := range t.classSet([]*ObjectClass{c}).all {
 						if x.OID != "2.5.6.0" { // top: every entry; never looked up
 							keys = append(keys, store.DirIndexKey{Attr: name, Value: x.OID})
 						}
@@ -363,7 +368,17 @@ func (t *Tree) newUUID() string {
 	io.ReadFull(t.rand, b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:36], b[10:16])
+	return string(s[:])
 }
 
 // setAttr replaces (or appends) attribute name's values.

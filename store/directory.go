@@ -66,6 +66,14 @@ type DirectoryStore interface {
 	DirUpdate(ctx context.Context, fn func(tx DirTx) error) (int64, error)
 }
 
+// DirBulkUpdater is implemented by directory stores with a faster way to
+// run one large transaction (an LDIF import). DirBulkUpdate has
+// DirUpdate's meaning (all or nothing, durable once it returns) but may
+// keep other processes out of the store while it runs.
+type DirBulkUpdater interface {
+	DirBulkUpdate(ctx context.Context, fn func(tx DirTx) error) (int64, error)
+}
+
 // DirTx is the view of one directory write transaction. Its methods see
 // the transaction's own writes. It must not be used after DirUpdate's fn
 // returns.

@@ -24,7 +24,7 @@ import (
 // processes (TestHelperProcess, selected by helperEnv) that use the same
 // database file, the way `pkid revoke` runs beside `pkid serve`.
 const (
-	helperEnv   = "PKID_STORE_HELPER" // mode: multi, crash-issue, crash-revoke
+	helperEnv   = "PKID_STORE_HELPER" // mode: multi, crash-issue, crash-revoke, crash-bulk
 	helperDBEnv = "PKID_STORE_HELPER_DB"
 )
 
@@ -129,6 +129,21 @@ func runHelper(mode, db string, args []string) error {
 			fmt.Fprintln(os.Stdout, c.Serial)
 		}
 		time.Sleep(time.Minute) // ran out of work before the kill; wait for it
+	case "crash-bulk":
+		// One bulk update that never ends: large entries (so pages spill
+		// to the database file mid-transaction), reporting each 500th.
+		_, err := st.DirBulkUpdate(ctx, func(tx store.DirTx) error {
+			for i := 0; ; i++ {
+				dn := fmt.Sprintf("o=bulk%d", i)
+				if err := tx.Put(&store.DirEntry{DN: dn, NormDN: dn, Data: make([]byte, 2000)}); err != nil {
+					return err
+				}
+				if i%500 == 0 {
+					fmt.Fprintln(os.Stdout, dn)
+				}
+			}
+		})
+		return err
 	default:
 		return fmt.Errorf("unknown helper mode %q", mode)
 	}

@@ -23,6 +23,9 @@ import (
 // process holds the database locked for far longer than pkid ever does.
 const busyTimeout = 30 * time.Second
 
+// maxIdleConns is how many connections the pool keeps open between uses.
+const maxIdleConns = 4
+
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use by several goroutines and, through SQLite's file locking,
 // by several processes using the same file.
@@ -90,7 +93,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
-	db.SetMaxIdleConns(4)
+	db.SetMaxIdleConns(maxIdleConns)
 	s := &Store{db: db, path: abs}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -167,7 +170,17 @@ func (s *Store) Close() error {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	return s.writeOn(ctx, s.db, fn)
+}
+
+// txBeginner is the pool (*sql.DB) or one connection of it (*sql.Conn).
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// writeOn is write on a given pool or connection; the caller holds wmu.
+func (s *Store) writeOn(ctx context.Context, b txBeginner, fn func(tx *sql.Tx) error) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction on %s: %w%s", s.path, err, hint(err, s.path))
 	}

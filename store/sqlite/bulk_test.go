@@ -1,0 +1,305 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pkid/pkid/store"
+)
+
+// journalMode reads the journal mode through tx's connection.
+func journalMode(t *testing.T, tx store.DirTx) string {
+	t.Helper()
+	var mode string
+	if err := tx.(*dirTx).tx.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	return mode
+}
+
+// cacheSize reads the page cache setting of tx's connection.
+func cacheSize(t *testing.T, tx store.DirTx) int {
+	t.Helper()
+	var n int
+	if err := tx.(*dirTx).tx.QueryRowContext(t.Context(), "PRAGMA cache_size").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// putEntries writes n entries under a new naming context o=bulk.
+func putEntries(t *testing.T, tx store.DirTx, n int) {
+	t.Helper()
+	top := &store.DirEntry{DN: "o=bulk", NormDN: "o=bulk", Data: []byte{1}}
+	if err := tx.Put(top); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		dn := fmt.Sprintf("uid=u%d,o=bulk", i)
+		e := &store.DirEntry{ParentID: top.ID, DN: dn, NormDN: dn, Data: []byte{1},
+			Index: []store.DirIndexKey{{Attr: "uid", Value: fmt.Sprintf("u%d", i)}}}
+		if err := tx.Put(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func countEntries(t *testing.T, st *Store) int {
+	t.Helper()
+	n := 0
+	if err := st.DirSearch(t.Context(), store.DirQuery{Scope: store.DirSub}, func(*store.DirEntry) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDirBulkUpdate: a bulk update alone on the database runs with a
+// rollback journal and puts the WAL back after; with another process's
+// connection open it runs in WAL mode without waiting, and a big one
+// raises its page cache. Either way it commits everything or, on error,
+// nothing, and other connections read the result.
+func TestDirBulkUpdate(t *testing.T) {
+	tests := []struct {
+		name      string
+		other     bool // a second Store holds the file open
+		fail      bool // fn fails after writing
+		wantMode  string
+		wantCache int // the page cache at the end of fn
+	}{
+		{"alone", false, false, "delete", -16384},
+		{"alone, failing", false, true, "delete", -16384},
+		{"shared", true, false, "wal", -bulkCacheKiB},
+		{"shared, failing", true, true, "wal", -bulkCacheKiB},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openTemp(t)
+			defer st.Close()
+			var other *Store
+			if tc.other {
+				var err error
+				if other, err = Open(t.Context(), st.Path()); err != nil {
+					t.Fatal(err)
+				}
+				defer other.Close()
+				countEntries(t, other) // its connection is open
+			}
+			boom := errors.New("boom")
+			_, err := st.DirBulkUpdate(t.Context(), func(tx store.DirTx) error {
+				putEntries(t, tx, bulkPuts+10)
+				if got := journalMode(t, tx); got != tc.wantMode {
+					t.Errorf("journal mode during the update = %q, want %q", got, tc.wantMode)
+				}
+				if got := cacheSize(t, tx); got != tc.wantCache {
+					t.Errorf("page cache = %d, want %d", got, tc.wantCache)
+				}
+				if tc.fail {
+					return boom
+				}
+				return nil
+			})
+			want := bulkPuts + 11
+			if tc.fail {
+				want = 0
+				if !errors.Is(err, boom) {
+					t.Fatalf("DirBulkUpdate = %v, want boom", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []*Store{st, other} {
+				if s == nil {
+					continue
+				}
+				if got := countEntries(t, s); got != want {
+					t.Errorf("%d entries stored, want %d", got, want)
+				}
+			}
+			// Back in WAL mode, for this process and any other.
+			var mode string
+			if err := st.db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+				t.Errorf("journal mode after = %q, %v; want wal", mode, err)
+			}
+			if _, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+				return tx.Put(&store.DirEntry{DN: "o=after", NormDN: "o=after", Data: []byte{1}})
+			}); err != nil {
+				t.Fatalf("DirUpdate after: %v", err)
+			}
+			checkIntegrity(t, st)
+		})
+	}
+}
+
+// TestDirBulkUpdateCrash: a process killed in the middle of a bulk update
+// (rollback journal, pages already written to the database file) leaves
+// nothing of it, and the database reopens intact and in WAL mode.
+func TestDirBulkUpdateCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	db := filepath.Join(t.TempDir(), "pkid.db")
+	st, err := Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		return tx.Put(&store.DirEntry{DN: "o=before", NormDN: "o=before", Data: []byte{1}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	killAfter(t, helper(t, "crash-bulk", db), 40) // about 20,000 entries, 40 MB
+	if fi, err := os.Stat(db + "-journal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("no hot journal after the crash (%v): the update did not run with a rollback journal", err)
+	}
+	st, err = Open(t.Context(), db)
+	if err != nil {
+		t.Fatalf("reopen after crash: %v", err)
+	}
+	defer st.Close()
+	if got := countEntries(t, st); got != 1 {
+		t.Errorf("%d entries after the crash, want only o=before", got)
+	}
+	var mode string
+	if err := st.db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal mode after reopening = %q, %v; want wal", mode, err)
+	}
+	checkIntegrity(t, st)
+}
+
+// TestIndexRuns: index rows are written per attribute, in runs longer and
+// shorter than one statement, with the attribute as an SQL literal; every
+// row is found again, including an attribute name that needs quoting.
+func TestIndexRuns(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	attrs := []struct {
+		name string
+		n    int // entries holding it
+	}{
+		{"cn", indexBatch*2 + 3},
+		{"mail", 1},
+		{"o'x", indexBatch},
+		{"uid", indexBatch + 1},
+	}
+	total := 0
+	for _, a := range attrs {
+		total = max(total, a.n)
+	}
+	if _, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		for i := range total {
+			dn := fmt.Sprintf("o=e%d", i)
+			e := &store.DirEntry{DN: dn, NormDN: dn, Data: []byte{1}}
+			for _, a := range attrs {
+				if i < a.n {
+					e.Index = append(e.Index, store.DirIndexKey{Attr: a.name, Value: fmt.Sprint(i % 7)})
+				}
+			}
+			if err := tx.Put(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range attrs {
+		for v := range 7 {
+			want := 0
+			for i := range a.n {
+				if i%7 == v {
+					want++
+				}
+			}
+			got := 0
+			key := store.DirIndexKey{Attr: a.name, Value: fmt.Sprint(v)}
+			if err := st.DirSearch(t.Context(), store.DirQuery{Scope: store.DirSub, Index: &key}, func(*store.DirEntry) error { got++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s=%d: %d entries, want %d", a.name, v, got, want)
+			}
+		}
+	}
+	var rows int
+	if err := st.db.QueryRowContext(t.Context(), "SELECT count(*) FROM dir_index").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := attrs[0].n + attrs[1].n + attrs[2].n + attrs[3].n; rows != want {
+		t.Errorf("%d index rows, want %d", rows, want)
+	}
+}
+
+// TestIndexSortAhead: with batches sorted on another goroutine while
+// entries go on being stored, every index row is written once, and an
+// entry replaced mid-transaction (which reads and deletes its rows) sees
+// every row queued or being sorted before it.
+func TestIndexSortAhead(t *testing.T) {
+	defer func(n int) { pendingMax = n }(pendingMax)
+	pendingMax = 10
+	st := openTemp(t)
+	defer st.Close()
+	const n = 100
+	keys := func(i int, tag string) []store.DirIndexKey {
+		return []store.DirIndexKey{
+			{Attr: "cn", Value: fmt.Sprintf("%s%d", tag, i)},
+			{Attr: "objectclass", Value: "person"},
+			{Attr: "uid", Value: fmt.Sprintf("u%d", i)},
+		}
+	}
+	if _, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		var ids []int64
+		for i := range n {
+			if i == n/2 {
+				// Replace entry 5: its old rows must be gone, whether they
+				// were written, queued or being sorted.
+				e := &store.DirEntry{ID: ids[5], DN: "o=e5", NormDN: "o=e5", Data: []byte{2}, Index: keys(5, "new")}
+				if err := tx.Put(e); err != nil {
+					return err
+				}
+			}
+			dn := fmt.Sprintf("o=e%d", i)
+			e := &store.DirEntry{DN: dn, NormDN: dn, Data: []byte{1}, Index: keys(i, "old")}
+			if err := tx.Put(e); err != nil {
+				return err
+			}
+			ids = append(ids, e.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(attr, value string) int {
+		got := 0
+		key := store.DirIndexKey{Attr: attr, Value: value}
+		if err := st.DirSearch(t.Context(), store.DirQuery{Scope: store.DirSub, Index: &key}, func(*store.DirEntry) error { got++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		attr, value string
+		want        int
+	}{
+		{"objectclass", "person", n},
+		{"cn", "old5", 0},
+		{"cn", "new5", 1},
+		{"cn", "old6", 1},
+		{"cn", fmt.Sprintf("old%d", n-1), 1},
+		{"uid", "u5", 1},
+	} {
+		if got := count(tc.attr, tc.value); got != tc.want {
+			t.Errorf("%s=%s: %d entries, want %d", tc.attr, tc.value, got, tc.want)
+		}
+	}
+	var rows int
+	if err := st.db.QueryRowContext(t.Context(), "SELECT count(*) FROM dir_index").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 3*n {
+		t.Errorf("%d index rows, want %d", rows, 3*n)
+	}
+}
