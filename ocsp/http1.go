@@ -65,9 +65,6 @@ func NewLeanServer(r *Responder, fallback *http.Server) *LeanServer {
 	return s
 }
 
-// Fallback returns the *http.Server the LeanServer hands connections to.
-func (s *LeanServer) Fallback() *http.Server { return s.fallback }
-
 func (s *LeanServer) start(addr net.Addr) {
 	s.startOnce.Do(func() {
 		f := s.fallback
