@@ -162,12 +162,11 @@ func New(cfg Config) (*Server, error) {
 		s.http.ReadHeaderTimeout = cfg.ReadHeaderTimeout
 	}
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
-	s.lean = ocsp.NewLeanServer(s.resp, s.http)
-	s.lean.Served = s.metrics.counter("ocsp")
-	if s.log.Enabled(ctx, slog.LevelDebug) {
-		// One log line per request is net/http's middleware's job: keep
-		// every request there.
-		s.lean = nil
+	// With debug logging, one log line per request is net/http's
+	// middleware's job: every request stays there (s.lean nil).
+	if !s.log.Enabled(ctx, slog.LevelDebug) {
+		s.lean = ocsp.NewLeanServer(s.resp, s.http)
+		s.lean.Served = s.metrics.counter("ocsp")
 	}
 	if err := s.newPublisher(); err != nil {
 		return nil, err
