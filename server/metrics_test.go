@@ -114,7 +114,7 @@ type rawResponse struct {
 }
 
 func readResponse(br *bufio.Reader) (*rawResponse, error) {
-	resp, err := httpReadResponse(br)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -122,5 +122,3 @@ func readResponse(br *bufio.Reader) (*rawResponse, error) {
 	b, err := io.ReadAll(resp.Body)
 	return &rawResponse{code: resp.StatusCode, body: b}, err
 }
-
-func httpReadResponse(br *bufio.Reader) (*http.Response, error) { return http.ReadResponse(br, nil) }
