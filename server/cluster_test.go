@@ -301,11 +301,17 @@ func TestTwoNodesOneDatabase(t *testing.T) {
 	// B's feed watcher has applied every issuance: applying one later drops
 	// any OCSP response cached for that serial (ocsp.Responder.Invalidate),
 	// which the outage below needs.
-	if rev, err := b.st.Revision(ctx); err == nil {
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if _, h := health(t, b); h.Revision >= rev {
-				break
-			}
+	rev, err := b.st.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, h := health(t, b)
+		if h.Revision >= rev {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node B's feed is at revision %d 10 s after the store reached %d", h.Revision, rev)
 		}
 	}
 
