@@ -135,20 +135,33 @@ func TestLDIFImportKilled(t *testing.T) {
 	}
 	// Kill it once it has read 60% of the file: the writer, a few chunks
 	// behind the reader, is then well into the import's one transaction.
-	killed := false
+	// (cmd.ProcessState is only set by Wait: an import that ends early is
+	// noticed through done.)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	killed, exited := false, false
+	var err error
 	deadline := time.Now().Add(2 * time.Minute)
-	for !killed && time.Now().Before(deadline) {
+	for !killed && !exited && time.Now().Before(deadline) {
 		if pos := readOffset(cmd.Process.Pid, in); pos > fi.Size()*6/10 {
 			cmd.Process.Kill()
 			killed = true
 			break
 		}
-		if cmd.ProcessState != nil {
-			break
+		select {
+		case err = <-done:
+			exited = true
+		case <-time.After(2 * time.Millisecond):
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
-	err := cmd.Wait()
+	if !killed && !exited {
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the import had not read 60%% of %s within 2 minutes", in)
+	}
+	if !exited {
+		err = <-done
+	}
 	if !killed {
 		t.Fatalf("the import ended (%v) before it could be killed", err)
 	}
