@@ -21,7 +21,6 @@ import (
 	"github.com/pkid/pkid/internal/pgtest"
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/server"
-	"github.com/pkid/pkid/store/postgres"
 )
 
 // BenchmarkCrossNodePropagation revokes certificates on node A and
@@ -35,8 +34,8 @@ func BenchmarkCrossNodePropagation(b *testing.B) {
 	cluster := pgtest.New(b)
 	url := cluster.Database(b)
 	quiet := slog.New(slog.DiscardHandler)
-	a := startBenchNode(b, url, b.TempDir(), quiet)
-	n := startBenchNode(b, url, b.TempDir(), quiet, func(c *server.Config) { c.LDAPAddr = "127.0.0.1:0" })
+	a := startNode(b, url, b.TempDir(), quiet)
+	n := startNode(b, url, b.TempDir(), quiet, func(c *server.Config) { c.LDAPAddr = "127.0.0.1:0" })
 	ctx := context.Background()
 	cl, err := ldap.Dial(ctx, "ldap://"+n.srv.LDAPAddr().String(), nil)
 	if err != nil {
@@ -110,8 +109,8 @@ func BenchmarkOCSPNode(b *testing.B) {
 				f = start(b, "", func(c *server.Config) { c.Logger = quiet })
 			} else {
 				url := pgtest.New(b).Database(b)
-				startBenchNode(b, url, b.TempDir(), quiet)
-				f = startBenchNode(b, url, b.TempDir(), quiet)
+				startNode(b, url, b.TempDir(), quiet)
+				f = startNode(b, url, b.TempDir(), quiet)
 			}
 			var reqs [][]byte
 			var certs []*x509.Certificate
@@ -175,37 +174,3 @@ func BenchmarkOCSPNode(b *testing.B) {
 // ocsploadRan: the benchmark function runs once per b.N tried; the
 // external load generator runs on the first only.
 var ocsploadRan = map[string]bool{}
-
-// startBenchNode is startNode for benchmarks.
-func startBenchNode(b *testing.B, url, dir string, log *slog.Logger, mod ...func(*server.Config)) *fixture {
-	b.Helper()
-	ctx := context.Background()
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := server.Config{Dir: dir, Store: st, HTTPAddr: "127.0.0.1:0", Logger: log}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		st.Close()
-		b.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { srv.Serve(sctx); close(done) }()
-	b.Cleanup(func() { cancel(); <-done; st.Close() })
-	f := &fixture{t: b, dir: dir, st: st, srv: srv, url: srv.URL(), boot: srv.Bootstrap()}
-	for _, c := range f.boot.CAs {
-		if c.ID == "issuing" {
-			cert, err := ca.ParseCertificate(ca.CertPEM(c.CertDER))
-			if err != nil {
-				b.Fatal(err)
-			}
-			f.issuer = cert
-		}
-	}
-	return f
-}

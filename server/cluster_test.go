@@ -92,7 +92,7 @@ func (l *clusterLog) find(msg string) []rec {
 // dir; mod adjusts its configuration. It must be called from the test's
 // goroutine (it fails the test with t.Fatal); launchNode is the version for
 // other goroutines.
-func startNode(t *testing.T, url, dir string, log *slog.Logger, mod ...func(*server.Config)) *fixture {
+func startNode(t testing.TB, url, dir string, log *slog.Logger, mod ...func(*server.Config)) *fixture {
 	t.Helper()
 	f, err := launchNode(t, url, dir, log, mod...)
 	if err != nil {
@@ -103,7 +103,7 @@ func startNode(t *testing.T, url, dir string, log *slog.Logger, mod ...func(*ser
 
 // launchNode is startNode returning its error instead of failing the test,
 // so it may run on any goroutine. The node stops when the test ends.
-func launchNode(t *testing.T, url, dir string, log *slog.Logger, mod ...func(*server.Config)) (*fixture, error) {
+func launchNode(t testing.TB, url, dir string, log *slog.Logger, mod ...func(*server.Config)) (*fixture, error) {
 	ctx := context.Background()
 	st, err := postgres.Open(ctx, url)
 	if err != nil {
