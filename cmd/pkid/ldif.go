@@ -20,7 +20,8 @@ func init() {
 		args:    "import FILE | export [--base DN] [--out FILE]",
 		summary: "load LDIF (e.g. a slapcat dump) into the directory, or dump the directory as LDIF",
 		example: `slapcat -f /etc/ldap/slapd.conf > dump.ldif && pkid ldif import dump.ldif   # one transaction: a bad record names its line, nothing is imported
-pkid ldif export --base ou=people,o=example > people.ldif`,
+pkid ldif export --base ou=people,o=example > people.ldif
+# an import into a store no other process has open holds it alone: a pkid serve started meanwhile waits (up to 30 s)`,
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			base := fs.String("base", "", "export: only this entry and its subtree (default: every naming context)")
 			out := fs.String("out", "", "export: write to this file instead of standard output")
