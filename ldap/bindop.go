@@ -246,8 +246,9 @@ func chainError(leaf *x509.Certificate, err error) *Error {
 		return clientCertError(leaf, "was not issued by a trusted CA (issuer %s)", issuer)
 	case errors.As(err, &ie) && ie.Reason == x509.IncompatibleUsage:
 		return clientCertError(leaf, "has a chain whose CA certificates do not allow clientAuth in extendedKeyUsage")
-	case errors.As(err, &ie) && ie.Reason == x509.Expired && ie.Cert != nil:
-		return clientCertError(leaf, "has an issuing CA outside its validity period: %s (notAfter %s)", ie.Cert.Subject, ie.Cert.NotAfter.UTC().Format(time.RFC3339))
+	case errors.As(err, &ie) && ie.Reason == x509.Expired && ie.Cert != nil && ie.Cert != leaf:
+		return clientCertError(leaf, "has an issuing CA outside its validity period: %s (notBefore %s, notAfter %s)",
+			certSubject(ie.Cert), ie.Cert.NotBefore.UTC().Format(time.RFC3339), ie.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return clientCertError(leaf, "failed verification: %v", err)
 }
