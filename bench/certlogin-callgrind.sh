@@ -26,6 +26,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
 [[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
 source "$SHARED_BENCH/peers/lib.sh"
+source "$REPO/bench/lib.sh"
 need valgrind callgrind_control slapd slapadd ldapwhoami openssl go python3
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
@@ -84,31 +85,10 @@ mkca . >/dev/null 2>&1
 mkleaf . server "/O=bench/CN=localhost" "$SERVER_EXT" >/dev/null 2>&1
 mkleaf . client "/O=bench/OU=people/CN=user42" "$CLIENT_EXT" >/dev/null 2>&1
 mkdir db
-cat >slapd.conf <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/inetorgperson.schema
-pidfile $WORK/slapd.pid
-argsfile $WORK/slapd.args
-modulepath /usr/lib/ldap
-moduleload back_mdb
-loglevel none
-TLSCACertificateFile $WORK/ca.pem
-TLSCertificateFile $WORK/server.pem
-TLSCertificateKeyFile $WORK/server.key
-TLSVerifyClient allow
-authz-regexp "^cn=([^,]+),ou=people,o=bench$" "uid=\$1,ou=people,o=bench"
-database mdb
-maxsize 1073741824
-suffix "o=bench"
-rootdn "cn=admin,o=bench"
-rootpw secret
-directory $WORK/db
-index objectClass eq
-index uid eq
-access to attrs=userPassword by self write by anonymous auth by * none
-access to dn.subtree="o=bench" by users read
-EOF
+{
+	slapd_bench_conf 'TLSVerifyClient allow' 'authz-regexp "^cn=([^,]+),ou=people,o=bench$" "uid=$1,ou=people,o=bench"'
+	echo 'access to dn.subtree="o=bench" by users read'
+} >slapd.conf
 printf 'dn: o=bench\nobjectClass: organization\no: bench\n\ndn: ou=people,o=bench\nobjectClass: organizationalUnit\nou: people\n\ndn: uid=user42,ou=people,o=bench\nobjectClass: inetOrgPerson\nuid: user42\ncn: User 42\nsn: 42\n' >users.ldif
 slapadd -q -f slapd.conf -l users.ldif
 pid=$(callgrind_server slapd.log slapd -f slapd.conf -h "ldaps://127.0.0.1:$SLAPDS_PORT/" -d 0)

@@ -78,30 +78,7 @@ mkleaf . server "/O=bench/CN=localhost" "$SERVER_EXT"
 mkleaf . client "/O=bench/OU=people/CN=user42" "$CLIENT_EXT"
 mkdir db
 {
-	cat <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/inetorgperson.schema
-pidfile $WORK/slapd.pid
-argsfile $WORK/slapd.args
-modulepath /usr/lib/ldap
-moduleload back_mdb
-loglevel none
-TLSCACertificateFile $WORK/ca.pem
-TLSCertificateFile $WORK/server.pem
-TLSCertificateKeyFile $WORK/server.key
-TLSVerifyClient allow
-authz-regexp "^cn=([^,]+),ou=people,o=bench$" "uid=\$1,ou=people,o=bench"
-database mdb
-maxsize 1073741824
-suffix "o=bench"
-rootdn "cn=admin,o=bench"
-rootpw secret
-directory $WORK/db
-index objectClass eq
-index uid eq
-access to attrs=userPassword by self write by anonymous auth by * none
-EOF
+	slapd_bench_conf 'TLSVerifyClient allow' 'authz-regexp "^cn=([^,]+),ou=people,o=bench$" "uid=$1,ou=people,o=bench"'
 	for u in $SUBJECTS_USERS; do
 		echo "access to dn.subtree=\"o=bench\" by dn.exact=\"uid=user$u,ou=people,o=bench\" read by * break"
 	done

@@ -52,29 +52,10 @@ users_ldif "$USERS" >users.ldif
 mkca .
 mkleaf . server "/O=bench/CN=localhost" "$SERVER_EXT"
 mkdir db
-cat >slapd.conf <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/inetorgperson.schema
-pidfile $WORK/slapd.pid
-argsfile $WORK/slapd.args
-modulepath /usr/lib/ldap
-moduleload back_mdb
-loglevel none
-TLSCACertificateFile $WORK/ca.pem
-TLSCertificateFile $WORK/server.pem
-TLSCertificateKeyFile $WORK/server.key
-database mdb
-maxsize 1073741824
-suffix "o=bench"
-rootdn "cn=admin,o=bench"
-rootpw secret
-directory $WORK/db
-index objectClass eq
-index uid eq
-access to attrs=userPassword by self write by anonymous auth by * none
-access to * by * read
-EOF
+{
+	slapd_bench_conf
+	echo 'access to * by * read'
+} >slapd.conf
 slapadd -q -f slapd.conf -l users.ldif
 taskset -c "$SERVER_CPU" slapd -f slapd.conf -h "ldap://127.0.0.1:$SLAPD_PORT/ ldaps://127.0.0.1:$SLAPDS_PORT/" -d 0 2>slapd.log &
 SERVER_PIDS=($!)

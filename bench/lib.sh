@@ -100,3 +100,37 @@ summarize() {
 	echo "load average: $(cut -d" " -f1-3 /proc/loadavg)" >&2
 	echo "results: $results" >&2
 }
+
+# slapd_bench_conf [DIRECTIVE]...: the head of peers/slapd.sh's
+# slapd.conf on stdout, for $WORK: schemas, TLS with $WORK/server.pem and
+# $WORK/ca.pem, each DIRECTIVE (global lines such as TLSVerifyClient), an
+# mdb database for o=bench in $WORK/db and the userPassword access rule.
+# The caller appends its remaining access rules.
+slapd_bench_conf() {
+	local d
+	cat <<EOF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+pidfile $WORK/slapd.pid
+argsfile $WORK/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+loglevel none
+TLSCACertificateFile $WORK/ca.pem
+TLSCertificateFile $WORK/server.pem
+TLSCertificateKeyFile $WORK/server.key
+EOF
+	for d in "$@"; do echo "$d"; done
+	cat <<EOF
+database mdb
+maxsize 1073741824
+suffix "o=bench"
+rootdn "cn=admin,o=bench"
+rootpw secret
+directory $WORK/db
+index objectClass eq
+index uid eq
+access to attrs=userPassword by self write by anonymous auth by * none
+EOF
+}

@@ -208,14 +208,17 @@ func checkLeaf(leaf *x509.Certificate, now time.Time) error {
 		return clientCertError(leaf, "is not yet valid (notBefore %s)", leaf.NotBefore.UTC().Format(time.RFC3339))
 	case now.After(leaf.NotAfter):
 		return clientCertError(leaf, "has expired (notAfter %s)", leaf.NotAfter.UTC().Format(time.RFC3339))
-	case !allowsClientAuth(leaf):
+	case !AllowsClientAuth(leaf):
 		return clientCertError(leaf, "lacks clientAuth in extendedKeyUsage; reissue it for client authentication")
 	}
 	return nil
 }
 
-// allowsClientAuth: no extendedKeyUsage at all, clientAuth or anyExtendedKeyUsage.
-func allowsClientAuth(c *x509.Certificate) bool {
+// AllowsClientAuth reports whether c's extendedKeyUsage permits TLS
+// client authentication (RFC 5280 section 4.2.1.12): no extendedKeyUsage
+// at all, clientAuth or anyExtendedKeyUsage. Package certmap applies the
+// same rule to the leaf at its binds.
+func AllowsClientAuth(c *x509.Certificate) bool {
 	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
 		return true
 	}
@@ -243,8 +246,9 @@ func chainError(leaf *x509.Certificate, err error) *Error {
 		return clientCertError(leaf, "was not issued by a trusted CA (issuer %s)", issuer)
 	case errors.As(err, &ie) && ie.Reason == x509.IncompatibleUsage:
 		return clientCertError(leaf, "has a chain whose CA certificates do not allow clientAuth in extendedKeyUsage")
-	case errors.As(err, &ie) && ie.Reason == x509.Expired && ie.Cert != nil:
-		return clientCertError(leaf, "has an issuing CA outside its validity period: %s (notAfter %s)", ie.Cert.Subject, ie.Cert.NotAfter.UTC().Format(time.RFC3339))
+	case errors.As(err, &ie) && ie.Reason == x509.Expired && ie.Cert != nil && ie.Cert != leaf:
+		return clientCertError(leaf, "has an issuing CA outside its validity period: %s (notBefore %s, notAfter %s)",
+			certSubject(ie.Cert), ie.Cert.NotBefore.UTC().Format(time.RFC3339), ie.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return clientCertError(leaf, "failed verification: %v", err)
 }

@@ -133,24 +133,29 @@ func TestClientChainRefusals(t *testing.T) {
 	other, otherKey := testCert(t, "other root", true, t0.Add(-time.Hour), t0.Add(10*24*time.Hour), nil, nil)
 	stranger, _ := testCert(t, "mallory", false, t0.Add(-time.Hour), t0.Add(24*time.Hour), other, otherKey)
 	self, _ := testCert(t, "eve", false, t0.Add(-time.Hour), t0.Add(24*time.Hour), nil, nil)
+	inter, interKey := testCert(t, "short-lived CA", true, t0.Add(-time.Hour), t0.Add(2*time.Hour), root, rootKey)
+	bob, _ := testCert(t, "bob", false, t0.Add(-time.Hour), t0.Add(24*time.Hour), inter, interKey)
 	pool := x509.NewCertPool()
 	pool.AddCert(root)
 	tests := []struct {
-		name string
-		leaf *x509.Certificate
-		at   time.Time
-		want string
+		name  string
+		leaf  *x509.Certificate
+		inter []*x509.Certificate // sent after the leaf
+		at    time.Time
+		want  string
 	}{
-		{"expired", leaf, t0.Add(25 * time.Hour), "(CN=alice) has expired (notAfter 2026-06-02T00:00:00Z)"},
-		{"not yet valid", leaf, t0.Add(-2 * time.Hour), "(CN=alice) is not yet valid (notBefore 2026-05-31T23:00:00Z)"},
-		{"serverAuth only", server, t0, "(CN=svc) lacks clientAuth in extendedKeyUsage"},
-		{"untrusted CA", stranger, t0, "(CN=mallory) was not issued by a trusted CA (issuer CN=other root)"},
-		{"self-signed", self, t0, "(CN=eve) is a self-signed certificate, not issued by a trusted CA"},
+		{"expired", leaf, nil, t0.Add(25 * time.Hour), "(CN=alice) has expired (notAfter 2026-06-02T00:00:00Z)"},
+		{"not yet valid", leaf, nil, t0.Add(-2 * time.Hour), "(CN=alice) is not yet valid (notBefore 2026-05-31T23:00:00Z)"},
+		{"serverAuth only", server, nil, t0, "(CN=svc) lacks clientAuth in extendedKeyUsage"},
+		{"untrusted CA", stranger, nil, t0, "(CN=mallory) was not issued by a trusted CA (issuer CN=other root)"},
+		{"self-signed", self, nil, t0, "(CN=eve) is a self-signed certificate, not issued by a trusted CA"},
+		{"issuing CA expired", bob, []*x509.Certificate{inter}, t0.Add(3 * time.Hour),
+			"(CN=bob) has an issuing CA outside its validity period: CN=short-lived CA (notBefore 2026-05-31T23:00:00Z, notAfter 2026-06-01T02:00:00Z)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Server{cfg: ServerConfig{ClientCAs: pool, Now: func() time.Time { return tc.at }}}
-			_, err := s.verifyClientChain(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{tc.leaf}})
+			_, err := s.verifyClientChain(&tls.ConnectionState{PeerCertificates: append([]*x509.Certificate{tc.leaf}, tc.inter...)})
 			le, ok := err.(*Error)
 			want := "certificate serial " + certSerial(tc.leaf) + " " + tc.want
 			if !ok || le.Code != ResultInvalidCredentials || !strings.Contains(le.Message, want) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pkid/pkid/ca"
+	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/revocation"
 	"github.com/pkid/pkid/store"
 )
@@ -98,7 +99,7 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 	if now.After(leaf.NotAfter) {
 		return nil, newError(leaf, nil, "has expired (notAfter %s)", leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
-	if !clientAuthOK(leaf) {
+	if !ldap.AllowsClientAuth(leaf) {
 		return nil, newError(leaf, nil, "lacks clientAuth in extendedKeyUsage; reissue it with the client profile")
 	}
 
@@ -172,18 +173,6 @@ func (m *Mapper) checkStore(ctx context.Context, v *Verified) error {
 		return newError(v.Leaf, nil, "is revoked (%s since %s)", ca.ReasonName(c.Reason), c.RevokedAt.UTC().Format(time.RFC3339))
 	}
 	return nil
-}
-
-func clientAuthOK(c *x509.Certificate) bool {
-	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
-		return true
-	}
-	for _, u := range c.ExtKeyUsage {
-		if u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny {
-			return true
-		}
-	}
-	return false
 }
 
 func verifyError(leaf *x509.Certificate, err error) *Error {
