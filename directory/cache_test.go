@@ -366,3 +366,17 @@ func TestCacheIgnoresPKIChanges(t *testing.T) {
 		t.Errorf("another process's change not seen after twice CacheMaxAge: %q", descs)
 	}
 }
+
+// A provider top naming a type the schema lacks still normalises, but
+// must not make the same string pass as a search base: the DN memo is
+// shared, and parseDN rejects such a DN.
+func TestNormTopKeepsBaseCheck(t *testing.T) {
+	tr := newTestTree(t)
+	const s = "x-not-in-schema=a,o=example"
+	if n, ok := tr.normTop(s); !ok || n == "" {
+		t.Fatalf("normTop(%q) = %q, %v", s, n, ok)
+	}
+	if _, _, err := tr.parseDNMemo(s); err == nil {
+		t.Fatalf("parseDNMemo(%q) after normTop: no error, want invalidDNSyntax", s)
+	}
+}
