@@ -380,3 +380,28 @@ func TestNormTopKeepsBaseCheck(t *testing.T) {
 		t.Fatalf("parseDNMemo(%q) after normTop: no error, want invalidDNSyntax", s)
 	}
 }
+
+// The selection memo is shared by every client: a requested name holding
+// NUL must not fill the key of another list ("cn\x00mail" of ["cn",
+// "mail"]), or that list would select nothing for everyone after.
+func TestSelectionMemoKeys(t *testing.T) {
+	tests := []struct {
+		name        string
+		first, then []string
+	}{
+		{"joined name", []string{"cn\x00mail"}, []string{"cn", "mail"}},
+		{"after an empty name", []string{"", "cn\x00mail"}, []string{"", "cn", "mail"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTestTree(t)
+			cn := tr.schema.Attribute("cn")
+			if tr.newSelection(tc.first, false).wants(cn) {
+				t.Fatalf("selection %q wants cn", tc.first)
+			}
+			if !tr.newSelection(tc.then, false).wants(cn) {
+				t.Fatalf("selection %q after %q does not want cn", tc.then, tc.first)
+			}
+		})
+	}
+}
