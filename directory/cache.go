@@ -595,7 +595,6 @@ const maxDescMemo = 4096
 type parsedDN struct {
 	d    DN
 	norm string
-	err  error
 }
 
 // maxDNMemo bounds the memo of parsed search bases and provider tops: a
@@ -604,8 +603,8 @@ const maxDNMemo = 1024
 
 // parseDNMemo is parseDN through a memo: searches name the same few bases
 // over and over, and parsing and normalising one costs several
-// allocations. The memo holds only DNs that parse; once full, new ones
-// are parsed each time.
+// allocations. The memo holds only DNs that pass parseDN; once full, new
+// ones are parsed each time.
 func (t *Tree) parseDNMemo(s string) (DN, string, error) {
 	if v, ok := t.dns.Load(s); ok {
 		p := v.(*parsedDN)
@@ -618,22 +617,19 @@ func (t *Tree) parseDNMemo(s string) (DN, string, error) {
 	return d, norm, err
 }
 
-// normTop returns a provider top's normalised DN ("" with ok false when
-// it does not parse), through the same memo.
-func (t *Tree) normTop(s string) (DN, string, bool) {
-	if v, ok := t.dns.Load(s); ok {
-		p := v.(*parsedDN)
-		return p.d, p.norm, true
+// normTop returns a provider top's normalised DN (ok false when it does
+// not parse), through parseDNMemo. A top naming a type the schema lacks
+// is normalised without the memo, which must hold only DNs parseDN
+// accepts: a search base is looked up in it too.
+func (t *Tree) normTop(s string) (string, bool) {
+	if _, norm, err := t.parseDNMemo(s); err == nil {
+		return norm, true
 	}
 	d, err := ParseDN(s)
 	if err != nil {
-		return nil, "", false
+		return "", false
 	}
-	norm := d.Normalize(t.schema)
-	if t.ndns.Add(1) <= maxDNMemo {
-		t.dns.Store(s, &parsedDN{d: d, norm: norm})
-	}
-	return d, norm, true
+	return d.Normalize(t.schema), true
 }
 
 // intern returns a string equal to b, shared with earlier calls.

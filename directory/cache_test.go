@@ -366,3 +366,42 @@ func TestCacheIgnoresPKIChanges(t *testing.T) {
 		t.Errorf("another process's change not seen after twice CacheMaxAge: %q", descs)
 	}
 }
+
+// A provider top naming a type the schema lacks still normalises, but
+// must not make the same string pass as a search base: the DN memo is
+// shared, and parseDN rejects such a DN.
+func TestNormTopKeepsBaseCheck(t *testing.T) {
+	tr := newTestTree(t)
+	const s = "x-not-in-schema=a,o=example"
+	if n, ok := tr.normTop(s); !ok || n == "" {
+		t.Fatalf("normTop(%q) = %q, %v", s, n, ok)
+	}
+	if _, _, err := tr.parseDNMemo(s); err == nil {
+		t.Fatalf("parseDNMemo(%q) after normTop: no error, want invalidDNSyntax", s)
+	}
+}
+
+// The selection memo is shared by every client: a requested name holding
+// NUL must not fill the key of another list ("cn\x00mail" of ["cn",
+// "mail"]), or that list would select nothing for everyone after.
+func TestSelectionMemoKeys(t *testing.T) {
+	tests := []struct {
+		name        string
+		first, then []string
+	}{
+		{"joined name", []string{"cn\x00mail"}, []string{"cn", "mail"}},
+		{"after an empty name", []string{"", "cn\x00mail"}, []string{"", "cn", "mail"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTestTree(t)
+			cn := tr.schema.Attribute("cn")
+			if tr.newSelection(tc.first, false).wants(cn) {
+				t.Fatalf("selection %q wants cn", tc.first)
+			}
+			if !tr.newSelection(tc.then, false).wants(cn) {
+				t.Fatalf("selection %q after %q does not want cn", tc.then, tc.first)
+			}
+		})
+	}
+}

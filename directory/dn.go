@@ -221,19 +221,26 @@ func escapeValue(b *strings.Builder, v string) {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
-		case c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';' || c == '=':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case (c == ' ' || c == '#') && i == 0, c == ' ' && i == len(v)-1:
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c == 0x7f:
+		case isControl(c):
 			fmt.Fprintf(b, "\\%02x", c)
+		case isDNSpecial(c), (c == ' ' || c == '#') && i == 0, c == ' ' && i == len(v)-1:
+			b.WriteByte('\\')
+			b.WriteByte(c)
 		default:
 			b.WriteByte(c)
 		}
 	}
 }
+
+// isDNSpecial reports whether c is escaped with a backslash wherever it
+// stands in a value: RFC 4514 §2.4's specials, and '=' so that normal
+// forms never hold one inside a value (store.InScope relies on that).
+func isDNSpecial(c byte) bool {
+	return c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';' || c == '='
+}
+
+// isControl reports whether c is escaped as hex: ASCII controls and DEL.
+func isControl(c byte) bool { return c < 0x20 || c == 0x7f }
 
 // needsEscape reports whether escapeValue would change v.
 func needsEscape(v string) bool {
@@ -244,8 +251,7 @@ func needsEscape(v string) bool {
 		return true
 	}
 	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';' || c == '=', c < 0x20 || c == 0x7f:
+		if isDNSpecial(v[i]) || isControl(v[i]) {
 			return true
 		}
 	}

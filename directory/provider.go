@@ -274,7 +274,7 @@ func (t *Tree) searchVirtual(ctx context.Context, bd DN, base string, scope stor
 			return storeErr(err)
 		}
 		for _, s := range tops {
-			if _, n, ok := t.normTop(s); ok && store.InScope(n, -1, -1, base, store.DirSub) {
+			if n, ok := t.normTop(s); ok && store.InScope(n, -1, -1, base, store.DirSub) {
 				any = true
 			}
 		}

@@ -460,6 +460,10 @@ func (t *Tree) newSelection(attrs []string, typesOnly bool) *selection {
 	default:
 		k = selKey{strings.Join(attrs, "\x00"), typesOnly}
 	}
+	if len(attrs) > 0 && strings.Count(k.attrs, "\x00") != len(attrs)-1 {
+		// A name holding NUL would share its key with another list.
+		return t.parseSelection(attrs, typesOnly)
+	}
 	if v, ok := t.sels.Load(k); ok {
 		return v.(*selection)
 	}

@@ -135,32 +135,28 @@ func TestLDIFImportKilled(t *testing.T) {
 	}
 	// Kill it once it has read 60% of the file: the writer, a few chunks
 	// behind the reader, is then well into the import's one transaction.
-	// (cmd.ProcessState is only set by Wait: an import that ends early is
-	// noticed through done.)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	killed, exited := false, false
+	// cmd.ProcessState stays nil until Wait returns, so an import that
+	// ends early is seen through a Wait of its own.
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	killed := false
 	var err error
-	deadline := time.Now().Add(2 * time.Minute)
-	for !killed && !exited && time.Now().Before(deadline) {
+	deadline := time.After(2 * time.Minute)
+wait:
+	for !killed {
+		select {
+		case err = <-exited:
+			break wait
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("the import read less than 60%% of the file in 2 minutes (%v)", <-exited)
+		case <-time.After(2 * time.Millisecond):
+		}
 		if pos := readOffset(cmd.Process.Pid, in); pos > fi.Size()*6/10 {
 			cmd.Process.Kill()
 			killed = true
-			break
+			err = <-exited
 		}
-		select {
-		case err = <-done:
-			exited = true
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-	if !killed && !exited {
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("the import had not read 60%% of %s within 2 minutes", in)
-	}
-	if !exited {
-		err = <-done
 	}
 	if !killed {
 		t.Fatalf("the import ended (%v) before it could be killed", err)

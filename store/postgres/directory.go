@@ -238,11 +238,23 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 	// Index rows wait in pending and go in with COPY (flushIndex): one
 	// round trip per entry instead of two, and COPY is the cheapest way
 	// into PostgreSQL for the rows of a 100,000-entry import. Duplicates
-	// are dropped (an attribute may normalise two values alike).
+	// are dropped (an attribute may normalise two values alike): by a
+	// scan among a few keys, by a set among many (a large group's
+	// members, where the scan would be quadratic).
+	var seen map[store.DirIndexKey]bool
+	if len(e.Index) > fewIndexKeys {
+		seen = make(map[store.DirIndexKey]bool, len(e.Index))
+	}
 	for i, k := range e.Index {
-		if !slices.Contains(e.Index[:i], k) {
-			t.pending = append(t.pending, []any{k.Attr, k.Value, e.ID})
+		if seen != nil {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		} else if slices.Contains(e.Index[:i], k) {
+			continue
 		}
+		t.pending = append(t.pending, []any{k.Attr, k.Value, e.ID})
 	}
 	if len(t.pending) >= pendingMax {
 		if err := t.flushIndex(); err != nil {
@@ -253,6 +265,10 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 	t.changed = true
 	return nil
 }
+
+// fewIndexKeys is how many index keys of one entry Put checks for
+// duplicates by scanning before it uses a set.
+const fewIndexKeys = 32
 
 // pendingMax bounds the index rows a transaction holds back.
 const pendingMax = 64 << 10

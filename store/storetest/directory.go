@@ -20,6 +20,7 @@ func RunDirectory(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PutAndRead", testDirPut},
 		{"Scopes", testDirScopes},
 		{"Index", testDirIndex},
+		{"IndexDuplicateKeys", testDirIndexDuplicates},
 		{"Rollback", testDirRollback},
 		{"MoveSubtree", testDirMove},
 		{"Delete", testDirDelete},
@@ -202,6 +203,42 @@ func testDirIndex(t *testing.T, st store.DirectoryStore) {
 	}
 	if got := dirSearch(t, st, store.DirQuery{Base: 0, Scope: store.DirSub, Index: key}); !equalStrings(got, []string{"cn=d,ou=b,o=x"}) {
 		t.Errorf("after re-index = %q", got)
+	}
+}
+
+// testDirIndexDuplicates: an entry's index keys may repeat (two values
+// of an attribute can normalise alike); Put stores them once, for an
+// entry of a few keys as for one of many (a large group's members).
+func testDirIndexDuplicates(t *testing.T, st store.DirectoryStore) {
+	ids := dirTree(t, st)
+	tests := []struct {
+		name string
+		keys int
+	}{
+		{"few keys", 3},
+		{"many keys", 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dn := "cn=" + tc.name + ",o=x"
+			var idx []store.DirIndexKey
+			for i := range tc.keys {
+				k := store.DirIndexKey{Attr: "member", Value: fmt.Sprintf("uid=%d,%s", i, dn)}
+				idx = append(idx, k, k)
+			}
+			_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+				return tx.Put(&store.DirEntry{ParentID: ids["o=x"], DN: dn, NormDN: dn, Data: []byte("group"), Index: idx})
+			})
+			if err != nil {
+				t.Fatalf("Put with repeated index keys: %v", err)
+			}
+			for _, v := range []string{"uid=0," + dn, fmt.Sprintf("uid=%d,%s", tc.keys-1, dn)} {
+				key := &store.DirIndexKey{Attr: "member", Value: v}
+				if got := dirSearch(t, st, store.DirQuery{Base: 0, Scope: store.DirSub, Index: key}); !equalStrings(got, []string{dn}) {
+					t.Errorf("indexed search for %s = %q, want [%s] once", v, got, dn)
+				}
+			}
+		})
 	}
 }
 
