@@ -75,12 +75,7 @@ var (
 	oidSigSHA256WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
 	oidSigEd25519         = asn1.ObjectIdentifier{1, 3, 101, 112}
 
-	oidExtKeyUsageOID    = asn1.ObjectIdentifier{2, 5, 29, 15}
-	oidExtExtKeyUsage    = asn1.ObjectIdentifier{2, 5, 29, 37}
-	oidExtBasicConstr    = asn1.ObjectIdentifier{2, 5, 29, 19}
-	oidExtSubjectKeyID   = asn1.ObjectIdentifier{2, 5, 29, 14}
 	oidExtAIA            = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}
-	oidExtSAN            = asn1.ObjectIdentifier{2, 5, 29, 17}
 	oidExtCRLDP          = asn1.ObjectIdentifier{2, 5, 29, 31}
 	oidAccessOCSP        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1}
 	oidAccessCAIssuers   = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 2}
