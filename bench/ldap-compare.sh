@@ -14,11 +14,7 @@
 # PKID_PORT/PKIDS_PORT (14389/14636), RESULTS_DIR (/tmp/pkid-bench-results).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
-[[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
-RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
-source "$SHARED_BENCH/peers/lib.sh"
-source "$REPO/bench/lib.sh"
+source "$REPO/bench/lib.sh" # and the shared peers/lib.sh
 need slapd slapadd ldapsearch ldapwhoami openssl taskset go python3
 USERS=${USERS:-10000}
 CONNS=${CONNS:-8}

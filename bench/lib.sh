@@ -1,7 +1,21 @@
-# Shared by pkid's compare scripts (source it after the shared
-# peers/lib.sh): stopping the servers a script started, server CPU at
-# nanosecond precision, the bench's user LDIF, and the summary of medians
-# and ratios.
+# Shared by pkid's compare scripts: stopping the servers a script started,
+# server CPU at nanosecond precision, the bench's user LDIF, and the
+# summary of medians and ratios. Its ticks and measure replace the shared
+# peers/lib.sh's, so it must come after that file: a script may source
+# peers/lib.sh itself first, or let this file do it (below).
+
+# When peers/lib.sh is not loaded yet, find the shared bench and source it:
+# SHARED_BENCH (default ../shared/bench beside the repository, else
+# /work/shared/bench), with RESULTS_DIR defaulting to
+# /tmp/pkid-bench-results. This is the preamble the compare scripts
+# repeated; it sets REPO (the repository) when the script has not.
+if ! declare -F need >/dev/null; then
+	REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+	SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
+	[[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
+	RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
+	source "$SHARED_BENCH/peers/lib.sh"
+fi
 
 # stop_servers: end the servers in SERVER_PIDS (and their children).
 stop_servers() {

@@ -15,12 +15,8 @@
 # RESULTS_DIR (default /tmp/pkid-bench-results).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
-[[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
-RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
-source "$SHARED_BENCH/peers/lib.sh"
+source "$REPO/bench/lib.sh" # and the shared peers/lib.sh
 source "$SHARED_BENCH/peers/openssl-ca.sh"
-source "$REPO/bench/lib.sh"
 need openssl taskset go wrk nginx
 
 OCSP_PORT=${OCSP_PORT:-18080}

@@ -15,14 +15,13 @@ pg=$(PKID_PGTEST_FSYNC=${FSYNC:-1} go test -run '^$' -bench 'AddCertificates|Iss
 sq=$(go test -run '^$' -bench 'AddCertificates' -benchtime "$BENCHTIME" ./store/sqlite)
 # metric OUTPUT BENCHMARK [UNIT]: the figure reported with UNIT (certs/s).
 metric() { awk -v name="$2" -v unit="${3:-certs/s}" '$1 ~ "^"name"(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i }' <<<"$1"; }
-rate() { metric "$1" "$2"; }
 printf '%-40s %12s %12s %8s\n' benchmark sqlite postgres pg/sqlite
 for b in BenchmarkAddCertificates/batch=1 BenchmarkAddCertificates/batch=1000; do
-	s=$(rate "$sq" "$b"); p=$(rate "$pg" "$b")
+	s=$(metric "$sq" "$b"); p=$(metric "$pg" "$b")
 	printf '%-40s %12.0f %12.0f %8.2f\n' "$b" "$s" "$p" "$(awk -v a="$p" -v b="$s" 'BEGIN { print a / b }')"
 done
 for b in BenchmarkAddCertificatesTwoNodes BenchmarkIssueTwoNodes; do
-	printf '%-40s %12s %12.0f\n' "$b" - "$(rate "$pg" "$b")"
+	printf '%-40s %12s %12.0f\n' "$b" - "$(metric "$pg" "$b")"
 done
 # Two-node issuance per core-second: pkid's CPU and the PostgreSQL
 # server's per certificate (the wall-clock rate depends on what else the

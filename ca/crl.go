@@ -468,18 +468,9 @@ func crlHeaderLen(n int) int {
 	return 6
 }
 
+// crlAppendHeader writes a tag and the DER length n.
 func crlAppendHeader(b []byte, tag byte, n int) []byte {
-	switch {
-	case n < 0x80:
-		return append(b, tag, byte(n))
-	case n <= 0xff:
-		return append(b, tag, 0x81, byte(n))
-	case n <= 0xffff:
-		return append(b, tag, 0x82, byte(n>>8), byte(n))
-	case n <= 0xffffff:
-		return append(b, tag, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, tag, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	return appendLength(append(b, tag), n)
 }
 
 // crlAppendTime writes t (in UTC, whole seconds) as UTCTime through 2049

@@ -75,12 +75,7 @@ var (
 	oidSigSHA256WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
 	oidSigEd25519         = asn1.ObjectIdentifier{1, 3, 101, 112}
 
-	oidExtKeyUsageOID    = asn1.ObjectIdentifier{2, 5, 29, 15}
-	oidExtExtKeyUsage    = asn1.ObjectIdentifier{2, 5, 29, 37}
-	oidExtBasicConstr    = asn1.ObjectIdentifier{2, 5, 29, 19}
-	oidExtSubjectKeyID   = asn1.ObjectIdentifier{2, 5, 29, 14}
 	oidExtAIA            = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}
-	oidExtSAN            = asn1.ObjectIdentifier{2, 5, 29, 17}
 	oidExtCRLDP          = asn1.ObjectIdentifier{2, 5, 29, 31}
 	oidAccessOCSP        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1}
 	oidAccessCAIssuers   = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 2}
@@ -283,8 +278,8 @@ func signFast(p *issuerParts, spec *certSpec, serial *big.Int, spki, ski []byte,
 	b = append(b, p.name...)
 	b = append(b, 0x30) // Validity
 	v := len(b)
-	b = appendTime(b, spec.notBefore)
-	b = appendTime(b, spec.notAfter)
+	b = crlAppendTime(b, spec.notBefore)
+	b = crlAppendTime(b, spec.notAfter)
 	b = wrap(b, v)
 	b = append(b, spec.subject...)
 	b = append(b, spki...)
@@ -371,7 +366,7 @@ func appendExtensions(b []byte, p *issuerParts, spec *certSpec, ekus [][]byte, u
 		b = append(b, 0x01, 0x01, 0xff)
 		// As sign's template: 0 = pathLen 0, > 0 = that, < 0 = absent.
 		if spec.maxPathLen >= 0 {
-			b = appendInt(b, int64(spec.maxPathLen))
+			b = crlAppendInt(b, int64(spec.maxPathLen))
 		}
 	}
 	b = wrap(b, s)
@@ -451,7 +446,8 @@ func wrap(b []byte, start int) []byte {
 	return b
 }
 
-// appendLength appends the DER encoding of the length n.
+// appendLength appends the DER encoding of the length n (crlAppendHeader
+// writes its tagged headers with it too).
 func appendLength(b []byte, n int) []byte {
 	switch {
 	case n < 0x80:
@@ -472,26 +468,6 @@ func appendString(b []byte, tag byte, s string) []byte {
 	b = append(b, tag)
 	b = appendLength(b, len(s))
 	return append(b, s...)
-}
-
-// appendInt appends a non-negative INTEGER.
-func appendInt(b []byte, v int64) []byte {
-	var buf [9]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte(v)
-		v >>= 8
-		if v == 0 {
-			break
-		}
-	}
-	if buf[i]&0x80 != 0 {
-		i--
-		buf[i] = 0
-	}
-	b = append(b, 0x02, byte(len(buf)-i))
-	return append(b, buf[i:]...)
 }
 
 // appendSerial appends a non-negative big INTEGER in minimal form.
@@ -516,35 +492,11 @@ func appendSerial(b []byte, v *big.Int) []byte {
 	return b
 }
 
-// appendTime encodes t as encoding/asn1 does: UTCTime for 1950–2049,
-// GeneralizedTime otherwise, in UTC, whole seconds.
-func appendTime(b []byte, t time.Time) []byte {
-	t = t.UTC()
-	y := t.Year()
-	if y >= 1950 && y < 2050 {
-		b = append(b, 0x17, 13)
-		b = appendDigits(b, y%100)
-	} else {
-		b = append(b, 0x18, 15)
-		b = appendDigits(b, y/100)
-		b = appendDigits(b, y%100)
-	}
-	b = appendDigits(b, int(t.Month()))
-	b = appendDigits(b, t.Day())
-	b = appendDigits(b, t.Hour())
-	b = appendDigits(b, t.Minute())
-	b = appendDigits(b, t.Second())
-	return append(b, 'Z')
-}
-
-// fourDigitYear reports whether appendTime can encode t.
+// fourDigitYear reports whether crlAppendTime encodes t as encoding/asn1
+// does (UTCTime for 1950–2049, GeneralizedTime otherwise).
 func fourDigitYear(t time.Time) bool {
 	y := t.UTC().Year()
 	return y >= 0 && y <= 9999
-}
-
-func appendDigits(b []byte, v int) []byte {
-	return append(b, byte('0'+v/10), byte('0'+v%10))
 }
 
 func reverseBits(in byte) byte {

@@ -27,7 +27,9 @@
 // zlint lint is configured once and reused, lints gated on an extension
 // the certificate lacks are answered NA without zlint's per-call OID
 // formatting (zlintGates, proven against zlint's source), and
-// e_ecdsa_small_private_key is answered from a table (smallKeyCheck). Every
+// e_ecdsa_small_private_key is answered from a table (smallKeyCheck), and
+// the lints that read only the issuer name (zlintIssuerOnly) run once per
+// issuer (issuerMemo). Every
 // stand-in gives zlint's own result; the tests compare them with zlint's
 // Execute on clean and deliberately bad certificates of every profile
 // shape and key type. The TLS doctor lints what it sees on the wire with

@@ -2,12 +2,7 @@ package lint
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -44,84 +39,43 @@ var utilOIDs = map[string]asn1.ObjectIdentifier{
 // a lint cannot apply to a certificate without extension X.
 func sourceGates(t *testing.T) map[string]string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/zmap/zlint/v3").Output()
-	if err != nil {
-		t.Fatalf("locate zlint's source: %v", err)
-	}
-	root := strings.TrimSpace(string(out))
-	// Receiver type (package/type) of each lint pkid runs.
-	selected := map[string]string{} // "rfc.IANEmptyName" → lint name
-	for _, l := range zlints().certLints {
-		typ := reflect.TypeOf(l.Lint())
-		if typ.Kind() == reflect.Pointer {
-			typ = typ.Elem()
-		}
-		selected[filepath.Base(typ.PkgPath())+"."+typ.Name()] = l.Name
-	}
 	gates := map[string]string{}
-	for _, dir := range []string{"rfc", "community"} {
-		files, err := filepath.Glob(filepath.Join(root, "lints", dir, "*.go"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("zlint lints in %s: %v", dir, err)
+	eachZlintMethod(t, func(name string, f *ast.File, fn *ast.FuncDecl) {
+		if fn.Name.Name != "CheckApplies" || !importsUtil(f) {
+			return
 		}
-		for _, path := range files {
-			if strings.HasSuffix(path, "_test.go") {
-				continue
+		params := fn.Type.Params.List
+		if len(params) != 1 || len(params[0].Names) != 1 || len(fn.Body.List) != 1 {
+			return
+		}
+		ret, ok := fn.Body.List[0].(*ast.ReturnStmt)
+		if !ok || len(ret.Results) != 1 {
+			return
+		}
+		e := ret.Results[0]
+		for {
+			b, ok := e.(*ast.BinaryExpr)
+			if !ok || b.Op != token.LAND {
+				break
 			}
-			src, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			utilImported := false
-			for _, imp := range f.Imports {
-				if imp.Path.Value == `"github.com/zmap/zlint/v3/util"` && imp.Name == nil {
-					utilImported = true
-				}
-			}
-			for _, d := range f.Decls {
-				fn, ok := d.(*ast.FuncDecl)
-				if !ok || fn.Recv == nil || fn.Name.Name != "CheckApplies" || len(fn.Recv.List) != 1 {
-					continue
-				}
-				recv := fn.Recv.List[0].Type
-				if st, ok := recv.(*ast.StarExpr); ok {
-					recv = st.X
-				}
-				id, ok := recv.(*ast.Ident)
-				if !ok {
-					continue
-				}
-				name, ok := selected[dir+"."+id.Name]
-				if !ok || !utilImported {
-					continue
-				}
-				params := fn.Type.Params.List
-				if len(params) != 1 || len(params[0].Names) != 1 || len(fn.Body.List) != 1 {
-					continue
-				}
-				ret, ok := fn.Body.List[0].(*ast.ReturnStmt)
-				if !ok || len(ret.Results) != 1 {
-					continue
-				}
-				e := ret.Results[0]
-				for {
-					b, ok := e.(*ast.BinaryExpr)
-					if !ok || b.Op != token.LAND {
-						break
-					}
-					e = b.X // the leftmost conjunct decides first
-				}
-				if x := isExtInCertGate(e, params[0].Names[0].Name); x != "" {
-					gates[name] = x
-				}
-			}
+			e = b.X // the leftmost conjunct decides first
+		}
+		if x := isExtInCertGate(e, params[0].Names[0].Name); x != "" {
+			gates[name] = x
+		}
+	})
+	return gates
+}
+
+// importsUtil reports whether f imports zlint's util package unrenamed, so
+// that util.X in it means that package.
+func importsUtil(f *ast.File) bool {
+	for _, imp := range f.Imports {
+		if imp.Path.Value == `"github.com/zmap/zlint/v3/util"` && imp.Name == nil {
+			return true
 		}
 	}
-	return gates
+	return false
 }
 
 // isExtInCertGate returns X when e is util.IsExtInCert(param, util.X).

@@ -6,12 +6,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -26,62 +20,17 @@ import (
 // nothing of package time: their result depends on the issuer name alone.
 func sourceIssuerOnly(t *testing.T) map[string]bool {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/zmap/zlint/v3").Output()
-	if err != nil {
-		t.Fatalf("locate zlint's source: %v", err)
-	}
-	root := strings.TrimSpace(string(out))
-	selected := map[string]string{} // "community.IssuerDNLeadingSpace" → lint name
-	for _, l := range zlints().certLints {
-		typ := reflect.TypeOf(l.Lint())
-		if typ.Kind() == reflect.Pointer {
-			typ = typ.Elem()
-		}
-		selected[filepath.Base(typ.PkgPath())+"."+typ.Name()] = l.Name
-	}
 	// verdict[lint][method] = the method reads only the issuer.
 	verdict := map[string]map[string]bool{}
-	for _, dir := range []string{"rfc", "community"} {
-		files, err := filepath.Glob(filepath.Join(root, "lints", dir, "*.go"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("zlint lints in %s: %v", dir, err)
+	eachZlintMethod(t, func(name string, _ *ast.File, fn *ast.FuncDecl) {
+		if fn.Name.Name != "CheckApplies" && fn.Name.Name != "Execute" {
+			return
 		}
-		for _, path := range files {
-			if strings.HasSuffix(path, "_test.go") {
-				continue
-			}
-			src, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range f.Decls {
-				fn, ok := d.(*ast.FuncDecl)
-				if !ok || fn.Recv == nil || len(fn.Recv.List) != 1 || (fn.Name.Name != "CheckApplies" && fn.Name.Name != "Execute") {
-					continue
-				}
-				recv := fn.Recv.List[0].Type
-				if st, ok := recv.(*ast.StarExpr); ok {
-					recv = st.X
-				}
-				id, ok := recv.(*ast.Ident)
-				if !ok {
-					continue
-				}
-				name, ok := selected[dir+"."+id.Name]
-				if !ok {
-					continue
-				}
-				if verdict[name] == nil {
-					verdict[name] = map[string]bool{}
-				}
-				verdict[name][fn.Name.Name] = readsOnlyIssuer(fn)
-			}
+		if verdict[name] == nil {
+			verdict[name] = map[string]bool{}
 		}
-	}
+		verdict[name][fn.Name.Name] = readsOnlyIssuer(fn)
+	})
 	got := map[string]bool{}
 	for name, v := range verdict {
 		if v["CheckApplies"] && v["Execute"] {

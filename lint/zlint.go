@@ -200,7 +200,7 @@ func (r *zlintRunner) certLintSet() *certLintSet {
 func (s *certLintSet) execute(i int, l *zl.CertificateLint, c *zx509.Certificate) (result *zl.LintResult) {
 	defer func() {
 		if err := recover(); err != nil {
-			result = &zl.LintResult{Status: zl.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", l.Name, err)}
+			result = panicResult(l.Name, err)
 		}
 	}()
 	if !l.OverrideFrameworkFilter && (l.Source == zl.CABFBaselineRequirements ||
@@ -279,14 +279,19 @@ func (m *issuerResult) result(l *zl.CertificateLint, c *zx509.Certificate) *zl.L
 func (s *certLintSet) appliesAndExecute(name string, lint zl.CertificateLintInterface, c *zx509.Certificate) (r issuerResult) {
 	defer func() {
 		if err := recover(); err != nil {
-			r = issuerResult{applies: true, panicked: true,
-				res: &zl.LintResult{Status: zl.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", name, err)}}
+			r = issuerResult{applies: true, panicked: true, res: panicResult(name, err)}
 		}
 	}()
 	if !lint.CheckApplies(c) {
 		return issuerResult{}
 	}
 	return issuerResult{applies: true, res: lint.Execute(c)}
+}
+
+// panicResult is the Fatal result zlint's Execute reports for a lint that
+// panicked, in its wording.
+func panicResult(name string, err any) *zl.LintResult {
+	return &zl.LintResult{Status: zl.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", name, err)}
 }
 
 // resultNA and resultNE are the results of lints that do not apply or are

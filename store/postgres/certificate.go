@@ -70,37 +70,26 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 	now := time.Now()
 	n := len(certs)
 	var (
-		serials, cas, subjects, profiles, statuses  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		cas, subjects, profiles, statuses           = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		notBefore, notAfter, issued, revoked, inval = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
 		ders                                        = make([][]byte, n)
 		reasons                                     = make([]int32, n)
 	)
+	serials, err := store.CheckNewCertificates(certs)
+	if err != nil {
+		return err
+	}
 	for i, c := range certs {
-		serial, err := store.NormalizeSerial(c.Serial)
-		if err != nil {
-			return fmt.Errorf("add certificate: %w", err)
-		}
-		serials[i] = serial
 		status := c.Status
-		switch status {
-		case "":
+		if status == "" {
 			status = store.StatusValid
-		case store.StatusValid, store.StatusRevoked:
-		default:
-			return fmt.Errorf("add certificate %s: unknown status %q", serial, c.Status)
 		}
 		if status == store.StatusRevoked {
-			if err := store.CheckReason(c.Reason); err != nil {
-				return fmt.Errorf("add certificate %s: %w", serial, err)
-			}
 			at := c.RevokedAt
 			if at.IsZero() {
 				at = now
 			}
 			revoked[i], reasons[i], inval[i] = ts(at), int32(c.Reason), ts(c.InvalidityDate)
-		}
-		if c.CAID == "" {
-			return fmt.Errorf("add certificate %s: no CA", serial)
 		}
 		at := c.IssuedAt
 		if at.IsZero() {
@@ -119,7 +108,6 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 		})
 		return err
 	}
-	var err error
 	if n < copyThreshold {
 		for range maxAppendTries {
 			clear(revs)
@@ -192,18 +180,11 @@ func (s *Store) AddCertificates(ctx context.Context, certs []*store.Certificate)
 	if err != nil {
 		return fmt.Errorf("add certificates: %w", err)
 	}
-	for i, c := range certs {
-		c.Serial, c.Revision = serials[i], revs[serials[i]]
-		if c.Status == "" {
-			c.Status = store.StatusValid
-		}
-		if c.IssuedAt.IsZero() {
-			c.IssuedAt = now
-		}
-		if c.Status == store.StatusRevoked && c.RevokedAt.IsZero() {
-			c.RevokedAt = now
-		}
+	revList := make([]int64, n)
+	for i, serial := range serials {
+		revList[i] = revs[serial]
 	}
+	store.FinishNewCertificates(certs, serials, revList, now)
 	return nil
 }
 

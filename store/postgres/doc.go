@@ -31,8 +31,8 @@
 //   - Migration. Load fills an empty database from another store in one
 //     transaction, preserving revisions (`pkid migrate --to`).
 //   - Locks. Store implements store.Locker with session-level advisory
-//     locks (pg_try_advisory_lock) on a dedicated connection, so exactly one
-//     node signs each CRL. CRL numbers come from a counter row updated with
+//     locks (pg_try_advisory_lock) on a pooled connection kept checked out
+//     until unlock, so exactly one node signs each CRL. CRL numbers come from a counter row updated with
 //     INSERT ... ON CONFLICT DO UPDATE: strictly increasing, never reused,
 //     with or without the lock.
 //

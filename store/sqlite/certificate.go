@@ -117,30 +117,7 @@ func (s *Store) writeMemJournal(ctx context.Context, fn func(tx *sql.Tx) error) 
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	return writeOn(ctx, s.path, conn, fn)
-}
-
-// writeOn is write's transaction on conn; the caller holds s.wmu.
-func writeOn(ctx context.Context, path string, conn *sql.Conn, fn func(tx *sql.Tx) error) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction on %s: %w%s", path, err, hint(err, path))
-	}
-	defer tx.Rollback() // no-op after Commit; undoes everything on error or panic
-	// The page cache of write (sqlite.go).
-	if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
-		return fmt.Errorf("set the page cache on %s: %w%s", path, err, hint(err, path))
-	}
-	if err := fn(tx); err != nil {
-		if h := hint(err, path); h != "" {
-			return fmt.Errorf("%w%s", err, h)
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit to %s: %w%s", path, err, hint(err, path))
-	}
-	return nil
+	return s.writeOn(ctx, conn, fn)
 }
 
 // Certificate returns one certificate by serial (hex; case does not matter).
