@@ -33,11 +33,7 @@
 # (/tmp/pkid-bench-results), PPROF (an address: pkid serve --pprof).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
-[[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
-RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
-source "$SHARED_BENCH/peers/lib.sh"
-source "$REPO/bench/lib.sh"
+source "$REPO/bench/lib.sh" # and the shared peers/lib.sh
 need slapd slapadd ldapsearch ldapwhoami openssl taskset go python3
 USERS=${USERS:-10000}
 CONNS=${CONNS:-8}
