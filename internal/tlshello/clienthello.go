@@ -55,13 +55,6 @@ var (
 	errMalformed  = errors.New("tlshello: malformed ClientHello")
 )
 
-// helloComplete reports whether b holds a whole first handshake message,
-// or records that can never become a valid one (so recording can stop).
-func helloComplete(b []byte) bool {
-	_, err := reassemble(b)
-	return err != ErrIncomplete
-}
-
 // reassemble joins the fragments of the first handshake message carried
 // by the handshake records at the start of b (RFC 8446 §5.1: a message
 // may span records; records of other types may not interleave) and

@@ -16,6 +16,13 @@ type Conn struct {
 	net.Conn
 	rec  []byte
 	done bool
+	// Progress through rec, so each byte is looked at once however the
+	// client fragments its records and segments.
+	next    int     // offset of the next record header in rec
+	records int     // records seen
+	hdr     [4]byte // the handshake message header, as it arrives
+	hdrLen  int
+	body    int // message bytes seen
 }
 
 // NewConn wraps nc for recording; its signature fits
@@ -40,9 +47,39 @@ func (c *Conn) record(b []byte) {
 		b = b[:room]
 	}
 	c.rec = append(c.rec, b...)
-	if len(c.rec) >= MaxRecorded || helloComplete(c.rec) {
-		c.done = true
+	c.done = len(c.rec) >= MaxRecorded || c.scan()
+}
+
+// scan walks the complete records not yet seen and reports whether
+// recording can stop: the first handshake message is complete, or the
+// records cannot carry one (Parse then says why).
+func (c *Conn) scan() bool {
+	for c.records < maxRecords {
+		if len(c.rec)-c.next < recordHeaderLen {
+			return false
+		}
+		h := c.rec[c.next:]
+		n := int(h[3])<<8 | int(h[4])
+		if h[0] != recordTypeHandshake || h[1] != 3 || n == 0 || n > maxRecordLen {
+			return true
+		}
+		if len(h) < recordHeaderLen+n {
+			return false
+		}
+		frag := h[recordHeaderLen : recordHeaderLen+n]
+		k := copy(c.hdr[c.hdrLen:], frag)
+		c.hdrLen += k
+		c.body += n - k
+		c.next += recordHeaderLen + n
+		c.records++
+		if c.hdrLen == len(c.hdr) {
+			l := int(c.hdr[1])<<16 | int(c.hdr[2])<<8 | int(c.hdr[3])
+			if c.hdr[0] != handshakeClientHello || 4+l > maxHelloLength || c.body >= l {
+				return true
+			}
+		}
 	}
+	return true // more records than a ClientHello may take
 }
 
 // Recorded stops recording and hands over what was recorded: the

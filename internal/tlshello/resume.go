@@ -299,26 +299,68 @@ func acceptable(s *tls.SessionState, suiteHash int, auth tls.ClientAuthType, now
 }
 
 // notAfter reads validity.notAfter from a DER certificate (RFC 5280
-// §4.1) without parsing the rest, as crypto/x509 reads it.
+// §4.1) without parsing the rest. It reads the two DER forms RFC 5280
+// §4.1.2.5 allows, UTCTime YYMMDDHHMMSSZ (years 1950–2049) and
+// GeneralizedTime YYYYMMDDHHMMSSZ, digit by digit (time.Parse would cost
+// more than the rest of the decision); anything else is an error, which
+// keeps the hybrid exchange.
 func notAfter(der cryptobyte.String) (time.Time, error) {
-	var cert, tbs, validity cryptobyte.String
-	var t time.Time
+	var cert, tbs, validity, v cryptobyte.String
+	var tag cbasn1.Tag
 	if !der.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
 		!tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) || // version
 		!tbs.SkipASN1(cbasn1.INTEGER) || !tbs.SkipASN1(cbasn1.SEQUENCE) || // serial, signature
 		!tbs.SkipASN1(cbasn1.SEQUENCE) || !tbs.ReadASN1(&validity, cbasn1.SEQUENCE) || // issuer
-		!validity.SkipASN1(cbasn1.UTCTime) && !validity.SkipASN1(cbasn1.GeneralizedTime) {
-		return t, errors.New("session certificate: validity not found")
+		!validity.SkipASN1(cbasn1.UTCTime) && !validity.SkipASN1(cbasn1.GeneralizedTime) || // notBefore
+		!validity.ReadAnyASN1(&v, &tag) {
+		return time.Time{}, errors.New("session certificate: validity not found")
 	}
-	var ok bool
+	if t, ok := derTime(tag, v); ok {
+		return t, nil
+	}
+	return time.Time{}, errors.New("session certificate: notAfter not readable")
+}
+
+// derTime parses a UTCTime or GeneralizedTime in the DER form of RFC
+// 5280 §4.1.2.5.
+func derTime(tag cbasn1.Tag, v []byte) (time.Time, bool) {
+	var year int
 	switch {
-	case validity.PeekASN1Tag(cbasn1.UTCTime):
-		ok = validity.ReadASN1UTCTime(&t)
-	case validity.PeekASN1Tag(cbasn1.GeneralizedTime):
-		ok = validity.ReadASN1GeneralizedTime(&t)
+	case tag == cbasn1.UTCTime && len(v) == 13:
+		yy := digits(v[:2])
+		if yy < 0 {
+			return time.Time{}, false
+		}
+		year = 1900 + yy
+		if yy < 50 {
+			year = 2000 + yy
+		}
+		v = v[2:]
+	case tag == cbasn1.GeneralizedTime && len(v) == 15:
+		year = digits(v[:4])
+		v = v[4:]
+	default:
+		return time.Time{}, false
 	}
-	if !ok {
-		return t, errors.New("session certificate: notAfter not readable")
+	if v[10] != 'Z' || year < 0 {
+		return time.Time{}, false
 	}
-	return t, nil
+	mon, day, h, m, sec := digits(v[0:2]), digits(v[2:4]), digits(v[4:6]), digits(v[6:8]), digits(v[8:10])
+	if mon < 1 || mon > 12 || day < 1 || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(mon), day, h, m, sec, 0, time.UTC)
+	return t, t.Day() == day // not normalised from 31 April
+}
+
+// digits is the decimal value of b, or -1 if b has a non-digit.
+func digits(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
