@@ -68,6 +68,18 @@ func TestExternalResumedSession(t *testing.T) {
 			}
 		})
 	}
+	// Two resumptions (LDAPS, StartTLS) took the classical configuration;
+	// the full handshakes the listener's.
+	_, body := f.get("/metrics")
+	for _, want := range []string{
+		`pkid_ldap_tls_config_total{config="classical_resumption"} 2`,
+		`pkid_ldap_tls_config_total{config="listener"} 2`,
+		`pkid_ldap_tls_downgrades_refused_total 0`,
+	} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	if _, err := f.srv.Service().Revoke(t.Context(), iss.Serial, ca.ReasonKeyCompromise, time.Time{}); err != nil {
 		t.Fatal(err)
 	}

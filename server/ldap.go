@@ -168,10 +168,12 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 	// classical one (internal/tlshello). TLSHybridResumption turns this off.
 	var wrapTLS func(net.Conn) net.Conn
 	if !cfg.TLSHybridResumption {
-		if _, err := tlshello.NewResumer(tlsCfg, s.log); err != nil {
+		r, err := tlshello.NewResumer(tlsCfg, s.log)
+		if err != nil {
 			return fmt.Errorf("LDAP TLS: %w", err)
 		}
 		wrapTLS = tlshello.NewConn
+		s.metrics.resumerCounts(r.Counts)
 	}
 	// SASL EXTERNAL: certmap verifies the chain as presented (its chain
 	// cache spares a repeat login the signatures), reads its revocation
