@@ -82,9 +82,12 @@ type Resumer struct {
 // NewResumer installs a Resumer as base.GetConfigForClient. base must set
 // GetCertificate and no Certificates, nor GetConfigForClient; it must not
 // be used for handshakes yet. The classical configuration shares base's
-// ticket keys (crypto/tls uses the original configuration's keys when the
-// one GetConfigForClient returns has none of its own). log receives the
-// ErrDowngrade events (slog.Default() if nil).
+// ticket keys: crypto/tls uses the original configuration's keys when the
+// one GetConfigForClient returns has none set with SetSessionTicketKeys.
+// So keep base's automatic keys (as pkid does), or call
+// SetSessionTicketKeys on base before NewResumer and never after: the
+// classical configuration is a clone and would keep the old keys. log
+// receives the ErrDowngrade events (slog.Default() if nil).
 func NewResumer(base *tls.Config, log *slog.Logger) (*Resumer, error) {
 	switch {
 	case base.GetConfigForClient != nil:
