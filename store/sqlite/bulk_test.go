@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/pkid/pkid/store"
@@ -233,13 +234,14 @@ func TestIndexRuns(t *testing.T) {
 	}
 }
 
-// TestIndexSortAhead: with batches sorted on another goroutine while
-// entries go on being stored, every index row is written once, and an
-// entry replaced mid-transaction (which reads and deletes its rows) sees
-// every row queued or being sorted before it.
+// TestIndexSortAhead: with chunks sorted on other goroutines while
+// entries go on being stored, merged, and written whenever the queue is
+// full, every index row is written once, and an entry replaced
+// mid-transaction (which reads and deletes its rows) sees every row queued
+// or being sorted before it.
 func TestIndexSortAhead(t *testing.T) {
-	defer func(n int) { pendingMax = n }(pendingMax)
-	pendingMax = 10
+	defer func(n, c int) { pendingMax, indexChunkRows = n, c }(pendingMax, indexChunkRows)
+	pendingMax, indexChunkRows = 40, 7
 	st := openTemp(t)
 	defer st.Close()
 	const n = 100
@@ -302,4 +304,51 @@ func TestIndexSortAhead(t *testing.T) {
 	if rows != 3*n {
 		t.Errorf("%d index rows, want %d", rows, 3*n)
 	}
+}
+
+// TestIndexQueueOrder: rows queued in any order, across several chunks
+// sorted on other goroutines, drain in byte order, each exactly once.
+func TestIndexQueueOrder(t *testing.T) {
+	defer func(c int) { indexChunkRows = c }(indexChunkRows)
+	for _, tc := range []struct {
+		name      string
+		chunkRows int
+		rows      int
+	}{
+		{"one partial chunk", 100, 37},
+		{"full chunks only", 10, 50},
+		{"many chunks and a partial one", 7, 501},
+		{"one row", 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			indexChunkRows = tc.chunkRows
+			var q indexQueue
+			var want []string
+			for i := range tc.rows {
+				// Values shuffled by a multiplier; attributes interleaved.
+				k := store.DirIndexKey{Attr: []string{"uid", "cn", "objectclass"}[i%3], Value: fmt.Sprint(i * 7919 % 1009)}
+				id := int64(tc.rows - i)
+				q.add(k, id)
+				want = append(want, string(newRow(k, id)))
+			}
+			slices.Sort(want)
+			var got []string
+			if err := q.drain(func(row []byte) error { got = append(got, string(row)); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("drained %d rows out of order or incomplete, want %d", len(got), len(want))
+			}
+			if q.n != 0 || len(q.sorted) != 0 || len(q.cur.spans) != 0 {
+				t.Errorf("queue not empty after drain: %d rows", q.n)
+			}
+		})
+	}
+}
+
+// newRow is a row as indexQueue.add encodes it.
+func newRow(k store.DirIndexKey, id int64) []byte {
+	var q indexQueue
+	q.add(k, id)
+	return q.cur.row(0)
 }
