@@ -194,7 +194,8 @@ func (t *Tree) search(ctx context.Context, id Identity, p SearchParams, sc *sear
 		r.seen = map[string]bool{}
 	}
 	base := r.base
-	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
+	keys := t.indexFor(&req.Filter)
+	q := store.DirQuery{Base: base, BaseDN: norm}
 	switch req.Scope {
 	case ldap.ScopeBaseObject:
 		q.Scope = store.DirBase
@@ -206,35 +207,67 @@ func (t *Tree) search(ctx context.Context, id Identity, p SearchParams, sc *sear
 		return r.res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
 	}
 	children := req.Scope == ldap.ScopeChildren
-	if q.Index != nil && t.cache != nil {
-		err := t.indexedEntries(ctx, gen, *q.Index, sc, func(x *cached) error {
-			if !store.InScope(x.norm, x.parent, base, norm, q.Scope) || (children && x.id == base) {
-				return nil
+	// With several index keys (an objectClass and its subclasses), an
+	// entry holding rows of two of them is sent once.
+	var seen map[int64]bool
+	if len(keys) > 1 {
+		seen = map[int64]bool{}
+	}
+	if keys != nil && t.cache != nil {
+		for _, key := range keys {
+			err = t.indexedEntries(ctx, gen, key, sc, func(x *cached) error {
+				if !store.InScope(x.norm, x.parent, base, norm, q.Scope) || (children && x.id == base) {
+					return nil
+				}
+				if seen != nil {
+					if seen[x.id] {
+						return nil
+					}
+					seen[x.id] = true
+				}
+				if err := r.check(); err != nil {
+					return err
+				}
+				return r.emit(x.entry, x.attrs, x.norm, x.id)
+			})
+			if err != nil {
+				break
 			}
-			if err := r.check(); err != nil {
-				return err
-			}
-			return r.emit(x.entry, x.attrs, x.norm, x.id)
-		})
+		}
 		if err == nil {
 			err = t.searchVirtual(ctx, d, norm, q.Scope, children, &req.Filter, r.virtualEmit)
 		}
 		err = storeErr(pageDone(err))
 		return r.res, err
 	}
-	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
+	emit := func(se *store.DirEntry) error {
 		if err := r.check(); err != nil {
 			return err
 		}
 		if children && se.ID == base {
 			return nil
 		}
+		if seen != nil {
+			if seen[se.ID] {
+				return nil
+			}
+			seen[se.ID] = true
+		}
 		x, _, err := t.fromStore(se, true)
 		if err != nil {
 			return err
 		}
 		return r.emit(x.entry, x.attrs, se.NormDN, se.ID)
-	})
+	}
+	if keys == nil {
+		err = t.st.DirSearch(ctx, q, emit)
+	}
+	for i := range keys {
+		q.Index = &keys[i]
+		if err = t.st.DirSearch(ctx, q, emit); err != nil {
+			break
+		}
+	}
 	if err == nil {
 		err = t.searchVirtual(ctx, d, norm, q.Scope, children, &req.Filter, r.virtualEmit)
 	}
@@ -384,10 +417,14 @@ func pageDone(err error) error {
 	return err
 }
 
-// indexFor picks an equality index the filter can use: the filter itself
-// or a conjunct of an AND being an equality on an indexed attribute
-// (without subtypes, whose values the index would miss).
-func (t *Tree) indexFor(f *ldap.Filter) *store.DirIndexKey {
+// indexFor picks the equality index rows the filter can use: those of
+// the filter itself or of a conjunct of an AND being an equality on an
+// indexed attribute (without subtypes, whose values the index would
+// miss). The entries holding any of the rows are the candidates: an
+// objectClass equality needs the rows of the class and of every subclass,
+// since an entry's row names only the classes it lists (indexKeys). nil
+// means no index applies.
+func (t *Tree) indexFor(f *ldap.Filter) []store.DirIndexKey {
 	switch f.Type {
 	case ldap.FilterEqualityMatch:
 		d, _, err := t.schema.parseAttrDesc(f.Attr)
@@ -397,25 +434,28 @@ func (t *Tree) indexFor(f *ldap.Filter) *store.DirIndexKey {
 		name := strings.ToLower(d.at.Name())
 		if d.at.OID == oidObjectClass {
 			c := t.schema.Class(strings.TrimSpace(string(f.Value)))
-			if c == nil {
+			if c == nil || c.OID == oidTop { // top: every entry
 				return nil
 			}
-			if c.OID == "2.5.6.0" {
-				return nil // top: every entry
+			subs := t.subclasses[c]
+			keys := make([]store.DirIndexKey, len(subs))
+			for i, x := range subs {
+				keys[i] = store.DirIndexKey{Attr: name, Value: x.OID}
 			}
-			return &store.DirIndexKey{Attr: name, Value: c.OID}
+			return keys
 		}
 		n, ok := d.at.Equality.impl.norm(t.schema, f.Value)
 		if !ok {
 			return nil
 		}
-		return &store.DirIndexKey{Attr: name, Value: n}
+		return []store.DirIndexKey{{Attr: name, Value: n}}
 	case ldap.FilterAnd:
-		var best *store.DirIndexKey
+		var best []store.DirIndexKey
 		for i := range f.Children {
 			if k := t.indexFor(&f.Children[i]); k != nil {
-				// Prefer a key other than objectClass: it selects fewer entries.
-				if best == nil || best.Attr == "objectclass" {
+				// Prefer a key other than objectClass: it selects fewer
+				// entries; among objectClass ones, fewer rows to look up.
+				if best == nil || best[0].Attr == "objectclass" && (k[0].Attr != "objectclass" || len(k) < len(best)) {
 					best = k
 				}
 			}

@@ -145,12 +145,16 @@ type Tree struct {
 	schema   *Schema
 	indexed  map[*AttributeType]bool
 	subtyped map[*AttributeType]bool // types other types inherit from: their index misses subtypes
-	suffixes map[string]bool
-	now      func() time.Time
-	rand     io.Reader
-	cache    *readCache
-	subNorm  string // the subschema entry's normalised DN
-	vparents vparentCache
+	// subclasses lists, for each object class, itself and every class
+	// below it, in schema order: the index rows an objectClass equality
+	// looks up (indexFor).
+	subclasses map[*ObjectClass][]*ObjectClass
+	suffixes   map[string]bool
+	now        func() time.Time
+	rand       io.Reader
+	cache      *readCache
+	subNorm    string // the subschema entry's normalised DN
+	vparents   vparentCache
 
 	// Memos of attribute descriptions, interned type names and parsed
 	// DNs (cache.go).
@@ -203,6 +207,14 @@ func New(cfg Config) (*Tree, error) {
 	for _, at := range t.schema.Attributes {
 		if at.Sup != nil {
 			t.subtyped[at.Sup] = true
+		}
+	}
+	t.subclasses = map[*ObjectClass][]*ObjectClass{}
+	for _, c := range t.schema.Classes {
+		sup := map[*ObjectClass]bool{}
+		c.superclasses(sup)
+		for p := range sup {
+			t.subclasses[p] = append(t.subclasses[p], c)
 		}
 	}
 	for _, s := range cfg.Suffixes {
@@ -331,7 +343,12 @@ func decode(e *store.DirEntry) (*Entry, error) {
 	return &Entry{DN: e.DN, Attributes: attrs}, nil
 }
 
-// indexKeys returns the equality index rows of an entry's attributes.
+// indexKeys returns the equality index rows of an entry's attributes. An
+// objectClass value gets one row, the class's OID, not one per
+// superclass: an import then writes two rows fewer per inetOrgPerson, and
+// a search for a superclass looks up the rows of its subclasses instead
+// (indexFor). Stores written before hold superclass rows too, which such a
+// search finds as well, once per entry.
 func (t *Tree) indexKeys(attrs []Attribute) []store.DirIndexKey {
 	var keys []store.DirIndexKey
 	for _, a := range attrs {
@@ -343,11 +360,8 @@ func (t *Tree) indexKeys(attrs []Attribute) []store.DirIndexKey {
 		for _, v := range a.Values {
 			if d.at.OID == oidObjectClass {
 				if c := t.schema.Class(string(v)); c != nil {
-					// The class and its superclasses, worked out once.
-					for _, x := range t.classSet([]*ObjectClass{c}).all {
-						if x.OID != "2.5.6.0" { // top: every entry; never looked up
-							keys = append(keys, store.DirIndexKey{Attr: name, Value: x.OID})
-						}
+					if c.OID != oidTop { // every entry; never looked up
+						keys = append(keys, store.DirIndexKey{Attr: name, Value: c.OID})
 					}
 					continue
 				}
