@@ -433,10 +433,10 @@ func (t *Tree) indexFor(f *ldap.Filter, buf []store.DirIndexKey) []store.DirInde
 	switch f.Type {
 	case ldap.FilterEqualityMatch:
 		d, _, err := t.schema.parseAttrDesc(f.Attr)
-		if err != nil || d.at == nil || d.opts != "" || !t.indexed[d.at] || t.subtyped[d.at] {
+		if err != nil || d.at == nil || d.opts != "" || t.indexed[d.at] == "" || t.subtyped[d.at] {
 			return nil
 		}
-		name := strings.ToLower(d.at.Name())
+		name := t.indexed[d.at]
 		if d.at.OID == oidObjectClass {
 			c := t.schema.Class(strings.TrimSpace(string(f.Value)))
 			if c == nil || c.OID == oidTop { // top: every entry

@@ -143,7 +143,7 @@ type Tree struct {
 	cfg      Config
 	st       store.DirectoryStore
 	schema   *Schema
-	indexed  map[*AttributeType]bool
+	indexed  map[*AttributeType]string // indexed types → name of their index rows (lower-case)
 	subtyped map[*AttributeType]bool // types other types inherit from: their index misses subtypes
 	// subclasses lists, for each object class, itself and every class
 	// below it, in schema order: the index rows an objectClass equality
@@ -176,7 +176,7 @@ func New(cfg Config) (*Tree, error) {
 	if !ok {
 		return nil, fmt.Errorf("directory: store %T does not implement store.DirectoryStore", cfg.Store)
 	}
-	t := &Tree{cfg: cfg, st: ds, schema: cfg.Schema, indexed: map[*AttributeType]bool{}, subtyped: map[*AttributeType]bool{}, suffixes: map[string]bool{}, now: cfg.Now, rand: cfg.Rand}
+	t := &Tree{cfg: cfg, st: ds, schema: cfg.Schema, indexed: map[*AttributeType]string{}, subtyped: map[*AttributeType]bool{}, suffixes: map[string]bool{}, now: cfg.Now, rand: cfg.Rand}
 	if t.schema == nil {
 		t.schema = DefaultSchema()
 	}
@@ -202,7 +202,7 @@ func New(cfg Config) (*Tree, error) {
 		if at.Equality == nil || at.Equality.impl == nil {
 			return nil, fmt.Errorf("directory: indexed attribute %q has no equality rule pkid implements", n)
 		}
-		t.indexed[at] = true
+		t.indexed[at] = strings.ToLower(at.Name())
 	}
 	for _, at := range t.schema.Attributes {
 		if at.Sup != nil {
@@ -352,11 +352,11 @@ func decode(e *store.DirEntry) (*Entry, error) {
 func (t *Tree) indexKeys(attrs []Attribute) []store.DirIndexKey {
 	var keys []store.DirIndexKey
 	for _, a := range attrs {
-		d, _, err := t.schema.parseAttrDesc(a.Type)
-		if err != nil || d.at == nil || !t.indexed[d.at] {
+		d, ok := t.attrDesc(a.Type)
+		if !ok || d.at == nil || t.indexed[d.at] == "" {
 			continue
 		}
-		name := strings.ToLower(d.at.Name())
+		name := t.indexed[d.at]
 		for _, v := range a.Values {
 			if d.at.OID == oidObjectClass {
 				if c := t.schema.Class(string(v)); c != nil {

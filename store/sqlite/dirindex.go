@@ -80,7 +80,8 @@ func (q *indexQueue) add(k store.DirIndexKey, id int64) bool {
 	q.n++
 	if len(c.spans) >= indexChunkRows {
 		full := q.cur
-		q.cur = indexChunk{}
+		// The next chunk will be as big: no growing by copies.
+		q.cur = indexChunk{buf: make([]byte, 0, cap(full.buf)), spans: make([]indexSpan, 0, cap(full.spans))}
 		done := make(chan indexChunk, 1)
 		go func() {
 			full.sort()
