@@ -144,7 +144,7 @@ type Tree struct {
 	st       store.DirectoryStore
 	schema   *Schema
 	indexed  map[*AttributeType]string // indexed types → name of their index rows (lower-case)
-	subtyped map[*AttributeType]bool // types other types inherit from: their index misses subtypes
+	subtyped map[*AttributeType]bool   // types other types inherit from: their index misses subtypes
 	// subclasses lists, for each object class, itself and every class
 	// below it, in schema order: the index rows an objectClass equality
 	// looks up (indexFor).
