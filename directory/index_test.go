@@ -8,15 +8,25 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/pkid/pkid/internal/pgtest"
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
+	"github.com/pkid/pkid/store/postgres"
 	"github.com/pkid/pkid/store/sqlite"
 )
 
-// indexSpy is a SQLite store that counts directory searches through an
-// index and without one.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// dirStore is a store with a directory, as both implementations are.
+type dirStore interface {
+	store.Store
+	store.DirectoryStore
+}
+
+// indexSpy is a store that counts directory searches through an index
+// and without one.
 type indexSpy struct {
-	*sqlite.Store
+	dirStore
 	indexed, scans atomic.Int64
 }
 
@@ -26,29 +36,31 @@ func (s *indexSpy) DirSearch(ctx context.Context, q store.DirQuery, fn func(*sto
 	} else {
 		s.scans.Add(1)
 	}
-	return s.Store.DirSearch(ctx, q, fn)
+	return s.dirStore.DirSearch(ctx, q, fn)
 }
 
 // TestObjectClassIndex: an entry's index rows name the object classes it
 // lists, not their superclasses, and a search on any class of the chain,
 // or on an auxiliary class, finds each entry once through the index,
 // whether the store holds only listed classes or, as stores written by
-// earlier versions do, their superclasses too.
+// earlier versions do, their superclasses too; on SQLite and PostgreSQL.
 func TestObjectClassIndex(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		cache int // Config.CacheEntries
+		open  func(t *testing.T) (dirStore, error)
 	}{
-		{"cached", 0},
-		{"uncached", -1},
+		{"sqlite cached", 0, openSQLite},
+		{"sqlite uncached", -1, openSQLite},
+		{"postgres uncached", -1, func(t *testing.T) (dirStore, error) { return postgres.Open(t.Context(), pgtest.Start(t)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pkid.db"))
+			st, err := tc.open(t)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			spy := &indexSpy{Store: st}
+			spy := &indexSpy{dirStore: st}
 			tr, err := New(Config{Store: spy, Suffixes: []string{"o=test"}, CacheEntries: tc.cache})
 			if err != nil {
 				t.Fatal(err)
@@ -138,4 +150,8 @@ func TestObjectClassIndex(t *testing.T) {
 			t.Run("superclass rows too", check)
 		})
 	}
+}
+
+func openSQLite(t *testing.T) (dirStore, error) {
+	return sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pkid.db"))
 }
