@@ -352,3 +352,52 @@ func newRow(k store.DirIndexKey, id int64) []byte {
 	q.add(k, id)
 	return q.cur.row(0)
 }
+
+// TestKnownParents: entries inserted in turn are known parents without a
+// query, and one deleted or renamed in the same transaction is not,
+// wherever it lies in that run of IDs.
+func TestKnownParents(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		ids := map[string]int64{}
+		for _, n := range []string{"a", "b", "c", "d", "e"} {
+			e := &store.DirEntry{DN: "o=" + n, NormDN: "o=" + n, Data: []byte{1}}
+			if err := tx.Put(e); err != nil {
+				return err
+			}
+			ids[n] = e.ID
+		}
+		if err := tx.Delete(ids["c"]); err != nil { // inside the run
+			return err
+		}
+		if err := tx.Delete(ids["e"]); err != nil { // its end
+			return err
+		}
+		if err := tx.Rename(ids["a"], "o=a2", "o=a2"); err != nil { // its start
+			return err
+		}
+		for _, tc := range []struct {
+			parent string
+			want   error
+		}{
+			// o=e first: SQLite gives the next new entry the highest ID
+			// again once o=e, which had it, is gone.
+			{"e", store.ErrNotFound},
+			{"c", store.ErrNotFound},
+			{"a", nil}, // renamed, still there: found by a query
+			{"b", nil},
+			{"d", nil},
+		} {
+			dn := "cn=x,o=" + tc.parent
+			err := tx.Put(&store.DirEntry{ParentID: ids[tc.parent], DN: dn, NormDN: dn, Data: []byte{1}})
+			if !errors.Is(err, tc.want) && (tc.want != nil || err != nil) {
+				return fmt.Errorf("child of o=%s: Put = %v, want %v", tc.parent, err, tc.want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

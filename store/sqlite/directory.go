@@ -217,8 +217,13 @@ type dirTx struct {
 	// indexStmts are the index inserts among stmts, by attribute and size.
 	indexStmts map[indexStmtKey]*sql.Stmt
 	// known holds IDs this transaction has read or written, so Put need
-	// not look its parent up again (an import's parents are always known).
-	known map[int64]bool
+	// not look its parent up again (an import's parents are always known);
+	// the entries it inserted one after another (an import's, whose IDs
+	// SQLite assigns in turn) are the run of IDs [runLo, runHi] instead, a
+	// map insert less per entry. Forgetting is always safe: it only costs
+	// a query.
+	known        map[int64]bool
+	runLo, runHi int64 // runLo 0: no run
 	// index holds the index rows not yet written (addIndex).
 	index indexQueue
 	// puts counts the entries written; at bulkPuts a transaction in WAL
@@ -250,6 +255,39 @@ func (t *dirTx) growCache() error {
 		return fmt.Errorf("raise the page cache for a bulk load: %w", err)
 	}
 	return nil
+}
+
+// isKnown reports whether entry id is known to exist (known).
+func (t *dirTx) isKnown(id int64) bool {
+	return t.runLo != 0 && t.runLo <= id && id <= t.runHi || t.known[id]
+}
+
+// rememberNew remembers an entry this transaction inserted.
+func (t *dirTx) rememberNew(id int64) {
+	switch {
+	case t.runLo == 0:
+		t.runLo, t.runHi = id, id
+	case id == t.runHi+1:
+		t.runHi = id
+	default:
+		t.remember(id)
+	}
+}
+
+// forget drops entry id (deleted or renamed) from what is known, with the
+// part of the run before it.
+func (t *dirTx) forget(id int64) {
+	delete(t.known, id)
+	if t.runLo != 0 && t.runLo <= id && id <= t.runHi {
+		if id == t.runHi {
+			t.runHi--
+		} else {
+			t.runLo = id + 1
+		}
+		if t.runLo > t.runHi {
+			t.runLo, t.runHi = 0, 0
+		}
+	}
 }
 
 func (t *dirTx) remember(id int64) {
@@ -315,7 +353,7 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 	if err := t.outer.Err(); err != nil {
 		return err
 	}
-	if e.ParentID != 0 && !t.known[e.ParentID] {
+	if e.ParentID != 0 && !t.isKnown(e.ParentID) {
 		st, err := t.stmt(`SELECT 1 FROM dir_entries WHERE id = ?`)
 		if err != nil {
 			return err
@@ -331,7 +369,8 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 		t.remember(e.ParentID)
 	}
 	ikeys := encodeIndexKeys(e.Index)
-	if e.ID == 0 {
+	isNew := e.ID == 0
+	if isNew {
 		st, err := t.stmt(`INSERT INTO dir_entries (parent_id, norm_dn, dn, data, ikeys) VALUES (?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
@@ -368,7 +407,11 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 	if err := t.addIndex(e.ID, e.Index); err != nil {
 		return fmt.Errorf("index entry %q: %w", e.DN, err)
 	}
-	t.remember(e.ID)
+	if isNew {
+		t.rememberNew(e.ID)
+	} else {
+		t.remember(e.ID)
+	}
 	t.changed = true
 	if t.puts++; t.puts == bulkPuts && !t.rollback {
 		return t.growCache()
@@ -396,7 +439,7 @@ func (t *dirTx) Delete(id int64) error {
 	}
 	// A later Put in this transaction must not take the deleted entry
 	// for an existing parent.
-	delete(t.known, id)
+	t.forget(id)
 	t.changed = true
 	return nil
 }
@@ -505,7 +548,7 @@ func (t *dirTx) Rename(id int64, dn, normDN string) error {
 	}
 	// A later Put in this transaction must not take the deleted entry
 	// for an existing parent.
-	delete(t.known, id)
+	t.forget(id)
 	t.changed = true
 	return nil
 }
