@@ -78,7 +78,28 @@ func TestObjectClassIndex(t *testing.T) {
 				t.Errorf("objectClass index rows of alice = %q, want %q (the listed classes only)", classes, want)
 			}
 
+			// Pages of one entry each through a lookup of several keys
+			// (person and its subclasses) give every entry once.
+			paged := func(t *testing.T) {
+				f, _ := ldap.ParseFilter("(objectClass=person)")
+				var all []string
+				var cookie []byte
+				for page := 0; page < 10; page++ {
+					res, err := tr.Search(t.Context(), admin, SearchParams{Request: &ldap.SearchRequest{BaseObject: "o=test", Scope: ldap.ScopeWholeSubtree, Filter: f}, PageSize: 1, Cookie: cookie}, func(e *Entry) error { all = append(all, e.DN); return nil })
+					if err != nil {
+						t.Fatal(err)
+					}
+					if cookie = res.Cookie; cookie == nil {
+						break
+					}
+				}
+				slices.Sort(all)
+				if got, want := strings.Join(all, ";"), "uid=alice,ou=people,o=test;uid=bob,ou=people,o=test"; got != want {
+					t.Errorf("paged (objectClass=person): %q, want %q", got, want)
+				}
+			}
 			check := func(t *testing.T) {
+				t.Run("paged", paged)
 				for _, s := range []struct{ filter, want string }{
 					{"(objectClass=person)", "uid=alice,ou=people,o=test;uid=bob,ou=people,o=test"},
 					{"(objectClass=organizationalPerson)", "uid=alice,ou=people,o=test;uid=bob,ou=people,o=test"},
