@@ -22,7 +22,8 @@ import (
 // pkid's CAs as the store lists them now plus Config.Roots, so that an
 // expired, untrusted or wrong-purpose certificate gets invalidCredentials
 // with the reason. Repeat logins with the same chain reuse the verified
-// path (see chainCache); revocation is read at every bind.
+// path (see chainCache); revocation is checked at every bind (see
+// revCache).
 type Backend struct {
 	*directory.LDAPBackend
 	Mapper *Mapper

@@ -19,8 +19,9 @@ import (
 // names its trustSet and serves only binds that see the same set; a
 // change of the store's CAs or of Config.Roots makes a new set) and the
 // time (an entry serves only while every certificate of its path is
-// valid). Revocation is never cached here: verify reads the store, or asks
-// package revocation, at every bind. Failures are not cached.
+// valid). Revocation is never cached here: verify checks the store (through
+// revCache), or asks package revocation, at every bind. Failures are not
+// cached.
 //
 // The cache holds at most chainCacheMax entries and drops the least
 // recently used one beyond.

@@ -1,8 +1,8 @@
 // Package certmap turns the certificate chain a TLS client presented into a
 // directory identity, for SASL EXTERNAL binds (RFC 4513 §5.2.1.2, §6.3.2).
 //
-// A Mapper does two things at every bind, reading the certificate's state
-// from the store each time so a revocation applies to the next bind (the
+// A Mapper does two things at every bind, checking the certificate's
+// revocation state each time so a revocation applies to the next bind (the
 // list of CAs is reread at most a second after the last read):
 //
 //   - Verify checks the chain (RFC 5280 §6 path validation with
@@ -11,11 +11,14 @@
 //     clientAuth in extendedKeyUsage (or no EKU) and validity at Now. For
 //     certificates issued by a pkid CA the revocation state is read from
 //     the store (store.Certificate); a serial the store does not know is
-//     refused. Other chains are checked with package revocation (CRLs and
+//     refused. The store's good answers are cached (revcache.go): a write
+//     through the Mapper's own Store handle (store.WriteCounter) empties
+//     the cache before the next bind, and a change by another process
+//     moves the change-feed revision, read at most every 100 ms. Other chains are checked with package revocation (CRLs and
 //     OCSP, RFC 5280 §6.3, RFC 6960). The path validation itself is
 //     cached per presented chain (chaincache.go): an entry serves only
 //     while every certificate of its path is valid and the store lists
-//     the same CAs; revocation is never cached.
+//     the same CAs; revocation is never part of that cache.
 //   - Map tries the configured rules in order; the first that yields
 //     exactly one existing entry wins. Kinds: "subject" (the subject DN is
 //     an entry's DN), "regexp" (OpenLDAP olcAuthzRegexp), "dnfilter"

@@ -68,7 +68,9 @@ type Rule struct {
 // names; the rest are wiring.
 type Config struct {
 	// Store holds pkid's CAs and issued certificates (trust anchors and
-	// revocation state, read at every bind).
+	// revocation state). When it is a store.WriteCounter, a certificate
+	// found good is cached: writes through this handle apply to the next
+	// bind, other processes' changes within 100 ms (see Verify).
 	Store store.Store `json:"-"`
 	// Tree is the directory the rules look entries up in.
 	Tree *directory.Tree `json:"-"`
@@ -114,6 +116,9 @@ type Mapper struct {
 	// path validations that were not served from it.
 	chains     chainCache
 	pathChecks atomic.Int64
+	// revs caches the store's good answers for pkid's certificates
+	// (revcache.go).
+	revs revCache
 	// namesMemo holds the certNames of recent client certificates by DER.
 	namesMu   sync.Mutex
 	namesMemo map[string]*certNames

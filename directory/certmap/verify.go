@@ -27,14 +27,16 @@ type Verified struct {
 	// CAID is the pkid CA that issued Leaf, "" for a foreign CA.
 	CAID string
 
-	normSubject string // see normalSubject; "" = not computed
+	normSubject string   // see normalSubject; "" = not computed
+	sum         [32]byte // SHA-256 of Leaf.Raw; zero = not computed
 }
 
 // certNames are the strings a bind derives from a certificate: its serial
-// (ca.FormatSerial), subject and issuer (RFC 4514) and the subject in the
-// form regexp rules match (normalSubject).
+// (ca.FormatSerial), subject and issuer (RFC 4514), the subject in the
+// form regexp rules match (normalSubject) and its hash.
 type certNames struct {
 	serial, subject, issuer, normSubject string
+	sum                                  [32]byte // SHA-256 of the DER (revCache's key)
 }
 
 // certNamesMax bounds the memo of certNames.
@@ -50,7 +52,7 @@ func (m *Mapper) names(c *x509.Certificate) *certNames {
 	if n != nil {
 		return n
 	}
-	n = &certNames{serial: ca.FormatSerial(c.SerialNumber), subject: certSubject(c), issuer: certIssuer(c), normSubject: normalSubject(c.RawSubject)}
+	n = &certNames{serial: ca.FormatSerial(c.SerialNumber), subject: certSubject(c), issuer: certIssuer(c), normSubject: normalSubject(c.RawSubject), sum: sha256.Sum256(c.Raw)}
 	m.namesMu.Lock()
 	if m.namesMemo == nil || len(m.namesMemo) >= certNamesMax {
 		m.namesMemo = make(map[string]*certNames)
@@ -64,8 +66,11 @@ func (m *Mapper) names(c *x509.Certificate) *certNames {
 // intermediates after it) at Config.Now: path validation to a trust
 // anchor, clientAuth extended key usage (or none), validity, and
 // revocation of the leaf (store for pkid CAs; package revocation for the
-// whole chain otherwise). The revocation state is read at every call;
-// the path validation of a chain seen before is reused while every
+// whole chain otherwise). The store's answer for a pkid certificate found
+// good is cached (revCache): every write through the Mapper's Store
+// handle empties the cache before the next bind, other processes'
+// changes empty it at most revCacheMaxAge (100 ms) late; refusals are
+// never cached. The path validation of a chain seen before is reused while every
 // certificate of the path is valid and the store lists the same CAs
 // (chainCache). A refused certificate gives an *Error; a failure to read
 // the store gives a plain error.
@@ -130,7 +135,7 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 	}
 	ours := set.ours
 	names := m.names(leaf)
-	v := &Verified{Leaf: leaf, Chain: path, Serial: names.serial, Subject: names.subject, Issuer: names.issuer, normSubject: names.normSubject}
+	v := &Verified{Leaf: leaf, Chain: path, Serial: names.serial, Subject: names.subject, Issuer: names.issuer, normSubject: names.normSubject, sum: names.sum}
 	if len(path) >= 2 {
 		if c := ours[string(path[1].Raw)]; c != nil {
 			v.CAID = c.ID
@@ -156,9 +161,38 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 	return v, nil
 }
 
-// checkStore reads the leaf's state from the store: the single source of
-// truth, so a revocation made by any process applies to the next bind.
+// checkStore reads the leaf's state from the store, the single source of
+// truth, or from revCache, which holds only the store's good answers and
+// reflects this process's writes at once and other processes' within
+// revCacheMaxAge: so a revocation applies to the next bind.
 func (m *Mapper) checkStore(ctx context.Context, v *Verified) error {
+	wc, ok := m.cfg.Store.(store.WriteCounter)
+	if !ok {
+		return m.readStore(ctx, v)
+	}
+	sum := v.sum
+	if sum == ([32]byte{}) {
+		sum = sha256.Sum256(v.Leaf.Raw)
+	}
+	key := revKey{der: sum, serial: v.Serial, caID: v.CAID}
+	epoch, hit, err := m.revs.lookup(ctx, m.cfg.Store, wc, key, m.now())
+	if err != nil {
+		return fmt.Errorf("certmap: read the store's revision: %w", err)
+	}
+	if hit {
+		return nil
+	}
+	if err := m.readStore(ctx, v); err != nil {
+		return err
+	}
+	m.revs.put(key, epoch, v.Leaf.NotAfter)
+	return nil
+}
+
+// readStore reads the leaf's row from the store and refuses a
+// certificate the store does not hold as issued by v.CAID with the same
+// DER, or holds as revoked.
+func (m *Mapper) readStore(ctx context.Context, v *Verified) error {
 	c, err := m.cfg.Store.Certificate(ctx, v.Serial)
 	if errors.Is(err, store.ErrNotFound) {
 		return newError(v.Leaf, err, "was signed by pkid CA %q but is not in its store (forged or from a restored backup); refused", v.CAID)
@@ -213,7 +247,7 @@ func (m *Mapper) parseCA(der []byte) (*x509.Certificate, error) {
 
 // caMaxAge bounds how late a new pkid CA is trusted: the list of CAs is
 // reread at most this long after the last read. Certificates' revocation
-// state is never cached.
+// state is cached by revCache under its own rules.
 const caMaxAge = time.Second
 
 // trustSet is what one read of the store's CAs gives: the pools to verify
