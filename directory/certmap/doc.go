@@ -11,10 +11,9 @@
 //     clientAuth in extendedKeyUsage (or no EKU) and validity at Now. For
 //     certificates issued by a pkid CA the revocation state is read from
 //     the store (store.Certificate); a serial the store does not know is
-//     refused. The store's good answers are cached (revcache.go): a write
-//     through the Mapper's own Store handle (store.WriteCounter) empties
-//     the cache before the next bind, and a change by another process
-//     moves the change-feed revision, read at most every 100 ms. Other chains are checked with package revocation (CRLs and
+//     refused. The store's good answers are cached (revcache.go) and
+//     trusted only while the store's change-feed revision, read at every
+//     bind (one indexed lookup), stands still. Other chains are checked with package revocation (CRLs and
 //     OCSP, RFC 5280 §6.3, RFC 6960). The path validation itself is
 //     cached per presented chain (chaincache.go): an entry serves only
 //     while every certificate of its path is valid and the store lists

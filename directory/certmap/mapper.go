@@ -68,9 +68,7 @@ type Rule struct {
 // names; the rest are wiring.
 type Config struct {
 	// Store holds pkid's CAs and issued certificates (trust anchors and
-	// revocation state). When it is a store.WriteCounter, a certificate
-	// found good is cached: writes through this handle apply to the next
-	// bind, other processes' changes within 100 ms (see Verify).
+	// revocation state, checked at every bind: see Verify).
 	Store store.Store `json:"-"`
 	// Tree is the directory the rules look entries up in.
 	Tree *directory.Tree `json:"-"`
@@ -118,7 +116,8 @@ type Mapper struct {
 	pathChecks atomic.Int64
 	// revs caches the store's good answers for pkid's certificates
 	// (revcache.go).
-	revs revCache
+	revs  revCache
+	revOn bool // cacheable(Store)
 	// namesMemo holds the certNames of recent client certificates by DER.
 	namesMu   sync.Mutex
 	namesMemo map[string]*certNames
@@ -137,7 +136,7 @@ func New(cfg Config) (*Mapper, error) {
 	if cfg.Store == nil || cfg.Tree == nil {
 		return nil, errors.New("certmap: Config.Store and Config.Tree are required")
 	}
-	m := &Mapper{cfg: cfg, rev: cfg.Revocation, proxy: map[string]bool{}}
+	m := &Mapper{cfg: cfg, rev: cfg.Revocation, proxy: map[string]bool{}, revOn: cacheable(cfg.Store)}
 	if m.rev == nil {
 		m.rev = revocation.New(revocation.Config{Time: cfg.Now})
 	}

@@ -12,39 +12,32 @@ import (
 // revCache remembers which of pkid's own certificates the store last
 // said were good (issued by the CA the path names, stored under the same
 // DER, not revoked), so that a client logging in again with the same
-// certificate costs no read of the certificate's row. Refusals are never
-// cached: only checkStore's success puts an entry.
+// certificate reads the store's change-feed revision (one indexed lookup,
+// store.Store Revision) instead of the certificate's row with its DER.
+// Refusals are never cached: only checkStore's success puts an entry.
 //
-// It keeps the promise that a revocation applies to the next bind:
+// It keeps the promise that a revocation applies to the next bind, by
+// whichever process it was made (pkid serve's API, `pkid revoke` on the
+// same SQLite file): every revocation, release and issue moves the
+// revision, and every bind reads the revision before it trusts the cache;
+// when it differs from the one the cache was filled at, the cache is
+// emptied. A bind that read the store before such a flush puts nothing
+// (its epoch is old), so an answer read before a change cannot outlive
+// the flush the change caused.
 //
-//   - A write through the Mapper's own Store handle (a revocation by this
-//     process: pkid serve's API, ca.Service) empties the cache before the
-//     next lookup, without a query: the handle counts its finished writes
-//     (store.WriteCounter) and every lookup compares the count.
-//   - A change by another process or node (pkid revoke on the same SQLite
-//     file, another server on PostgreSQL) moves the store's change-feed
-//     revision; the cache trusts itself at most maxAge
-//     (revCacheMaxAge), then reads Revision and empties itself if it
-//     moved. Such a revocation applies at most maxAge late.
-//
-// Every flush bumps the epoch; a bind that read the store before a flush
-// puts nothing (its epoch is old), so an answer read before a change
-// cannot survive the flush the change caused. A store that is not a
-// WriteCounter gets no cache: every bind reads the store.
+// Stores that push changes (store.Notifier: PostgreSQL) get no cache:
+// their Revision resolves the feed's horizon and costs as much as the
+// row it would save, so every bind reads the certificate there.
 //
 // The cache holds at most revCacheMax certificates and drops one at
 // random (Go's map iteration order) when full; an entry serves only
 // until its certificate's notAfter.
 type revCache struct {
 	mu       sync.Mutex
-	max      int           // 0: revCacheMax
-	maxAge   time.Duration // 0: revCacheMaxAge
-	epoch    uint64        // bumped by every flush
-	writes   uint64        // the store handle's write count when last compared
-	rev      int64         // the store's revision when last read
+	max      int    // 0: revCacheMax
+	epoch    uint64 // bumped by every flush
+	rev      int64  // the revision the entries were read at or after
 	revKnown bool
-	checked  time.Time // when rev was read
-	checking bool      // a Revision read is in flight (outside mu)
 	items    map[revKey]revEntry
 
 	// Counters, for tests and benchmarks.
@@ -68,46 +61,31 @@ type revEntry struct {
 // revCacheMax bounds the cache: about 150 bytes per certificate.
 const revCacheMax = 10000
 
-// revCacheMaxAge is how long the cache trusts itself before asking the
-// store's change feed whether anything changed: the bound on how late a
-// revocation by another process applies (the issue allows one second).
-// Like directory.DefaultCacheMaxAge, it costs one indexed lookup per
-// interval.
-const revCacheMaxAge = 100 * time.Millisecond
+// cacheable reports whether revCache serves st (see revCache).
+func cacheable(st store.Store) bool {
+	_, pushes := st.(store.Notifier)
+	return !pushes
+}
 
-// lookup reports whether key is cached as good at now, after making sure
-// the cache reflects every write through wc and, at most maxAge late,
-// every change in st. It returns the epoch a put after reading the store
-// must quote. An error reading the revision empties the cache.
-func (c *revCache) lookup(ctx context.Context, st store.Store, wc store.WriteCounter, key revKey, now time.Time) (epoch uint64, hit bool, err error) {
+// lookup reads st's revision, empties the cache if it moved, and reports
+// whether key is cached as good at now. It returns the epoch a put after
+// reading the store must quote. An error reading the revision empties the
+// cache.
+func (c *revCache) lookup(ctx context.Context, st store.Store, key revKey, now time.Time) (epoch uint64, hit bool, err error) {
+	rev, rerr := st.Revision(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if w := wc.Writes(); w != c.writes {
-		// This process wrote (perhaps a revocation): nothing cached is
-		// known to hold.
+	if rerr != nil {
 		c.flushLocked()
-		c.writes = w
+		c.revKnown = false
+		return c.epoch, false, rerr
 	}
-	maxAge := c.maxAge
-	if maxAge <= 0 {
-		maxAge = revCacheMaxAge
-	}
-	at := time.Now()
-	if !c.checking && (!c.revKnown || at.Sub(c.checked) >= maxAge || at.Before(c.checked)) {
-		c.checking = true
-		c.mu.Unlock()
-		rev, rerr := st.Revision(ctx)
-		c.mu.Lock()
-		c.checking = false
-		if rerr != nil {
-			c.flushLocked()
-			c.revKnown = false
-			return c.epoch, false, rerr
-		}
-		if !c.revKnown || rev != c.rev {
-			c.flushLocked()
-		}
-		c.rev, c.revKnown, c.checked = rev, true, at
+	if !c.revKnown || rev != c.rev {
+		// Something changed since the entries were read (or, with
+		// concurrent binds, an older read finished late: flushing
+		// then is merely unneeded).
+		c.flushLocked()
+		c.rev, c.revKnown = rev, true
 	}
 	e, ok := c.items[key]
 	switch {

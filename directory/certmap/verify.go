@@ -67,10 +67,9 @@ func (m *Mapper) names(c *x509.Certificate) *certNames {
 // anchor, clientAuth extended key usage (or none), validity, and
 // revocation of the leaf (store for pkid CAs; package revocation for the
 // whole chain otherwise). The store's answer for a pkid certificate found
-// good is cached (revCache): every write through the Mapper's Store
-// handle empties the cache before the next bind, other processes'
-// changes empty it at most revCacheMaxAge (100 ms) late; refusals are
-// never cached. The path validation of a chain seen before is reused while every
+// good is cached (revCache) and trusted only while the store's change-feed
+// revision, read at every call, stands still; refusals are never cached.
+// The path validation of a chain seen before is reused while every
 // certificate of the path is valid and the store lists the same CAs
 // (chainCache). A refused certificate gives an *Error; a failure to read
 // the store gives a plain error.
@@ -163,11 +162,10 @@ func (m *Mapper) verify(ctx context.Context, chain []*x509.Certificate, validate
 
 // checkStore reads the leaf's state from the store, the single source of
 // truth, or from revCache, which holds only the store's good answers and
-// reflects this process's writes at once and other processes' within
-// revCacheMaxAge: so a revocation applies to the next bind.
+// is emptied whenever the store's revision moved: so a revocation by any
+// process applies to the next bind.
 func (m *Mapper) checkStore(ctx context.Context, v *Verified) error {
-	wc, ok := m.cfg.Store.(store.WriteCounter)
-	if !ok {
+	if !m.revOn {
 		return m.readStore(ctx, v)
 	}
 	sum := v.sum
@@ -175,7 +173,7 @@ func (m *Mapper) checkStore(ctx context.Context, v *Verified) error {
 		sum = sha256.Sum256(v.Leaf.Raw)
 	}
 	key := revKey{der: sum, serial: v.Serial, caID: v.CAID}
-	epoch, hit, err := m.revs.lookup(ctx, m.cfg.Store, wc, key, m.now())
+	epoch, hit, err := m.revs.lookup(ctx, m.cfg.Store, key, m.now())
 	if err != nil {
 		return fmt.Errorf("certmap: read the store's revision: %w", err)
 	}

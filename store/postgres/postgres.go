@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,9 +46,6 @@ type Store struct {
 	// losing its connection (tests lengthen it to prove the fallback poll).
 	listenRetry time.Duration
 	listenPID   func(pid uint32) // test hook: the listener's backend PID
-	// writes counts the transactions this handle has finished
-	// (store.WriteCounter).
-	writes atomic.Uint64
 
 	horizon horizon // how far this Store has read the change feed (feed.go)
 }
@@ -212,15 +208,8 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 
 // tx runs fn in one transaction and commits it when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	// Counted once the transaction is over, committed or not
-	// (store.WriteCounter).
-	defer s.writes.Add(1)
 	return s.retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
 }
-
-// Writes returns how many transactions this handle has finished,
-// committed or not (store.WriteCounter).
-func (s *Store) Writes() uint64 { return s.writes.Load() }
 
 // feed is a feed-writing transaction. Its revisions come from the
 // feed_revision sequence, so feed writers on every node run and commit

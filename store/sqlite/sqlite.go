@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pkid/pkid/store"
@@ -42,19 +41,9 @@ type Store struct {
 	// certificate inserts): modernc's SQLite otherwise parses the SQL on
 	// every call.
 	stmts sync.Map // query text → *sql.Stmt
-	// writes counts the writing transactions this handle has finished
-	// (store.WriteCounter).
-	writes atomic.Uint64
 }
 
-var (
-	_ store.Store        = (*Store)(nil)
-	_ store.WriteCounter = (*Store)(nil)
-)
-
-// Writes returns how many writing transactions this handle has finished,
-// committed or not (store.WriteCounter).
-func (s *Store) Writes() uint64 { return s.writes.Load() }
+var _ store.Store = (*Store)(nil)
 
 // prepared returns the prepared statement for one of the store's constant
 // queries, preparing it on first use.
@@ -196,9 +185,6 @@ func (s *Store) writeOn(ctx context.Context, b txBeginner, fn func(tx *sql.Tx) e
 		return fmt.Errorf("begin transaction on %s: %w%s", s.path, err, hint(err, s.path))
 	}
 	defer tx.Rollback() // no-op after Commit; undoes everything on error or panic
-	// Counted once the transaction is over, so that a reader who sees the
-	// old count read before the commit (store.WriteCounter).
-	defer s.writes.Add(1)
 	// A 16 MiB page cache on the connections that write: a 100,000-entry
 	// import keeps its b-trees' interiors cached (20% less CPU). The
 	// setting stays with the connection, so it costs one statement per
