@@ -161,8 +161,9 @@ func expire(c *x509.Certificate, at time.Time) *x509.Certificate {
 	return c
 }
 
-// TestRevokedInStore: the store is read at every bind, so the bind right
-// after a revocation fails (well within a second: there is no cache).
+// TestRevokedInStore: the store is consulted at every bind, so the bind
+// right after a revocation fails (the revocation cache is emptied when the
+// store's revision moves).
 func TestRevokedInStore(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

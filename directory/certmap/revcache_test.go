@@ -241,3 +241,48 @@ func TestRevCache(t *testing.T) {
 		}
 	})
 }
+
+// TestRevCacheConcurrentRevocation: with binds of the same certificate
+// running concurrently (filling and hitting the cache), every bind that
+// starts after a revocation through another handle returns is refused.
+func TestRevCacheConcurrentRevocation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	m := f.mapper(t, Config{})
+	chain := f.issue(t, "client", "CN=Alice Smith,O=Example", "")
+	other, err := sqlite.Open(ctx, f.ca.Store.(*sqlite.Store).Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var revoked, stop atomic.Bool
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for !stop.Load() {
+				after := revoked.Load()
+				_, err := m.Authenticate(ctx, chain, "")
+				if after && err == nil {
+					errs <- errors.New("a bind that started after the revocation succeeded")
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := other.Revoke(ctx, ca.FormatSerial(chain[0].SerialNumber), store.Revocation{Reason: ca.ReasonKeyCompromise}); err != nil {
+		t.Fatal(err)
+	}
+	revoked.Store(true)
+	time.Sleep(50 * time.Millisecond)
+	stop.Store(true)
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.revs.hits.Load() == 0 {
+		t.Fatal("no bind was served from the cache")
+	}
+}
