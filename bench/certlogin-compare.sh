@@ -15,6 +15,10 @@
 #   x25519    pkid's connect rows again with the client offering X25519
 #             only, the key exchange slapd (GnuTLS 3.7) negotiates: by
 #             default Go clients offer X25519MLKEM768 and pkid accepts it
+#             for full handshakes (resumed ones use X25519 anyway)
+#   resume-hybrid  pkid's resumed row with "tls_hybrid_resumption": true
+#             (a second pkid serve on the same data): resumed handshakes
+#             on X25519MLKEM768, as before internal/tlshello
 #   search    (uid=user{i}) subtree search after an EXTERNAL bind as
 #             user42, with 20 access rules on the path: pkid has 20
 #             aclEntry values at o=bench (10 access-id, 9 group, 1
@@ -150,10 +154,28 @@ measure pkid-connect-ldaps-resume-x25519 "$WORK/bin/certload" "${L[@]}" -url "ld
 measure pkid-search-external-acl20 "$WORK/bin/ldapload" "${L[@]}" -n "$USERS" -url "ldaps://127.0.0.1:$PKIDS_PORT" "${P[@]}" -bind external -base o=bench -scope sub -filter "(uid=user{i})"
 stop_servers
 
+# 3. pkid again with "tls_hybrid_resumption": true, the key exchange of
+# resumed handshakes before internal/tlshello (X25519MLKEM768 when the
+# client offers it, as Go clients do): the resumed row once more, so the
+# run shows what the classical share of a resumed login saves.
+if [[ -z ${ONLY:-} || pkid-connect-ldaps-resume-hybrid =~ $ONLY ]]; then
+	sed 's/^{/{"tls_hybrid_resumption": true, /' pkid.json >pkid-hybrid.json
+	taskset -c "$SERVER_CPU" "$WORK/bin/pkid" serve --config pkid-hybrid.json --http "127.0.0.1:$HTTP_PORT" --ldap "127.0.0.1:$PKID_PORT" \
+		--ldaps "127.0.0.1:$PKIDS_PORT" --log-level warn >pkid-hybrid.out 2>pkid-hybrid.log &
+	SERVER_PIDS=($!)
+	wait_port "$PKIDS_PORT"
+	sleep 0.5
+	kill -0 "${SERVER_PIDS[0]}" || { cat pkid-hybrid.log >&2; exit 1; }
+	measure pkid-connect-ldaps-resume-hybrid "$WORK/bin/certload" "${L[@]}" -url "ldaps://127.0.0.1:$PKIDS_PORT" "${P[@]}" -resume
+	stop_servers
+fi
+
 # Ratios of the medians, per server core-second.
 summarize "$RESULTS" \
 	pkid-connect-ldaps slapd-connect-ldaps "pkid / slapd, LDAPS + cert + EXTERNAL connect (target >= 1.5x)" \
 	pkid-connect-ldaps-resume slapd-connect-ldaps-resume "pkid resumed / slapd, LDAPS + EXTERNAL connect (target >= 3x)" \
+	pkid-connect-ldaps-resume-hybrid slapd-connect-ldaps-resume "pkid resumed with tls_hybrid_resumption / slapd (info)" \
+	pkid-connect-ldaps-resume pkid-connect-ldaps-resume-hybrid "pkid resumed, X25519 / X25519MLKEM768 resumption (info)" \
 	pkid-connect-starttls-resume slapd-connect-starttls-resume "pkid resumed / slapd, StartTLS + EXTERNAL connect" \
 	pkid-connect-ldaps-x25519 slapd-connect-ldaps "pkid / slapd, LDAPS + EXTERNAL connect, both X25519 (info)" \
 	pkid-connect-ldaps-resume-x25519 slapd-connect-ldaps-resume "pkid resumed / slapd, both X25519 (info)" \

@@ -27,6 +27,7 @@ SHARED_BENCH=${SHARED_BENCH:-$REPO/../shared/bench}
 [[ -d $SHARED_BENCH/peers ]] || SHARED_BENCH=/work/shared/bench
 RESULTS_DIR=${RESULTS_DIR:-/tmp/pkid-bench-results}
 source "$SHARED_BENCH/peers/lib.sh"
+source "$REPO/bench/lib.sh" # server CPU from schedstat, in ns: the nodes run at ~20 % of a core
 need go taskset openssl
 LEAVES=${LEAVES:-100}
 REVOKE=${REVOKE:-10}
@@ -142,7 +143,7 @@ awk -v pgcpu="$PG_CPU" '
 		match($0, /"ops_per_sec":[0-9.e+-]+/); o = substr($0, RSTART + 14, RLENGTH - 14)
 		match($0, /"server_cpu_pct":[0-9.]+/); c = substr($0, RSTART + 17, RLENGTH - 17)
 		cs[l] = (c > 0) ? o / (c / 100) : 0
-		printf "OCSP %-10s %10.0f ops/s  server CPU %3d%%  %10.0f ops/core-s\n", l, o, c, cs[l]
+		printf "OCSP %-10s %10.0f ops/s  server CPU %6.2f%%  %10.0f ops/core-s\n", l, o, c, cs[l]
 	}
 	END {
 		printf "PostgreSQL server CPU during the PostgreSQL OCSP runs: %s%% of a core\n", pgcpu

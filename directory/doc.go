@@ -28,6 +28,13 @@
 //   - Passwords: {ARGON2} (argon2id, new passwords), {SSHA}, {SHA},
 //     {SSHA256/512}, {SHA256/512}, {CRYPT} ($1$, $5$, $6$).
 //
+// Equality indexes (Config.Indexed) hold one store row per normalised
+// value; an objectClass value's row names the class as listed, not its
+// superclasses, so a search on a class looks up the rows of the class and
+// of each of its subclasses and sends every entry found once (stores
+// written before this held superclass rows too, which the union also
+// reads). Import writes them through the store's bulk path.
+//
 // Approximate match (~=) compares the equality rule's canonical forms with
 // all white space removed and case folded.
 //

@@ -264,6 +264,9 @@ func substringsMatch(m *rule, s string, f *ldap.Filter) bool {
 
 const oidObjectClass = "2.5.4.0"
 
+// oidTop is the object class every entry belongs to (RFC 4512 §2.4.1).
+const oidTop = "2.5.6.0"
+
 // matchObjectClass is slapd's objectSubClassMatch, which objectClass
 // equality uses: (objectClass=person) matches an inetOrgPerson entry.
 func (t *Tree) matchObjectClass(v *view, value []byte) Tri {

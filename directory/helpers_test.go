@@ -15,12 +15,19 @@ import (
 // newTestTree opens a tree over a fresh SQLite store with suffix o=test.
 func newTestTree(t testing.TB) *Tree {
 	t.Helper()
+	return newTestTreeIndexed(t, nil)
+}
+
+// newTestTreeIndexed is newTestTree with Config.Indexed set to indexed
+// (nil: DefaultIndexed; empty: no index at all).
+func newTestTreeIndexed(t testing.TB, indexed []string) *Tree {
+	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pkid.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	tr, err := New(Config{Store: st, Suffixes: []string{"o=test"}, Now: func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }})
+	tr, err := New(Config{Store: st, Suffixes: []string{"o=test"}, Indexed: indexed, Now: func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}

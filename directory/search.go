@@ -194,39 +194,48 @@ func (t *Tree) search(ctx context.Context, id Identity, p SearchParams, sc *sear
 		r.seen = map[string]bool{}
 	}
 	base := r.base
-	q := store.DirQuery{Base: base, BaseDN: norm, Index: t.indexFor(&req.Filter)}
+	keys := t.indexFor(&req.Filter, r.keyBuf[:0])
+	var scope store.DirScope
 	switch req.Scope {
 	case ldap.ScopeBaseObject:
-		q.Scope = store.DirBase
+		scope = store.DirBase
 	case ldap.ScopeSingleLevel:
-		q.Scope = store.DirOne
+		scope = store.DirOne
 	case ldap.ScopeWholeSubtree, ldap.ScopeChildren:
-		q.Scope = store.DirSub
+		scope = store.DirSub
 	default:
 		return r.res, ldap.Errorf(ldap.ResultProtocolError, "unknown search scope %d", req.Scope)
 	}
 	children := req.Scope == ldap.ScopeChildren
-	if q.Index != nil && t.cache != nil {
-		err := t.indexedEntries(ctx, gen, *q.Index, sc, func(x *cached) error {
-			if !store.InScope(x.norm, x.parent, base, norm, q.Scope) || (children && x.id == base) {
-				return nil
+	if len(keys) > 1 {
+		r.found = map[int64]bool{}
+	}
+	if keys != nil && t.cache != nil {
+		for _, key := range keys {
+			err = t.indexedEntries(ctx, gen, key, sc, func(x *cached) error {
+				if !store.InScope(x.norm, x.parent, base, norm, scope) || (children && x.id == base) || r.foundBefore(x.id) {
+					return nil
+				}
+				if err := r.check(); err != nil {
+					return err
+				}
+				return r.emit(x.entry, x.attrs, x.norm, x.id)
+			})
+			if err != nil {
+				break
 			}
-			if err := r.check(); err != nil {
-				return err
-			}
-			return r.emit(x.entry, x.attrs, x.norm, x.id)
-		})
+		}
 		if err == nil {
-			err = t.searchVirtual(ctx, d, norm, q.Scope, children, &req.Filter, r.virtualEmit)
+			err = t.searchVirtual(ctx, d, norm, scope, children, &req.Filter, r.virtualEmit)
 		}
 		err = storeErr(pageDone(err))
 		return r.res, err
 	}
-	err = t.st.DirSearch(ctx, q, func(se *store.DirEntry) error {
+	emit := func(se *store.DirEntry) error {
 		if err := r.check(); err != nil {
 			return err
 		}
-		if children && se.ID == base {
+		if children && se.ID == base || r.foundBefore(se.ID) {
 			return nil
 		}
 		x, _, err := t.fromStore(se, true)
@@ -234,9 +243,19 @@ func (t *Tree) search(ctx context.Context, id Identity, p SearchParams, sc *sear
 			return err
 		}
 		return r.emit(x.entry, x.attrs, se.NormDN, se.ID)
-	})
+	}
+	q := store.DirQuery{Base: base, BaseDN: norm, Scope: scope}
+	if keys == nil {
+		err = t.st.DirSearch(ctx, q, emit)
+	}
+	for i := range keys {
+		q.Index = &keys[i]
+		if err = t.st.DirSearch(ctx, q, emit); err != nil {
+			break
+		}
+	}
 	if err == nil {
-		err = t.searchVirtual(ctx, d, norm, q.Scope, children, &req.Filter, r.virtualEmit)
+		err = t.searchVirtual(ctx, d, norm, scope, children, &req.Filter, r.virtualEmit)
 	}
 	err = storeErr(pageDone(err))
 	return r.res, err
@@ -270,12 +289,30 @@ type searchRun struct {
 	hideProvided bool            // stored entries with a provider's DN are left out
 	base         int64           // the base entry's ID (0: the root)
 	seen         map[string]bool // derefAliases in searching: entries sent
+	// keyBuf holds the index key of a search on one key (indexFor); found
+	// the IDs of entries found through the index when it looks up several
+	// keys, which an entry may hold more than one of.
+	keyBuf [1]store.DirIndexKey
+	found  map[int64]bool
 }
 
 // canSearch is the filter's access check: may the caller search at on
 // the entry being evaluated.
 func (r *searchRun) canSearch(at *AttributeType) bool {
 	return r.t.allowed(r.ctx, r.id, RightSearch, r.canNorm, at)
+}
+
+// foundBefore reports whether an index lookup of several keys already
+// found the entry with that ID (and notes it found otherwise).
+func (r *searchRun) foundBefore(id int64) bool {
+	if r.found == nil {
+		return false
+	}
+	if r.found[id] {
+		return true
+	}
+	r.found[id] = true
+	return false
 }
 
 // check ends the search when its context ends or its time is up.
@@ -384,43 +421,60 @@ func pageDone(err error) error {
 	return err
 }
 
-// indexFor picks an equality index the filter can use: the filter itself
-// or a conjunct of an AND being an equality on an indexed attribute
-// (without subtypes, whose values the index would miss).
-func (t *Tree) indexFor(f *ldap.Filter) *store.DirIndexKey {
+// indexFor picks the equality index rows the filter can use: those of
+// the filter itself or of a conjunct of an AND being an equality on an
+// indexed attribute (without subtypes, whose values the index would
+// miss). The entries holding any of the rows are the candidates: an
+// objectClass equality needs the rows of the class and of every subclass,
+// since an entry's row names only the classes it lists (indexKeys). The
+// keys are appended to buf[:0] (one key fits the caller's buffer without
+// allocating); nil means no index applies.
+func (t *Tree) indexFor(f *ldap.Filter, buf []store.DirIndexKey) []store.DirIndexKey {
 	switch f.Type {
 	case ldap.FilterEqualityMatch:
 		d, _, err := t.schema.parseAttrDesc(f.Attr)
-		if err != nil || d.at == nil || d.opts != "" || !t.indexed[d.at] || t.subtyped[d.at] {
+		if err != nil || d.at == nil || d.opts != "" || t.indexed[d.at] == "" || t.subtyped[d.at] {
 			return nil
 		}
-		name := strings.ToLower(d.at.Name())
+		name := t.indexed[d.at]
 		if d.at.OID == oidObjectClass {
 			c := t.schema.Class(strings.TrimSpace(string(f.Value)))
-			if c == nil {
+			if c == nil || c.OID == oidTop { // top: every entry
 				return nil
 			}
-			if c.OID == "2.5.6.0" {
-				return nil // top: every entry
+			keys := buf[:0]
+			for _, x := range t.subclasses[c] {
+				keys = append(keys, store.DirIndexKey{Attr: name, Value: x.OID})
 			}
-			return &store.DirIndexKey{Attr: name, Value: c.OID}
+			if len(keys) == 0 {
+				return nil
+			}
+			return keys
 		}
 		n, ok := d.at.Equality.impl.norm(t.schema, f.Value)
 		if !ok {
 			return nil
 		}
-		return &store.DirIndexKey{Attr: name, Value: n}
+		return append(buf[:0], store.DirIndexKey{Attr: name, Value: n})
 	case ldap.FilterAnd:
-		var best *store.DirIndexKey
+		// Prefer a key other than objectClass: it selects fewer entries;
+		// among objectClass ones, fewer rows to look up. Each conjunct's
+		// keys go to buf in turn, so the best is worked out again.
+		best, bestClass, bestLen := -1, false, 0
 		for i := range f.Children {
-			if k := t.indexFor(&f.Children[i]); k != nil {
-				// Prefer a key other than objectClass: it selects fewer entries.
-				if best == nil || best.Attr == "objectclass" {
-					best = k
-				}
+			k := t.indexFor(&f.Children[i], buf)
+			if k == nil {
+				continue
+			}
+			class := k[0].Attr == "objectclass"
+			if best < 0 || bestClass && (!class || len(k) < bestLen) {
+				best, bestClass, bestLen = i, class, len(k)
 			}
 		}
-		return best
+		if best < 0 {
+			return nil
+		}
+		return t.indexFor(&f.Children[best], buf)
 	}
 	return nil
 }

@@ -89,16 +89,25 @@ directory %[1]s/db
 	return addr
 }
 
-// TestDifferentialSlapd loads the same LDIF into slapd (back-mdb) and a
-// Tree and checks a table of searches finds the same entries. It drives
-// slapd through ldapsearch, so it needs slapd and ldap-utils.
+// TestDifferentialSlapd loads the same LDIF into slapd (back-mdb) and two
+// Trees, one with the default equality indexes and one with none, and
+// checks a table of searches finds the same entries in all three. It
+// drives slapd through ldapsearch, so it needs slapd and ldap-utils.
 func TestDifferentialSlapd(t *testing.T) {
 	ldapsearch := peer.Need(t, "ldapsearch", "ldap-utils")
 	data := diffLDIF()
 	addr := startSlapd(t, data)
-	tr := newTestTree(t)
-	if _, err := tr.Import(t.Context(), NewLDIFReader(strings.NewReader(data)), ImportOptions{}); err != nil {
-		t.Fatal(err)
+	trees := []struct {
+		name string
+		tr   *Tree
+	}{
+		{"indexed", newTestTree(t)},
+		{"unindexed", newTestTreeIndexed(t, []string{})},
+	}
+	for _, x := range trees {
+		if _, err := x.tr.Import(t.Context(), NewLDIFReader(strings.NewReader(data)), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	scopes := map[ldap.Scope]string{ldap.ScopeBaseObject: "base", ldap.ScopeSingleLevel: "one", ldap.ScopeWholeSubtree: "sub"}
 	tests := []struct {
@@ -110,6 +119,17 @@ func TestDifferentialSlapd(t *testing.T) {
 		{"o=diff", ldap.ScopeSingleLevel, "(objectClass=*)"},
 		{"o=diff", ldap.ScopeBaseObject, "(objectClass=organization)"},
 		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=person)"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=organizationalPerson)"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=inetOrgPerson)"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=2.5.6.6)"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=PERSON)"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=posixAccount)"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=groupOfNames)"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=account)"},
+		{"ou=people,o=diff", ldap.ScopeSingleLevel, "(objectClass=organizationalPerson)"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(&(objectClass=person)(objectClass=posixAccount))"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(&(objectClass=person)(cn=nick3))"},
+		{"o=diff", ldap.ScopeWholeSubtree, "(|(objectClass=person)(objectClass=posixGroup))"},
 		{"o=diff", ldap.ScopeWholeSubtree, "(objectClass=top)"},
 		{"o=diff", ldap.ScopeWholeSubtree, "(uid=u7)"},
 		{"o=diff", ldap.ScopeWholeSubtree, "(UID=U7)"},
@@ -170,12 +190,14 @@ func TestDifferentialSlapd(t *testing.T) {
 				}
 			}
 			sort.Strings(want)
-			got, _, err := search(t, tr, tc.base, tc.scope, tc.filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("pkid found %d entries, slapd %d\npkid:  %q\nslapd: %q", len(got), len(want), got, want)
+			for _, x := range trees {
+				got, _, err := search(t, x.tr, tc.base, tc.scope, tc.filter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Errorf("pkid (%s) found %d entries, slapd %d\npkid:  %q\nslapd: %q", x.name, len(got), len(want), got, want)
+				}
 			}
 		})
 	}

@@ -143,14 +143,18 @@ type Tree struct {
 	cfg      Config
 	st       store.DirectoryStore
 	schema   *Schema
-	indexed  map[*AttributeType]bool
-	subtyped map[*AttributeType]bool // types other types inherit from: their index misses subtypes
-	suffixes map[string]bool
-	now      func() time.Time
-	rand     io.Reader
-	cache    *readCache
-	subNorm  string // the subschema entry's normalised DN
-	vparents vparentCache
+	indexed  map[*AttributeType]string // indexed types → name of their index rows (lower-case)
+	subtyped map[*AttributeType]bool   // types other types inherit from: their index misses subtypes
+	// subclasses lists, for each object class, itself and every class
+	// below it, in schema order: the index rows an objectClass equality
+	// looks up (indexFor).
+	subclasses map[*ObjectClass][]*ObjectClass
+	suffixes   map[string]bool
+	now        func() time.Time
+	rand       io.Reader
+	cache      *readCache
+	subNorm    string // the subschema entry's normalised DN
+	vparents   vparentCache
 
 	// Memos of attribute descriptions, interned type names and parsed
 	// DNs (cache.go).
@@ -172,7 +176,7 @@ func New(cfg Config) (*Tree, error) {
 	if !ok {
 		return nil, fmt.Errorf("directory: store %T does not implement store.DirectoryStore", cfg.Store)
 	}
-	t := &Tree{cfg: cfg, st: ds, schema: cfg.Schema, indexed: map[*AttributeType]bool{}, subtyped: map[*AttributeType]bool{}, suffixes: map[string]bool{}, now: cfg.Now, rand: cfg.Rand}
+	t := &Tree{cfg: cfg, st: ds, schema: cfg.Schema, indexed: map[*AttributeType]string{}, subtyped: map[*AttributeType]bool{}, suffixes: map[string]bool{}, now: cfg.Now, rand: cfg.Rand}
 	if t.schema == nil {
 		t.schema = DefaultSchema()
 	}
@@ -198,11 +202,19 @@ func New(cfg Config) (*Tree, error) {
 		if at.Equality == nil || at.Equality.impl == nil {
 			return nil, fmt.Errorf("directory: indexed attribute %q has no equality rule pkid implements", n)
 		}
-		t.indexed[at] = true
+		t.indexed[at] = strings.ToLower(at.Name())
 	}
 	for _, at := range t.schema.Attributes {
 		if at.Sup != nil {
 			t.subtyped[at.Sup] = true
+		}
+	}
+	t.subclasses = map[*ObjectClass][]*ObjectClass{}
+	for _, c := range t.schema.Classes {
+		sup := map[*ObjectClass]bool{}
+		c.superclasses(sup)
+		for p := range sup {
+			t.subclasses[p] = append(t.subclasses[p], c)
 		}
 	}
 	for _, s := range cfg.Suffixes {
@@ -331,23 +343,25 @@ func decode(e *store.DirEntry) (*Entry, error) {
 	return &Entry{DN: e.DN, Attributes: attrs}, nil
 }
 
-// indexKeys returns the equality index rows of an entry's attributes.
+// indexKeys returns the equality index rows of an entry's attributes. An
+// objectClass value gets one row, the class's OID, not one per
+// superclass: an import then writes two rows fewer per inetOrgPerson, and
+// a search for a superclass looks up the rows of its subclasses instead
+// (indexFor). Stores written before hold superclass rows too, which such a
+// search finds as well, once per entry.
 func (t *Tree) indexKeys(attrs []Attribute) []store.DirIndexKey {
 	var keys []store.DirIndexKey
 	for _, a := range attrs {
-		d, _, err := t.schema.parseAttrDesc(a.Type)
-		if err != nil || d.at == nil || !t.indexed[d.at] {
+		d, ok := t.attrDesc(a.Type)
+		if !ok || d.at == nil || t.indexed[d.at] == "" {
 			continue
 		}
-		name := strings.ToLower(d.at.Name())
+		name := t.indexed[d.at]
 		for _, v := range a.Values {
 			if d.at.OID == oidObjectClass {
 				if c := t.schema.Class(string(v)); c != nil {
-					// The class and its superclasses, worked out once.
-					for _, x := range t.classSet([]*ObjectClass{c}).all {
-						if x.OID != "2.5.6.0" { // top: every entry; never looked up
-							keys = append(keys, store.DirIndexKey{Attr: name, Value: x.OID})
-						}
+					if c.OID != oidTop { // every entry; never looked up
+						keys = append(keys, store.DirIndexKey{Attr: name, Value: c.OID})
 					}
 					continue
 				}

@@ -91,7 +91,7 @@ func (c *conn) Identity() Identity { return *c.identity.Load() }
 // disconnects, a protocol error, the idle timeout or Shutdown.
 func (c *conn) serve() {
 	if c.useTLS {
-		tc := tls.Server(c.nc, c.s.cfg.TLS)
+		tc := tls.Server(c.s.tlsConn(c.nc), c.s.cfg.TLS)
 		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.ReadTimeout)
 		err := tc.HandshakeContext(ctx)
 		cancel()

@@ -66,7 +66,7 @@ func (c *conn) startTLS(m *Message, rd *bufio.Reader) (*bufio.Reader, bool) {
 		return nil, false
 	}
 	c.wmu.Lock()
-	tc := tls.Server(c.raw, c.s.cfg.TLS)
+	tc := tls.Server(c.s.tlsConn(c.raw), c.s.cfg.TLS)
 	c.nc = tc
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.ReadTimeout)
 	c.raw.SetDeadline(time.Now().Add(c.s.cfg.ReadTimeout))

@@ -136,6 +136,13 @@ type ServerConfig struct {
 	// tls.VerifyClientCertIfGiven with ClientCAs works too, but refuses
 	// such a client at the handshake.
 	TLS *tls.Config
+	// TLSConn, if set, wraps the connection each TLS handshake runs over
+	// (an LDAPS connection as accepted, a StartTLS one after the
+	// response) before tls.Server; TLS.GetConfigForClient finds the
+	// wrapper as ClientHelloInfo.Conn. pkid serve uses it to record the
+	// ClientHello (internal/tlshello). Deadlines are still set on the
+	// accepted connection.
+	TLSConn func(net.Conn) net.Conn
 	// ClientCAs are the trust anchors (and intermediates are taken from
 	// the peer) for SASL EXTERNAL; nil falls back to TLS.ClientCAs. With
 	// neither, EXTERNAL is refused, unless the Backend is a
@@ -239,6 +246,15 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
 		connWorkers: newWorkerPool(maxConnWorkers),
 	}, nil
+}
+
+// tlsConn is the connection a TLS handshake runs over: nc, wrapped by
+// ServerConfig.TLSConn when set.
+func (s *Server) tlsConn(nc net.Conn) net.Conn {
+	if s.cfg.TLSConn != nil {
+		return s.cfg.TLSConn(nc)
+	}
+	return nc
 }
 
 // ErrServerClosed is returned by Serve and ServeTLS after Shutdown.

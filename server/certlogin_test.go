@@ -23,6 +23,8 @@ import (
 )
 
 // TestExternalResumedSession: LDAPS and StartTLS issue session tickets; a
+// full handshake negotiates X25519MLKEM768 and a resumed one X25519 (its
+// keys also come from the PSK of the hybrid handshake); a
 // resumed session still carries the client certificate, so SASL EXTERNAL
 // works on it, and the certificate's revocation is checked at every bind,
 // resumed or not: after a revocation the next bind fails, although the
@@ -44,10 +46,10 @@ func TestExternalResumedSession(t *testing.T) {
 		{"starttls", "ldap://" + f.srv.LDAPAddr().String(), true},
 	} {
 		t.Run(proto.name, func(t *testing.T) {
-			resumed := false
+			resumed, group := false, tls.CurveID(0)
 			cfg := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{cert},
 				ClientSessionCache: tls.NewLRUClientSessionCache(4),
-				VerifyConnection:   func(cs tls.ConnectionState) error { resumed = cs.DidResume; return nil }}
+				VerifyConnection:   func(cs tls.ConnectionState) error { resumed, group = cs.DidResume, cs.CurveID; return nil }}
 			login := func() error {
 				c, err := ldap.Dial(t.Context(), proto.url, &ldap.ClientConfig{TLSConfig: cfg, StartTLS: proto.startTLS, Timeout: 5 * time.Second})
 				if err != nil {
@@ -56,13 +58,27 @@ func TestExternalResumedSession(t *testing.T) {
 				defer c.Close()
 				return c.BindExternal(t.Context(), "")
 			}
-			if err := login(); err != nil || resumed {
-				t.Fatalf("first login: %v (resumed %v), want a full handshake and success", err, resumed)
+			// The full handshake is hybrid post-quantum; the resumed one
+			// runs on X25519 (internal/tlshello.Resumer).
+			if err := login(); err != nil || resumed || group != tls.X25519MLKEM768 {
+				t.Fatalf("first login: %v (resumed %v, group %v), want a full handshake on X25519MLKEM768 and success", err, resumed, group)
 			}
-			if err := login(); err != nil || !resumed {
-				t.Fatalf("second login: %v (resumed %v), want a resumed session and success", err, resumed)
+			if err := login(); err != nil || !resumed || group != tls.X25519 {
+				t.Fatalf("second login: %v (resumed %v, group %v), want a session resumed on X25519 and success", err, resumed, group)
 			}
 		})
+	}
+	// Two resumptions (LDAPS, StartTLS) took the classical configuration;
+	// the full handshakes the listener's.
+	_, body := f.get("/metrics")
+	for _, want := range []string{
+		`pkid_ldap_tls_config_total{config="classical_resumption"} 2`,
+		`pkid_ldap_tls_config_total{config="listener"} 2`,
+		`pkid_ldap_tls_downgrades_refused_total 0`,
+	} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 	if _, err := f.srv.Service().Revoke(t.Context(), iss.Serial, ca.ReasonKeyCompromise, time.Time{}); err != nil {
 		t.Fatal(err)
@@ -94,6 +110,51 @@ func TestExternalResumedSession(t *testing.T) {
 			}
 			if !resumed {
 				t.Error("the second login did not resume its session")
+			}
+		})
+	}
+}
+
+// TestHybridResumptionSwitch: with TLSHybridResumption the resumed
+// handshakes of LDAPS and StartTLS keep X25519MLKEM768.
+func TestHybridResumptionSwitch(t *testing.T) {
+	f := start(t, "", func(c *server.Config) {
+		c.LDAPAddr, c.LDAPSAddr = "127.0.0.1:0", "127.0.0.1:0"
+		c.TLSHybridResumption = true
+	})
+	iss, _ := f.issue(ca.Request{Profile: "client", Subject: "CN=admin,O=pkid"})
+	roots := x509.NewCertPool()
+	roots.AddCert(f.root)
+	cert := tls.Certificate{Certificate: [][]byte{iss.DER}, PrivateKey: iss.Key}
+	for _, proto := range []struct {
+		name, url string
+		startTLS  bool
+	}{
+		{"ldaps", "ldaps://" + f.srv.LDAPSAddr().String(), false},
+		{"starttls", "ldap://" + f.srv.LDAPAddr().String(), true},
+	} {
+		t.Run(proto.name, func(t *testing.T) {
+			var resumed []bool
+			var groups []tls.CurveID
+			cfg := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{cert},
+				ClientSessionCache: tls.NewLRUClientSessionCache(4),
+				VerifyConnection: func(cs tls.ConnectionState) error {
+					resumed, groups = append(resumed, cs.DidResume), append(groups, cs.CurveID)
+					return nil
+				}}
+			for range 2 {
+				c, err := ldap.Dial(t.Context(), proto.url, &ldap.ClientConfig{TLSConfig: cfg, StartTLS: proto.startTLS, Timeout: 5 * time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = c.BindExternal(t.Context(), "")
+				c.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(resumed) != 2 || resumed[0] || !resumed[1] || groups[0] != tls.X25519MLKEM768 || groups[1] != tls.X25519MLKEM768 {
+				t.Fatalf("resumed %v, groups %v; want a full and a resumed handshake, both on X25519MLKEM768", resumed, groups)
 			}
 		})
 	}

@@ -101,6 +101,13 @@ type Config struct {
 	// whose subject DN names an entry. The server fills in the store, the
 	// tree and the clock.
 	CertMap certmap.Config
+	// TLSHybridResumption keeps the hybrid post-quantum key exchange
+	// (X25519MLKEM768) for resumed TLS 1.3 handshakes of the LDAP
+	// listeners too. By default a handshake that will resume a session
+	// uses a classical (EC)DHE share, as its keys also come from the
+	// session's PSK, which a hybrid handshake established; full
+	// handshakes are hybrid either way (internal/tlshello.Resumer).
+	TLSHybridResumption bool
 }
 
 // File is the optional configuration file of `pkid serve` (--config):
@@ -138,6 +145,9 @@ type File struct {
 	// SASL EXTERNAL bind: {"rules": [...], "proxy": [...], "userBase": DN}
 	// (see certmap.Rule for the rule keys).
 	CertMap *certmap.Config `json:"certmap"`
+	// TLSHybridResumption keeps X25519MLKEM768 for resumed handshakes of
+	// the LDAP listeners (Config.TLSHybridResumption); default false.
+	TLSHybridResumption bool `json:"tls_hybrid_resumption"`
 }
 
 // maxConfigBytes bounds the configuration file.
@@ -172,7 +182,7 @@ func ParseFile(name string, b []byte) (*File, error) {
 			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
 			return nil, fmt.Errorf("config file %s, line %d: %w (the file is a JSON object like {\"http\": \"127.0.0.1:8080\"})", name, line, err)
 		}
-		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, ldap, ldaps, allow_remote, url, key_type, log_format, log_level, publish, certmap)", name, err)
+		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, ldap, ldaps, allow_remote, url, key_type, log_format, log_level, publish, certmap, tls_hybrid_resumption)", name, err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("config file %s: more than one JSON value; give one object", name)

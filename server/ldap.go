@@ -18,6 +18,7 @@ import (
 	"github.com/pkid/pkid/ca"
 	"github.com/pkid/pkid/directory"
 	"github.com/pkid/pkid/directory/certmap"
+	"github.com/pkid/pkid/internal/tlshello"
 	"github.com/pkid/pkid/ldap"
 	"github.com/pkid/pkid/store"
 )
@@ -153,6 +154,27 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return l.cert.Load(), nil },
 		ClientAuth:     tls.RequestClientCert,
 	}
+	// Key exchange: every full handshake keeps crypto/tls's default,
+	// hybrid post-quantum X25519MLKEM768 when the client offers it. A
+	// handshake that resumes a session uses X25519 (or another classical
+	// group the client sent a share for): its keys come from the session's
+	// PSK, which the hybrid full handshake established and which travels
+	// only inside the ticket, sealed with the server's ticket key, so it
+	// stays post-quantum protected; the hybrid share would add protection
+	// only against a later theft of that in-memory key, at the price of
+	// an ML-KEM encapsulation per login. The Resumer returns the classical
+	// configuration only for a ClientHello whose ticket crypto/tls will
+	// accept, so a refused ticket is a hybrid full handshake, never a
+	// classical one (internal/tlshello). TLSHybridResumption turns this off.
+	var wrapTLS func(net.Conn) net.Conn
+	if !cfg.TLSHybridResumption {
+		r, err := tlshello.NewResumer(tlsCfg, s.log)
+		if err != nil {
+			return fmt.Errorf("LDAP TLS: %w", err)
+		}
+		wrapTLS = tlshello.NewConn
+		s.metrics.resumerCounts(r.Counts)
+	}
 	// SASL EXTERNAL: certmap verifies the chain as presented (its chain
 	// cache spares a repeat login the signatures), reads its revocation
 	// state from the store at every bind (a revocation applies to the
@@ -165,7 +187,7 @@ func (s *Server) setupLDAP(ctx context.Context) error {
 		return fmt.Errorf("certmap: %w", err)
 	}
 	backend := &certmap.Backend{LDAPBackend: &directory.LDAPBackend{Tree: tree}, Mapper: mapper}
-	l.srv, err = ldap.NewServer(ldap.ServerConfig{Backend: backend, TLS: tlsCfg, Logger: s.log, Now: cfg.Now})
+	l.srv, err = ldap.NewServer(ldap.ServerConfig{Backend: backend, TLS: tlsCfg, TLSConn: wrapTLS, Logger: s.log, Now: cfg.Now})
 	if err != nil {
 		return err
 	}

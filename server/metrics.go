@@ -65,6 +65,30 @@ func newMetrics() *metrics {
 	return m
 }
 
+// resumerCounts exports the LDAP listeners' key-exchange choices
+// (internal/tlshello.Resumer.Counts) as
+// pkid_ldap_tls_config_total{config="classical_resumption"|"listener"}
+// and pkid_ldap_tls_downgrades_refused_total, which should stay 0.
+func (m *metrics) resumerCounts(counts func() (resumed, full, refused uint64)) {
+	for _, c := range []struct {
+		config string
+		pick   func() float64
+	}{
+		{"classical_resumption", func() float64 { r, _, _ := counts(); return float64(r) }},
+		{"listener", func() float64 { _, f, _ := counts(); return float64(f) }},
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "pkid_ldap_tls_config_total",
+			Help:        "TLS ClientHellos of the LDAP listeners by the configuration chosen: classical_resumption (a session crypto/tls will resume, X25519) or listener (hybrid X25519MLKEM768 when offered).",
+			ConstLabels: prometheus.Labels{"config": c.config},
+		}, c.pick))
+	}
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "pkid_ldap_tls_downgrades_refused_total",
+		Help: "LDAP TLS handshakes aborted because crypto/tls refused a session ticket after the classical resumption configuration was chosen (should stay 0).",
+	}, func() float64 { _, _, r := counts(); return float64(r) }))
+}
+
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }

@@ -359,6 +359,7 @@ func TestConfigFile(t *testing.T) {
 		{"full", `{"dir": "/d", "http": "127.0.0.1:9", "allow_remote": true, "url": "http://x:9", "log_format": "json", "log_level": "debug"}`, "",
 			server.File{Dir: "/d", HTTP: "127.0.0.1:9", AllowRemote: true, URL: "http://x:9", LogFormat: "json", LogLevel: "debug"}},
 		{"empty object", `{}`, "", server.File{}},
+		{"hybrid resumption", `{"tls_hybrid_resumption": true}`, "", server.File{TLSHybridResumption: true}},
 		{"unknown key", `{"htttp": "x"}`, "unknown field", server.File{}},
 		{"syntax", "{\n\"dir\": }", "line 2", server.File{}},
 		{"two values", `{} {}`, "more than one", server.File{}},

@@ -48,6 +48,7 @@ GOMEMLIMIT=512MiB pkid serve                # raise the soft memory limit (defau
 				fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 				var targets []publish.Target
 				var certMap certmap.Config
+				hybridResumption := false
 				if *configFile != "" {
 					fc, err := server.ReadFile(*configFile)
 					if err != nil {
@@ -57,6 +58,7 @@ GOMEMLIMIT=512MiB pkid serve                # raise the soft memory limit (defau
 					if fc.CertMap != nil {
 						certMap = *fc.CertMap
 					}
+					hybridResumption = fc.TLSHybridResumption
 					pick := func(dst *string, flagName, v string) {
 						if v != "" && !set[flagName] {
 							*dst = v
@@ -122,6 +124,8 @@ GOMEMLIMIT=512MiB pkid serve                # raise the soft memory limit (defau
 					Logger:  server.NewLogger(g.stderr, *logFormat, level),
 					Publish: targets,
 					CertMap: certMap,
+
+					TLSHybridResumption: hybridResumption,
 				})
 				if err != nil {
 					return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/pkid/pkid/store"
@@ -233,13 +234,14 @@ func TestIndexRuns(t *testing.T) {
 	}
 }
 
-// TestIndexSortAhead: with batches sorted on another goroutine while
-// entries go on being stored, every index row is written once, and an
-// entry replaced mid-transaction (which reads and deletes its rows) sees
-// every row queued or being sorted before it.
+// TestIndexSortAhead: with chunks sorted on other goroutines while
+// entries go on being stored, merged, and written whenever the queue is
+// full, every index row is written once, and an entry replaced
+// mid-transaction (which reads and deletes its rows) sees every row queued
+// or being sorted before it.
 func TestIndexSortAhead(t *testing.T) {
-	defer func(n int) { pendingMax = n }(pendingMax)
-	pendingMax = 10
+	defer func(n, c int) { pendingMax, indexChunkRows = n, c }(pendingMax, indexChunkRows)
+	pendingMax, indexChunkRows = 40, 7
 	st := openTemp(t)
 	defer st.Close()
 	const n = 100
@@ -301,5 +303,101 @@ func TestIndexSortAhead(t *testing.T) {
 	}
 	if rows != 3*n {
 		t.Errorf("%d index rows, want %d", rows, 3*n)
+	}
+}
+
+// TestIndexQueueOrder: rows queued in any order, across several chunks
+// sorted on other goroutines, drain in byte order, each exactly once.
+func TestIndexQueueOrder(t *testing.T) {
+	defer func(c int) { indexChunkRows = c }(indexChunkRows)
+	for _, tc := range []struct {
+		name      string
+		chunkRows int
+		rows      int
+	}{
+		{"one partial chunk", 100, 37},
+		{"full chunks only", 10, 50},
+		{"many chunks and a partial one", 7, 501},
+		{"one row", 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			indexChunkRows = tc.chunkRows
+			var q indexQueue
+			var want []string
+			for i := range tc.rows {
+				// Values shuffled by a multiplier; attributes interleaved.
+				k := store.DirIndexKey{Attr: []string{"uid", "cn", "objectclass"}[i%3], Value: fmt.Sprint(i * 7919 % 1009)}
+				id := int64(tc.rows - i)
+				q.add(k, id)
+				want = append(want, string(newRow(k, id)))
+			}
+			slices.Sort(want)
+			var got []string
+			if err := q.drain(func(row []byte) error { got = append(got, string(row)); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("drained %d rows out of order or incomplete, want %d", len(got), len(want))
+			}
+			if q.n != 0 || len(q.sorted) != 0 || len(q.cur.spans) != 0 {
+				t.Errorf("queue not empty after drain: %d rows", q.n)
+			}
+		})
+	}
+}
+
+// newRow is a row as indexQueue.add encodes it.
+func newRow(k store.DirIndexKey, id int64) []byte {
+	var q indexQueue
+	q.add(k, id)
+	return q.cur.row(0)
+}
+
+// TestKnownParents: entries inserted in turn are known parents without a
+// query, and one deleted or renamed in the same transaction is not,
+// wherever it lies in that run of IDs.
+func TestKnownParents(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	_, err := st.DirUpdate(t.Context(), func(tx store.DirTx) error {
+		ids := map[string]int64{}
+		for _, n := range []string{"a", "b", "c", "d", "e"} {
+			e := &store.DirEntry{DN: "o=" + n, NormDN: "o=" + n, Data: []byte{1}}
+			if err := tx.Put(e); err != nil {
+				return err
+			}
+			ids[n] = e.ID
+		}
+		if err := tx.Delete(ids["c"]); err != nil { // inside the run
+			return err
+		}
+		if err := tx.Delete(ids["e"]); err != nil { // its end
+			return err
+		}
+		if err := tx.Rename(ids["a"], "o=a2", "o=a2"); err != nil { // its start
+			return err
+		}
+		for _, tc := range []struct {
+			parent string
+			want   error
+		}{
+			// o=e first: SQLite gives the next new entry the highest ID
+			// again once o=e, which had it, is gone.
+			{"e", store.ErrNotFound},
+			{"c", store.ErrNotFound},
+			{"a", nil}, // renamed, still there: found by a query
+			{"b", nil},
+			{"d", nil},
+		} {
+			dn := "cn=x,o=" + tc.parent
+			err := tx.Put(&store.DirEntry{ParentID: ids[tc.parent], DN: dn, NormDN: dn, Data: []byte{1}})
+			if !errors.Is(err, tc.want) && (tc.want != nil || err != nil) {
+				return fmt.Errorf("child of o=%s: Put = %v, want %v", tc.parent, err, tc.want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/pkid/pkid/store"
@@ -220,14 +217,15 @@ type dirTx struct {
 	// indexStmts are the index inserts among stmts, by attribute and size.
 	indexStmts map[indexStmtKey]*sql.Stmt
 	// known holds IDs this transaction has read or written, so Put need
-	// not look its parent up again (an import's parents are always known).
-	known map[int64]bool
-	// pending holds index rows not yet written (addIndex); sorted brings
-	// the batch before it once a goroutine has sorted it (sortAhead), and
-	// spare is that batch's memory once written, for the next one.
-	pending []indexRow
-	sorted  chan []indexRow
-	spare   []indexRow
+	// not look its parent up again (an import's parents are always known);
+	// the entries it inserted one after another (an import's, whose IDs
+	// SQLite assigns in turn) are the run of IDs [runLo, runHi] instead, a
+	// map insert less per entry. Forgetting is always safe: it only costs
+	// a query.
+	known        map[int64]bool
+	runLo, runHi int64 // runLo 0: no run
+	// index holds the index rows not yet written (addIndex).
+	index indexQueue
 	// puts counts the entries written; at bulkPuts a transaction in WAL
 	// mode gets a bigger page cache (growCache).
 	puts int
@@ -257,6 +255,39 @@ func (t *dirTx) growCache() error {
 		return fmt.Errorf("raise the page cache for a bulk load: %w", err)
 	}
 	return nil
+}
+
+// isKnown reports whether entry id is known to exist (known).
+func (t *dirTx) isKnown(id int64) bool {
+	return t.runLo != 0 && t.runLo <= id && id <= t.runHi || t.known[id]
+}
+
+// rememberNew remembers an entry this transaction inserted.
+func (t *dirTx) rememberNew(id int64) {
+	switch {
+	case t.runLo == 0:
+		t.runLo, t.runHi = id, id
+	case id == t.runHi+1:
+		t.runHi = id
+	default:
+		t.remember(id)
+	}
+}
+
+// forget drops entry id (deleted or renamed) from what is known, with the
+// part of the run before it.
+func (t *dirTx) forget(id int64) {
+	delete(t.known, id)
+	if t.runLo != 0 && t.runLo <= id && id <= t.runHi {
+		if id == t.runHi {
+			t.runHi--
+		} else {
+			t.runLo = id + 1
+		}
+		if t.runLo > t.runHi {
+			t.runLo, t.runHi = 0, 0
+		}
+	}
 }
 
 func (t *dirTx) remember(id int64) {
@@ -322,7 +353,7 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 	if err := t.outer.Err(); err != nil {
 		return err
 	}
-	if e.ParentID != 0 && !t.known[e.ParentID] {
+	if e.ParentID != 0 && !t.isKnown(e.ParentID) {
 		st, err := t.stmt(`SELECT 1 FROM dir_entries WHERE id = ?`)
 		if err != nil {
 			return err
@@ -338,7 +369,8 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 		t.remember(e.ParentID)
 	}
 	ikeys := encodeIndexKeys(e.Index)
-	if e.ID == 0 {
+	isNew := e.ID == 0
+	if isNew {
 		st, err := t.stmt(`INSERT INTO dir_entries (parent_id, norm_dn, dn, data, ikeys) VALUES (?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
@@ -375,190 +407,16 @@ func (t *dirTx) Put(e *store.DirEntry) error {
 	if err := t.addIndex(e.ID, e.Index); err != nil {
 		return fmt.Errorf("index entry %q: %w", e.DN, err)
 	}
-	t.remember(e.ID)
+	if isNew {
+		t.rememberNew(e.ID)
+	} else {
+		t.remember(e.ID)
+	}
 	t.changed = true
 	if t.puts++; t.puts == bulkPuts && !t.rollback {
 		return t.growCache()
 	}
 	return nil
-}
-
-// indexBatch is how many index rows one INSERT statement writes: one
-// statement per row would cost more in binding and stepping than the
-// b-tree work itself.
-const indexBatch = 64
-
-// pendingMax bounds the index rows a transaction holds back (about 100
-// bytes each) before sorting and writing them; twice as many may be held
-// while one batch is sorted (sortAhead).
-var pendingMax = 128 << 10 // a variable for tests
-
-// indexRow is one dir_index row waiting to be written, as attr NUL value
-// NUL id (8 bytes, big-endian): byte order is the table's (attr, value,
-// entry_id) order, since SQLite compares TEXT with memcmp and IDs are
-// positive, so the rows sort as plain strings.
-type indexRow string
-
-func newIndexRow(k store.DirIndexKey, id int64) indexRow {
-	var b strings.Builder // one allocation: String does not copy
-	b.Grow(len(k.Attr) + len(k.Value) + 10)
-	b.WriteString(k.Attr)
-	b.WriteByte(0)
-	b.WriteString(k.Value)
-	b.WriteByte(0)
-	var be [8]byte
-	binary.BigEndian.PutUint64(be[:], uint64(id))
-	b.Write(be[:])
-	return indexRow(b.String())
-}
-
-// addIndex queues the index rows of entry id. They are written, sorted, by
-// flushIndex: before anything in the transaction reads or deletes index
-// rows, when many are queued, and before commit. Sorted rows land on
-// neighbouring b-tree pages (mostly appended), which makes a bulk import's
-// index several times cheaper than inserting each entry's rows where they
-// fall. Nothing in a transaction but deleteIndex reads dir_index, and
-// readers see only committed data, so the delay is invisible.
-func (t *dirTx) addIndex(id int64, keys []store.DirIndexKey) error {
-	for _, k := range keys {
-		t.pending = append(t.pending, newIndexRow(k, id))
-	}
-	if len(t.pending) >= pendingMax {
-		return t.sortAhead()
-	}
-	return nil
-}
-
-// sortAhead hands the queued rows to a goroutine that sorts them while
-// this one goes on storing entries (sorting is a tenth of an import's
-// writing, which is the import's critical path), after writing the batch
-// sorted before, if any.
-func (t *dirTx) sortAhead() error {
-	if err := t.writeSorted(); err != nil {
-		return err
-	}
-	batch := t.pending
-	t.pending = t.spare[:0]
-	t.spare = nil
-	done := make(chan []indexRow, 1)
-	go func() {
-		slices.Sort(batch)
-		done <- batch
-	}()
-	t.sorted = done
-	return nil
-}
-
-// writeSorted writes the batch sortAhead sorted, waiting for it.
-func (t *dirTx) writeSorted() error {
-	if t.sorted == nil {
-		return nil
-	}
-	rows := <-t.sorted
-	t.sorted = nil
-	err := t.writeIndex(rows)
-	t.spare = rows[:0]
-	return err
-}
-
-// flushIndex writes the queued index rows in (attr, value, entry_id)
-// order, indexBatch rows per statement. Rows sort by attribute first, so
-// each attribute's rows are one run, written by statements that hold the
-// attribute as a constant: two values bound per row instead of three.
-func (t *dirTx) flushIndex() error {
-	if err := t.writeSorted(); err != nil {
-		return err
-	}
-	rows := t.pending
-	if len(rows) == 0 {
-		return nil
-	}
-	t.pending = t.pending[:0]
-	slices.Sort(rows)
-	return t.writeIndex(rows)
-}
-
-// writeIndex writes sorted index rows.
-func (t *dirTx) writeIndex(rows []indexRow) error {
-	args := make([]any, 0, 2*indexBatch)
-	for len(rows) > 0 {
-		attr := rows[0].attr()
-		prefix := string(rows[0][:len(attr)+1]) // attr NUL
-		k := 1
-		for k < len(rows) && strings.HasPrefix(string(rows[k]), prefix) {
-			k++
-		}
-		run := rows[:k]
-		rows = rows[k:]
-		for len(run) > 0 {
-			n := min(len(run), indexBatch)
-			ins, err := t.indexStmt(attr, n)
-			if err != nil {
-				return err
-			}
-			args = args[:0]
-			for _, r := range run[:n] {
-				value, id := r.valueID(len(attr))
-				args = append(args, value, id)
-			}
-			if _, err := ins.ExecContext(t.ctx, args...); err != nil {
-				return fmt.Errorf("write index rows: %w", err)
-			}
-			run = run[n:]
-		}
-	}
-	return nil
-}
-
-// valueID returns the value and entry ID of a row whose attribute is
-// attrLen bytes long.
-func (r indexRow) valueID(attrLen int) (string, int64) {
-	s := string(r)
-	return s[attrLen+1 : len(s)-9], int64(binary.BigEndian.Uint64([]byte(s[len(s)-8:])))
-}
-
-// attr is the row's attribute.
-func (r indexRow) attr() string {
-	s := string(r)
-	return s[:strings.IndexByte(s, 0)]
-}
-
-type indexStmtKey struct {
-	attr string
-	n    int
-}
-
-// indexStmt returns the statement inserting n index rows of attr.
-func (t *dirTx) indexStmt(attr string, n int) (*sql.Stmt, error) {
-	k := indexStmtKey{attr, n}
-	if st, ok := t.indexStmts[k]; ok {
-		return st, nil
-	}
-	st, err := t.stmt(indexInsert(attr, n))
-	if err != nil {
-		return nil, err
-	}
-	if t.indexStmts == nil {
-		t.indexStmts = map[indexStmtKey]*sql.Stmt{}
-	}
-	t.indexStmts[k] = st
-	return st, nil
-}
-
-// indexInsert is the statement inserting n rows of attr, each binding a
-// value and an entry ID. Attribute names are descriptors or OIDs, but the
-// literal is quoted as SQL requires whatever it holds.
-func indexInsert(attr string, n int) string {
-	lit := "'" + strings.ReplaceAll(attr, "'", "''") + "'"
-	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO dir_index (attr, value, entry_id) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(" + lit + ", ?, ?)")
-	}
-	return b.String()
 }
 
 func (t *dirTx) Delete(id int64) error {
@@ -581,7 +439,7 @@ func (t *dirTx) Delete(id int64) error {
 	}
 	// A later Put in this transaction must not take the deleted entry
 	// for an existing parent.
-	delete(t.known, id)
+	t.forget(id)
 	t.changed = true
 	return nil
 }
@@ -690,7 +548,7 @@ func (t *dirTx) Rename(id int64, dn, normDN string) error {
 	}
 	// A later Put in this transaction must not take the deleted entry
 	// for an existing parent.
-	delete(t.known, id)
+	t.forget(id)
 	t.changed = true
 	return nil
 }
