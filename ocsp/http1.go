@@ -332,18 +332,15 @@ func (c *leanConn) fill(room int) bool {
 			c.buf = nb
 		}
 	}
-	if t := c.deadline(); !t.IsZero() && (c.rdl.IsZero() || t.Before(c.rdl)) {
-		c.setReadDeadline(t)
-	}
+	c.rearm()
 	c.timedOut = false
 	for {
-		n, err := c.read(c.buf[c.end:])
-		c.end += n
-		if n > 0 || err == nil {
+		err := c.readMore()
+		if err == nil {
 			return true
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			return false
+			return false // EOF, an error, or the end after a request answered in place
 		}
 		// An earlier deadline than this wait's fired: wait on.
 		t := c.deadline()
@@ -372,6 +369,26 @@ func (c *leanConn) deadline() time.Time {
 	return c.since.Add(d)
 }
 
+// readConn reads into buf[end:] through net.Conn: the readMore of
+// connections without raw I/O. It returns nil when it read something (or
+// nothing and no error).
+func (c *leanConn) readConn() error {
+	n, err := c.c.Read(c.buf[c.end:])
+	c.end += n
+	if n > 0 {
+		return nil
+	}
+	return err
+}
+
+// rearm sets the read deadline of what the connection now waits for when
+// it is earlier than the one set (see leanConn's timeouts).
+func (c *leanConn) rearm() {
+	if t := c.deadline(); !t.IsZero() && (c.rdl.IsZero() || t.Before(c.rdl)) {
+		c.setReadDeadline(t)
+	}
+}
+
 func (c *leanConn) setReadDeadline(t time.Time) {
 	c.rdl = t
 	c.c.SetReadDeadline(t)
@@ -394,6 +411,25 @@ func (c *leanConn) eligible(h *head) bool {
 		return (h.contentType == nil || string(h.contentType) == ContentTypeRequest) && h.contentLength <= r.cfg.MaxRequestBytes
 	}
 	return h.contentLength == 0 && len(p) > len(r.prefix) && string(p[:len(r.prefix)]) == r.prefix && p[len(r.prefix)] == '/'
+}
+
+// answerWhole answers a request that came whole in the n bytes just read
+// into the empty buffer at buf[end:], when it is an OCSP GET or POST the
+// loop serves with nothing after it; keep reports whether the connection
+// stays open (its buffer empty again). Anything else it leaves unread
+// (ok false), for readHead to take as always.
+func (c *leanConn) answerWhole(n int) (ok, keep bool) {
+	h := &c.h
+	*h = head{}
+	if parseHead(c.buf[c.end:c.end+n], h) != headComplete || h.n+int(h.contentLength) != n || !c.eligible(h) {
+		return false, false
+	}
+	c.end += n
+	c.idle.Store(false)
+	keep = c.answer(h)
+	c.start, c.end = 0, 0
+	c.idle.Store(true)
+	return true, keep
 }
 
 // readBody makes sure the body of h is in buf, waiting for it until

@@ -687,3 +687,86 @@ func TestLeanServerWriteTimeout(t *testing.T) {
 		t.Errorf("the loop answered %d of 20000 requests, want some but not all", s)
 	}
 }
+
+// TestLeanServerAnswerInPlace: a request that arrives whole in one read
+// is answered without leaving the read that got it (readMore), and the
+// connection then behaves as after any answer: the next request, however
+// late, is answered (no wake-up lost while the read waits on); a request
+// with Connection: close ends the connection after its answer; a request
+// in pieces, or after a larger one that grew the buffer, takes the usual
+// path; Shutdown closes a connection idle after an answer.
+func TestLeanServerAnswerInPlace(t *testing.T) {
+	e := newLeanEnv(t, nil)
+	f := e.f
+	good := request(t, f.ca1, crypto.SHA1, f.good)
+	big := buildRequest(reqSpec{certIDs: repeat(certIDOf(t, f.ca1, crypto.SHA1, f.good.SerialNumber), 400)})
+	if len(big) <= 16<<10 {
+		t.Fatalf("big request of %d bytes would not grow the buffer past what shrink keeps", len(big))
+	}
+	post := func(body []byte, extra string) string {
+		return "POST /ocsp HTTP/1.1\r\nHost: x\r\n" + extra + "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body)
+	}
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", e.lean)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	answer := func(c net.Conn, br *bufio.Reader, raw string, want int) *http.Response {
+		t.Helper()
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("HTTP %d, want %d", resp.StatusCode, want)
+		}
+		if len(raw) < 1000 { // the big request has too many CertIDs: malformedRequest
+			parseFor(t, b, f.good, f.ca1)
+		}
+		return resp
+	}
+	eof := func(br *bufio.Reader, what string) {
+		t.Helper()
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("%s: read %v, want EOF", what, err)
+		}
+	}
+
+	c, br := dial()
+	for i, pause := range []time.Duration{0, 0, 50 * time.Millisecond, 0, 200 * time.Millisecond} {
+		time.Sleep(pause)
+		if resp := answer(c, br, post(good, ""), 200); resp.Close {
+			t.Fatalf("request %d: Connection: close on a keep-alive answer", i)
+		}
+	}
+	answer(c, br, post(big, ""), 200) // grows the buffer; shrink drops it
+	answer(c, br, post(good, ""), 200)
+	raw := post(good, "")
+	io.WriteString(c, raw[:20])
+	time.Sleep(20 * time.Millisecond)
+	answer(c, br, raw[20:], 200)
+	if resp := answer(c, br, post(good, "Connection: close\r\n"), 200); !resp.Close {
+		t.Error("answer to Connection: close lacks it")
+	}
+	eof(br, "after Connection: close")
+	if n := e.served.Load(); n != 9 || e.fallbackHits.Load() != 0 {
+		t.Errorf("loop served %d, fallback %d; want 9 and 0", n, e.fallbackHits.Load())
+	}
+
+	c, br = dial()
+	answer(c, br, post(good, ""), 200)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	eof(br, "idle after an answer, after Shutdown")
+}
