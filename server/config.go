@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -150,6 +151,18 @@ type File struct {
 	TLSHybridResumption bool `json:"tls_hybrid_resumption"`
 }
 
+// FileKeys lists the configuration file's keys, in File's order, as
+// `pkid serve --help` and the error for an unknown key name them.
+func FileKeys() string {
+	t := reflect.TypeFor[File]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, name)
+	}
+	return strings.Join(keys, ", ")
+}
+
 // maxConfigBytes bounds the configuration file.
 const maxConfigBytes = 1 << 20
 
@@ -182,7 +195,7 @@ func ParseFile(name string, b []byte) (*File, error) {
 			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
 			return nil, fmt.Errorf("config file %s, line %d: %w (the file is a JSON object like {\"http\": \"127.0.0.1:8080\"})", name, line, err)
 		}
-		return nil, fmt.Errorf("config file %s: %w (keys: dir, store, http, ldap, ldaps, allow_remote, url, key_type, log_format, log_level, publish, certmap, tls_hybrid_resumption)", name, err)
+		return nil, fmt.Errorf("config file %s: %w (keys: %s)", name, err, FileKeys())
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("config file %s: more than one JSON value; give one object", name)

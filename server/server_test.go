@@ -361,6 +361,7 @@ func TestConfigFile(t *testing.T) {
 		{"empty object", `{}`, "", server.File{}},
 		{"hybrid resumption", `{"tls_hybrid_resumption": true}`, "", server.File{TLSHybridResumption: true}},
 		{"unknown key", `{"htttp": "x"}`, "unknown field", server.File{}},
+		{"unknown key lists every key", `{"htttp": "x"}`, "keys: dir, store, http, ldap, ldaps, allow_remote, url, key_type, log_format, log_level, publish, certmap, tls_hybrid_resumption)", server.File{}},
 		{"syntax", "{\n\"dir\": }", "line 2", server.File{}},
 		{"two values", `{} {}`, "more than one", server.File{}},
 		{"bad level", `{"log_level": "loud"}`, "log level", server.File{}},

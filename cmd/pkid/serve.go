@@ -30,7 +30,7 @@ pkid serve --http 127.0.0.1:9080 --ldap 127.0.0.1:3389 --ldaps "" --dir /var/lib
 pkid serve --config pkid.json               # {"http": "0.0.0.0:8080", "allow_remote": true, "url": "http://pki.example.org:8080"}
 GOMEMLIMIT=512MiB pkid serve                # raise the soft memory limit (default: directory cache budget + 48 MiB = 128 MiB)`,
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
-			configFile := fs.String("config", "", "JSON configuration file (keys: dir, store, http, allow_remote, url, key_type, log_format, log_level, publish); flags override it")
+			configFile := fs.String("config", "", "JSON configuration file (keys: "+server.FileKeys()+"; see server/README.md); flags override it")
 			httpAddr := fs.String("http", server.DefaultHTTPAddr, "listen address for OCSP, CRLs, CA certificates, /healthz and /metrics")
 			ldapAddr := fs.String("ldap", server.DefaultLDAPAddr, `listen address for LDAP with StartTLS ("" for none)`)
 			ldapsAddr := fs.String("ldaps", server.DefaultLDAPSAddr, `listen address for LDAPS ("" for none)`)
