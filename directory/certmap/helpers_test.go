@@ -66,7 +66,10 @@ func (f *fixture) mapper(t *testing.T, cfg Config) *Mapper { return f.mapperTB(t
 
 func (f *fixture) mapperTB(t testing.TB, cfg Config) *Mapper {
 	t.Helper()
-	cfg.Store, cfg.Tree = f.ca.Store, f.tree
+	if cfg.Store == nil { // a test's wrapper of the fixture's store
+		cfg.Store = f.ca.Store
+	}
+	cfg.Tree = f.tree
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -39,10 +39,7 @@ func TestRevCacheInProcessRevocation(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	cs := &countingStore{Store: f.ca.Store}
-	m, err := New(Config{Store: cs, Tree: f.tree})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.mapper(t, Config{Store: cs})
 	chain := f.issue(t, "client", "CN=Alice Smith,O=Example", "")
 	for i := range 3 {
 		if _, err := m.Authenticate(ctx, chain, ""); err != nil {
@@ -56,7 +53,7 @@ func TestRevCacheInProcessRevocation(t *testing.T) {
 	if _, err := f.ca.Service.Revoke(ctx, serial, ca.ReasonKeyCompromise, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.Authenticate(ctx, chain, "")
+	_, err := m.Authenticate(ctx, chain, "")
 	if err == nil || !strings.Contains(err.Error(), serial+" (CN=Alice Smith,O=Example) is revoked (keyCompromise") {
 		t.Fatalf("bind right after an in-process revocation: err = %v", err)
 	}
@@ -99,10 +96,7 @@ func TestRevCacheRefusalsNotCached(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	cs := &countingStore{Store: f.ca.Store}
-	m, err := New(Config{Store: cs, Tree: f.tree})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.mapper(t, Config{Store: cs})
 	chain := f.issue(t, "client", "CN=Alice Smith,O=Example", "")
 	serial := ca.FormatSerial(chain[0].SerialNumber)
 	if _, err := f.ca.Service.Revoke(ctx, serial, ca.ReasonCertificateHold, time.Time{}); err != nil {
@@ -129,10 +123,7 @@ func TestRevCacheRefusalsNotCached(t *testing.T) {
 func TestRevCacheOffForPushingStores(t *testing.T) {
 	f := newFixture(t)
 	cs := &countingStore{Store: f.ca.Store}
-	m, err := New(Config{Store: pushingStore{cs}, Tree: f.tree})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := f.mapper(t, Config{Store: pushingStore{cs}})
 	chain := f.issue(t, "client", "CN=Alice Smith,O=Example", "")
 	for range 3 {
 		if _, err := m.Authenticate(context.Background(), chain, ""); err != nil {
