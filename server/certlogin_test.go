@@ -31,20 +31,8 @@ import (
 // chain was verified (and cached) before.
 func TestExternalResumedSession(t *testing.T) {
 	f := start(t, "", func(c *server.Config) { c.LDAPAddr, c.LDAPSAddr = "127.0.0.1:0", "127.0.0.1:0" })
-	iss, _ := f.issue(ca.Request{Profile: "client", Subject: "CN=admin,O=pkid"})
-	roots := x509.NewCertPool()
-	roots.AddCert(f.root)
-	cert := tls.Certificate{Certificate: [][]byte{iss.DER}, PrivateKey: iss.Key, Leaf: iss.Certificate}
-	for _, c := range iss.Chain {
-		cert.Certificate = append(cert.Certificate, c.Raw)
-	}
-	for _, proto := range []struct {
-		name, url string
-		startTLS  bool
-	}{
-		{"ldaps", "ldaps://" + f.srv.LDAPSAddr().String(), false},
-		{"starttls", "ldap://" + f.srv.LDAPAddr().String(), true},
-	} {
+	targets, iss, cert, roots := externalClient(f)
+	for _, proto := range targets {
 		t.Run(proto.name, func(t *testing.T) {
 			resumed, group := false, tls.CurveID(0)
 			cfg := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{cert},
@@ -115,6 +103,30 @@ func TestExternalResumedSession(t *testing.T) {
 	}
 }
 
+// ldapTLSTarget is one way to reach a fixture's directory over TLS.
+type ldapTLSTarget struct {
+	name, url string
+	startTLS  bool
+}
+
+// externalClient returns f's LDAP listeners as TLS targets (LDAPS and
+// StartTLS), a client certificate issued for CN=admin,O=pkid (with its
+// chain) and the roots that trust f's server certificate.
+func externalClient(f *fixture) ([]ldapTLSTarget, *ca.Issued, tls.Certificate, *x509.CertPool) {
+	iss, _ := f.issue(ca.Request{Profile: "client", Subject: "CN=admin,O=pkid"})
+	roots := x509.NewCertPool()
+	roots.AddCert(f.root)
+	cert := tls.Certificate{Certificate: [][]byte{iss.DER}, PrivateKey: iss.Key, Leaf: iss.Certificate}
+	for _, c := range iss.Chain {
+		cert.Certificate = append(cert.Certificate, c.Raw)
+	}
+	targets := []ldapTLSTarget{
+		{"ldaps", "ldaps://" + f.srv.LDAPSAddr().String(), false},
+		{"starttls", "ldap://" + f.srv.LDAPAddr().String(), true},
+	}
+	return targets, iss, cert, roots
+}
+
 // TestHybridResumptionSwitch: with TLSHybridResumption the resumed
 // handshakes of LDAPS and StartTLS keep X25519MLKEM768.
 func TestHybridResumptionSwitch(t *testing.T) {
@@ -122,17 +134,8 @@ func TestHybridResumptionSwitch(t *testing.T) {
 		c.LDAPAddr, c.LDAPSAddr = "127.0.0.1:0", "127.0.0.1:0"
 		c.TLSHybridResumption = true
 	})
-	iss, _ := f.issue(ca.Request{Profile: "client", Subject: "CN=admin,O=pkid"})
-	roots := x509.NewCertPool()
-	roots.AddCert(f.root)
-	cert := tls.Certificate{Certificate: [][]byte{iss.DER}, PrivateKey: iss.Key}
-	for _, proto := range []struct {
-		name, url string
-		startTLS  bool
-	}{
-		{"ldaps", "ldaps://" + f.srv.LDAPSAddr().String(), false},
-		{"starttls", "ldap://" + f.srv.LDAPAddr().String(), true},
-	} {
+	targets, _, cert, roots := externalClient(f)
+	for _, proto := range targets {
 		t.Run(proto.name, func(t *testing.T) {
 			var resumed []bool
 			var groups []tls.CurveID
