@@ -217,7 +217,7 @@ func (s *Server) listen(ln net.Listener, addr, flag string) (net.Listener, error
 	if err := checkLoopback(addr, s.cfg.AllowRemote, flag); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenTCP(addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (is another pkid serve running? choose another address with %s)", addr, err, flag)
 	}
