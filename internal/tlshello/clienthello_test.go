@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -299,4 +300,60 @@ func recordAll(b []byte) *Conn {
 		c.record(b)
 	}
 	return c
+}
+
+// countConn counts the reads on the connection it wraps.
+type countConn struct {
+	net.Conn
+	reads int
+}
+
+func (c *countConn) Read(p []byte) (int, error) {
+	c.reads++
+	return c.Conn.Read(p)
+}
+
+// TestConnReadAhead: while recording, Conn reads what the kernel holds in
+// one read and serves crypto/tls's small reads from it; the byte stream a
+// reader sees is the one sent, whatever its buffer sizes, and the end of
+// the stream comes after the last byte.
+func TestConnReadAhead(t *testing.T) {
+	good := hello(goodVersions, goodShare, goodModes, goodPSK)
+	after := bytes.Repeat([]byte("after"), 700)
+	stream := append(slices.Clone(good), after...)
+	for _, size := range []int{1, 7, 5 + 512, len(good), 8192} {
+		a, b := net.Pipe()
+		go func() {
+			b.Write(good) // one segment: the whole hello
+			b.Write(after)
+			b.Close()
+		}()
+		cc := &countConn{Conn: a}
+		c := NewConn(cc).(*Conn)
+		var got []byte
+		buf := make([]byte, size)
+		readsForHello := 0
+		for {
+			n, err := c.Read(buf)
+			got = append(got, buf[:n]...)
+			if readsForHello == 0 && len(got) >= len(good) {
+				readsForHello = cc.reads
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("reads of %d: %v", size, err)
+			}
+		}
+		if !bytes.Equal(got, stream) {
+			t.Errorf("reads of %d: got %d bytes, not the %d sent", size, len(got), len(stream))
+		}
+		if readsForHello != 1 {
+			t.Errorf("reads of %d: the %d-byte hello took %d reads of the connection, want 1", size, len(good), readsForHello)
+		}
+		if rec := c.Recorded(); !bytes.Equal(rec, good) {
+			t.Errorf("reads of %d: recorded %d bytes, want the %d of the hello", size, len(rec), len(good))
+		}
+	}
 }

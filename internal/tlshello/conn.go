@@ -1,6 +1,9 @@
 package tlshello
 
-import "net"
+import (
+	"net"
+	"slices"
+)
 
 // MaxRecorded bounds what a Conn records: a ClientHello of up to
 // maxHelloLength bytes, fragmented over up to maxRecords records.
@@ -16,6 +19,10 @@ type Conn struct {
 	net.Conn
 	rec  []byte
 	done bool
+	// Bytes read ahead into rec and not yet returned by Read, and the
+	// error that came with them.
+	pend    []byte
+	pendErr error
 	// Progress through rec, so each byte is looked at once however the
 	// client fragments its records and segments.
 	next    int     // offset of the next record header in rec
@@ -30,25 +37,63 @@ type Conn struct {
 func NewConn(nc net.Conn) net.Conn { return &Conn{Conn: nc} }
 
 // Read reads from the wrapped connection and records what it read while
-// recording lasts.
+// recording lasts. While it records it reads as much as the kernel holds
+// (up to MaxRecorded in all) and hands the surplus to the next Reads:
+// crypto/tls reads a record header with room for 512 more bytes, so a
+// ClientHello with a post-quantum key share and a session ticket (about
+// 2 KB) would otherwise take two read(2) calls.
 func (c *Conn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if !c.done && n > 0 {
-		c.record(p[:n])
+	if len(c.pend) > 0 {
+		n := copy(p, c.pend)
+		c.pend = c.pend[n:]
+		if len(c.pend) == 0 {
+			err := c.pendErr
+			c.pend, c.pendErr = nil, nil
+			return n, err
+		}
+		return n, nil
 	}
-	return n, err
+	if c.done || len(p) == 0 {
+		return c.Conn.Read(p)
+	}
+	if c.rec == nil {
+		c.rec = make([]byte, 0, recordBuffer)
+	}
+	room := MaxRecorded - len(c.rec)
+	if cap(c.rec)-len(c.rec) < min(room, len(p)) {
+		c.rec = slices.Grow(c.rec, min(room, max(len(p), recordBuffer)))
+	}
+	start := len(c.rec)
+	n, err := c.Conn.Read(c.rec[start:min(cap(c.rec), start+room)])
+	if n == 0 {
+		return 0, err
+	}
+	c.rec = c.rec[:start+n]
+	c.advance()
+	k := copy(p, c.rec[start:])
+	if k < n {
+		c.pend, c.pendErr = c.rec[start+k:], err
+		return k, nil
+	}
+	return k, err
 }
 
+// record records b as if Read had read it.
 func (c *Conn) record(b []byte) {
 	if c.rec == nil {
-		c.rec = make([]byte, 0, 4096)
+		c.rec = make([]byte, 0, recordBuffer)
 	}
-	if room := MaxRecorded - len(c.rec); len(b) > room {
-		b = b[:room]
-	}
-	c.rec = append(c.rec, b...)
-	c.done = len(c.rec) >= MaxRecorded || c.scan()
+	c.rec = append(c.rec, b[:min(len(b), MaxRecorded-len(c.rec))]...)
+	c.advance()
 }
+
+// advance looks at what was recorded since the last call and ends the
+// recording when it can.
+func (c *Conn) advance() { c.done = len(c.rec) >= MaxRecorded || c.scan() }
+
+// recordBuffer is the first size of the recording buffer: a ClientHello
+// of today's clients, post-quantum key share and ticket included, fits.
+const recordBuffer = 4096
 
 // scan walks the complete records not yet seen and reports whether
 // recording can stop: the first handshake message is complete, or the
@@ -89,5 +134,5 @@ func (c *Conn) scan() bool {
 func (c *Conn) Recorded() []byte {
 	b := c.rec
 	c.rec, c.done = nil, true
-	return b
+	return b[:len(b):len(b)] // Read may still hand out what follows b
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,9 +78,23 @@ type Resumer struct {
 	log             *slog.Logger
 
 	resumed, full, refused atomic.Uint64
+
+	// Sessions willResume decrypted, by ticket, for crypto/tls to take
+	// through Config.UnwrapSession instead of decrypting the ticket again
+	// moments later in the same handshake (see unwrap).
+	mu       sync.Mutex
+	sessions map[string]*tls.SessionState
+	handed   atomic.Uint64
 }
 
-// NewResumer installs a Resumer as base.GetConfigForClient. base must set
+// maxHanded bounds Resumer.sessions: an entry stays only when a handshake
+// fails between GetConfigForClient and crypto/tls's ticket check; the map
+// is emptied when it reaches this size.
+const maxHanded = 1024
+
+// NewResumer installs a Resumer as base.GetConfigForClient and
+// base.UnwrapSession (which hands crypto/tls the session the Resumer
+// decrypted to make its choice, see unwrap). base must set
 // GetCertificate and no Certificates, nor GetConfigForClient; it must not
 // be used for handshakes yet. The classical configuration shares base's
 // ticket keys: crypto/tls uses the original configuration's keys when the
@@ -100,7 +115,8 @@ func NewResumer(base *tls.Config, log *slog.Logger) (*Resumer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Resumer{base: base, getCert: base.GetCertificate, log: log}
+	r := &Resumer{base: base, getCert: base.GetCertificate, log: log, sessions: map[string]*tls.SessionState{}}
+	base.UnwrapSession = r.unwrap // before the clone, which shares it
 	c := base.Clone()
 	c.CurvePreferences = ClassicalGroups
 	if len(base.CurvePreferences) != 0 {
@@ -201,10 +217,45 @@ func (r *Resumer) willResume(chi *tls.ClientHelloInfo) bool {
 			continue
 		}
 		if acceptable(s, suiteHash, r.base.ClientAuth, now()) == nil {
+			r.hand(id.Identity, s)
 			return true
 		}
 	}
 	return false
+}
+
+// hand keeps s, decrypted from ticket identity, for unwrap.
+func (r *Resumer) hand(identity []byte, s *tls.SessionState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.sessions) >= maxHanded {
+		clear(r.sessions)
+	}
+	r.sessions[string(identity)] = s
+}
+
+// unwrap is the listener's Config.UnwrapSession (and so the classical
+// configuration's): the session willResume decrypted from identity in this
+// handshake, taken once, or else the ticket decrypted as crypto/tls does
+// without UnwrapSession (Config.DecryptTicket, with the listener's keys:
+// the keys crypto/tls would use, since the classical configuration has
+// none of its own). Both are the same answer: willResume decrypted the
+// same bytes with the same keys microseconds before, and a session it
+// accepted is days from the end of its keys' life (acceptable). crypto/tls
+// checks the session as ever (version, lifetime, cipher suite, client
+// certificate) and the binder.
+func (r *Resumer) unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+	r.mu.Lock()
+	s, ok := r.sessions[string(identity)]
+	if ok {
+		delete(r.sessions, string(identity))
+	}
+	r.mu.Unlock()
+	if ok {
+		r.handed.Add(1)
+		return s, nil
+	}
+	return r.base.DecryptTicket(identity, cs)
 }
 
 // hashOf is the hash of each TLS 1.3 cipher suite (RFC 8446 §B.4).

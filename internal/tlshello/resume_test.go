@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -208,6 +209,16 @@ func TestResumedHandshakeIsClassical(t *testing.T) {
 			if got, _, _ := s.resumer.Counts(); got != tc.resumedCountAdd {
 				t.Errorf("Resumer chose the classical configuration %d times, want %d", got, tc.resumedCountAdd)
 			}
+			// Each of those resumptions took the session Resumer had
+			// decrypted, and none was left behind.
+			if got := s.resumer.handed.Load(); got != tc.resumedCountAdd {
+				t.Errorf("crypto/tls took %d sessions from Resumer, want %d", got, tc.resumedCountAdd)
+			}
+			s.resumer.mu.Lock()
+			if n := len(s.resumer.sessions); n != 0 {
+				t.Errorf("%d decrypted sessions left after the handshakes", n)
+			}
+			s.resumer.mu.Unlock()
 		})
 	}
 }
@@ -467,5 +478,32 @@ func TestNewResumerRefuses(t *testing.T) {
 				t.Fatal("NewResumer accepted it")
 			}
 		})
+	}
+}
+
+// TestHandedSessionsBounded: sessions no handshake took (it failed between
+// the choice of configuration and the ticket check) do not pile up, and a
+// ticket Resumer did not decrypt is decrypted as crypto/tls would.
+func TestHandedSessionsBounded(t *testing.T) {
+	p := newPKI(t, time.Now().Add(24*time.Hour))
+	s := newTestServer(t, p, false)
+	r := s.resumer
+	for i := range maxHanded + 10 {
+		r.hand([]byte(fmt.Sprintf("ticket %d", i)), &tls.SessionState{})
+	}
+	r.mu.Lock()
+	n := len(r.sessions)
+	r.mu.Unlock()
+	if n == 0 || n > maxHanded {
+		t.Errorf("%d sessions kept, want 1..%d", n, maxHanded)
+	}
+	id := []byte(fmt.Sprintf("ticket %d", maxHanded+9))
+	if got, err := r.unwrap(id, tls.ConnectionState{}); err != nil || got == nil {
+		t.Errorf("unwrap of a handed ticket: %v, %v", got, err)
+	}
+	// Taken once: the second time it is decrypted, and these bytes are
+	// no ticket of the listener's.
+	if got, err := r.unwrap(id, tls.ConnectionState{}); err != nil || got != nil {
+		t.Errorf("second unwrap: %v, %v; want no session", got, err)
 	}
 }
