@@ -20,23 +20,6 @@ func appendChange(ctx context.Context, tx *sql.Tx, kind store.ChangeKind, caID, 
 	return res.LastInsertId()
 }
 
-// Revision returns the newest change-feed revision (0 when empty). It is
-// one lookup at the end of the feed's primary-key index, cheap enough to
-// poll every 100 ms from every server process.
-func (s *Store) Revision(ctx context.Context) (int64, error) {
-	// Prepared once: servers poll this ten times a second, and parsing
-	// the SQL each time was most of what an idle server spent.
-	st, err := s.prepared(ctx, `SELECT max(revision) FROM changes`)
-	if err != nil {
-		return 0, fmt.Errorf("read revision: %w", err)
-	}
-	var rev sql.NullInt64
-	if err := st.QueryRowContext(ctx).Scan(&rev); err != nil {
-		return 0, fmt.Errorf("read revision: %w", err)
-	}
-	return rev.Int64, nil
-}
-
 // Changes returns up to limit changes with Revision > after, oldest first
 // (limit <= 0: all of them).
 func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Change, error) {
