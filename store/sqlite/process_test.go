@@ -24,7 +24,7 @@ import (
 // processes (TestHelperProcess, selected by helperEnv) that use the same
 // database file, the way `pkid revoke` runs beside `pkid serve`.
 const (
-	helperEnv   = "PKID_STORE_HELPER" // mode: multi, crash-issue, crash-revoke, crash-bulk
+	helperEnv   = "PKID_STORE_HELPER" // mode: multi, crash-issue, crash-revoke, crash-bulk, dir-put
 	helperDBEnv = "PKID_STORE_HELPER_DB"
 )
 
@@ -129,6 +129,18 @@ func runHelper(mode, db string, args []string) error {
 			fmt.Fprintln(os.Stdout, c.Serial)
 		}
 		time.Sleep(time.Minute) // ran out of work before the kill; wait for it
+	case "dir-put":
+		// One directory entry per argument, each in its own transaction;
+		// prints each commit's revision.
+		for _, dn := range args {
+			rev, err := st.DirUpdate(ctx, func(tx store.DirTx) error {
+				return tx.Put(&store.DirEntry{DN: dn, NormDN: dn, Data: []byte{1}})
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, rev)
+		}
 	case "crash-bulk":
 		// One bulk update that never ends: large entries (so pages spill
 		// to the database file mid-transaction), reporting each 500th.
