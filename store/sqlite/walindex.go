@@ -157,22 +157,6 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	return rev, nil
 }
 
-// queryRevision is Revision's query.
-func (s *Store) queryRevision(ctx context.Context) (int64, error) {
-	s.wal.queries.Add(1)
-	// Prepared once: parsing the SQL each time was most of what an idle
-	// server spent before the fast path.
-	st, err := s.prepared(ctx, `SELECT max(revision) FROM changes`)
-	if err != nil {
-		return 0, fmt.Errorf("read revision: %w", err)
-	}
-	var rev sql.NullInt64
-	if err := st.QueryRowContext(ctx).Scan(&rev); err != nil {
-		return 0, fmt.Errorf("read revision: %w", err)
-	}
-	return rev.Int64, nil
-}
-
 // pinWAL turns the fast path on, unless it is held off, the store is
 // closed or an attempt failed less than pinRetry ago. It reports whether
 // the fast path is on.
