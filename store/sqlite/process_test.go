@@ -24,7 +24,7 @@ import (
 // processes (TestHelperProcess, selected by helperEnv) that use the same
 // database file, the way `pkid revoke` runs beside `pkid serve`.
 const (
-	helperEnv   = "PKID_STORE_HELPER" // mode: multi, crash-issue, crash-revoke, crash-bulk, dir-put
+	helperEnv   = "PKID_STORE_HELPER" // mode: multi, crash-issue, crash-revoke, crash-bulk, dir-put, bulk-put
 	helperDBEnv = "PKID_STORE_HELPER_DB"
 )
 
@@ -141,6 +141,20 @@ func runHelper(mode, db string, args []string) error {
 			}
 			fmt.Fprintln(out, rev)
 		}
+	case "bulk-put":
+		// One bulk update putting args[0]; prints the journal mode it ran
+		// in and its revision.
+		var mode string
+		rev, err := st.DirBulkUpdate(ctx, func(tx store.DirTx) error {
+			if err := tx.(*dirTx).tx.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+				return err
+			}
+			return tx.Put(&store.DirEntry{DN: args[0], NormDN: args[0], Data: []byte{1}})
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, mode, rev)
 	case "crash-bulk":
 		// One bulk update that never ends: large entries (so pages spill
 		// to the database file mid-transaction), reporting each 500th.

@@ -247,6 +247,64 @@ func TestRevisionShmRecreated(t *testing.T) {
 	}
 }
 
+// TestRevisionPinBlocksRollbackJournal: the pin alone keeps the database
+// in WAL mode, so a bulk update by another store of this process or by
+// another process, which would switch to a rollback journal and commit
+// without touching the -shm if it were alone, runs in WAL mode, and
+// Revision sees its commit.
+func TestRevisionPinBlocksRollbackJournal(t *testing.T) {
+	tests := []struct {
+		name string
+		bulk func(t *testing.T, db string) (mode string, rev int64)
+	}{
+		{"another store in this process", func(t *testing.T, db string) (string, int64) {
+			other, err := Open(t.Context(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			var mode string
+			rev, err := other.DirBulkUpdate(t.Context(), func(tx store.DirTx) error {
+				mode = journalMode(t, tx)
+				return tx.Put(&store.DirEntry{DN: "o=bulk", NormDN: "o=bulk", Data: []byte{1}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mode, rev
+		}},
+		{"another process", func(t *testing.T, db string) (string, int64) {
+			out, err := helper(t, "bulk-put", db, "o=bulk").Output()
+			if err != nil {
+				t.Fatalf("helper: %v", err)
+			}
+			var mode string
+			var rev int64
+			if _, err := fmt.Sscan(string(out), &mode, &rev); err != nil {
+				t.Fatalf("helper printed %q: %v", out, err)
+			}
+			return mode, rev
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openTemp(t)
+			defer st.Close()
+			start, _ := revision(t, st)
+			// Only the pin holds the database open in this process.
+			st.db.SetMaxIdleConns(0)
+			st.db.SetMaxIdleConns(maxIdleConns)
+			mode, want := tc.bulk(t, st.Path())
+			if mode != "wal" {
+				t.Errorf("the bulk update ran in journal mode %q beside the pin, want wal", mode)
+			}
+			if got, _ := revision(t, st); got != want || want <= start {
+				t.Fatalf("Revision = %d after the bulk update's commit %d", got, want)
+			}
+		})
+	}
+}
+
 // mappedFile checks that st has the file now at shm mapped and returns it.
 func mappedFile(t *testing.T, st *Store, shm string) os.FileInfo {
 	t.Helper()
