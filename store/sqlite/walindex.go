@@ -26,22 +26,30 @@ import (
 // has become visible, and the revision read after the header was last seen
 // is still the newest: Revision returns it without asking SQLite.
 //
-// Why the mapping stays the file SQLite uses (no stat per call): the fast
+// Where the header is read: in SQLite's own mapping of the -shm (region 0,
+// which unixShmMap maps once per process and file and unmaps only in
+// unixShmPurge, when the last connection of the process using the file
+// closes), found in /proc/self/maps by the device and inode of PATH-shm.
+// pkid never opens the -shm itself: closing any descriptor of a file drops
+// every POSIX lock the process holds on it, SQLite's included (SQLite's
+// "How To Corrupt An SQLite Database File", section 2.2); a first version
+// that mapped the file through a descriptor of its own made concurrent
+// CLI processes fail their commits with SQLITE_IOERR.
+//
+// Why that mapping stays the file SQLite uses (no check per call): the fast
 // path is on only while Store holds a connection of its own (the pin) that
-// has read the database in WAL mode. Such a connection keeps a SHARED lock
-// on the database file and a shared lock on the -shm's dead-man-switch byte
-// until it closes. SQLite deletes the -shm only when the connection
-// closing it got an EXCLUSIVE lock on the database file (sqlite3WalClose,
-// unixShmUnmap), truncates it only under an exclusive dead-man-switch lock
-// (unixLockSharedMemory), and leaves WAL mode only under an EXCLUSIVE lock
-// (sqlite3PagerCloseWal): none of these can happen, in this process or
-// another, while the pin is open, so the file mapped after the pin's first
-// read (checked then: same device and inode as PATH-shm) is the current
-// one for as long as the pin lives. Only someone deleting the file behind
-// SQLite's back could replace it, and then every connection of this
-// process, which shares one mapping of the -shm per database file, would
-// read stale data through SQLite too (SQLite's "How To Corrupt An SQLite
-// Database File"): the fast path is never staler than a query.
+// has read the database in WAL mode. Such a connection keeps the mapping in
+// place, a SHARED lock on the database file and a shared lock on the
+// -shm's dead-man-switch byte until it closes. SQLite deletes the -shm only
+// when the connection closing it got an EXCLUSIVE lock on the database
+// file (sqlite3WalClose, unixShmUnmap), truncates it only under an
+// exclusive dead-man-switch lock (unixLockSharedMemory), and leaves WAL
+// mode only under an EXCLUSIVE lock (sqlite3PagerCloseWal): none of these
+// can happen, in this process or another, while the pin is open, so the
+// file found when pinning (PATH-shm's inode then) is the current one for
+// as long as the pin lives. Every connection of this process shares that
+// one mapping, so even someone deleting the file behind SQLite's back
+// would make the fast path no staler than SQLite's own reads.
 //
 // The pin is taken lazily, at the first Revision call, so a CLI command
 // that never asks for the revision (pkid ldif import) does not hold an
@@ -82,7 +90,7 @@ type walIndex struct {
 	nextPin atomic.Int64 // UnixNano before which no pin is attempted
 
 	mu  sync.RWMutex // read: using mem and gen; write: changing them
-	mem []byte       // the -shm's first bytes, mapped read-only; nil: off
+	mem []byte       // SQLite's mapping of the -shm's first bytes; nil: off
 	gen uint64       // bumped by every map and unmap
 	ino uint64       // the mapped file's inode, for tests
 
@@ -214,8 +222,8 @@ func (s *Store) pinLocked(ctx context.Context) error {
 	return nil
 }
 
-// pinWALIndex checks that conn has the database open in WAL mode and maps
-// the first bytes of its -shm file.
+// pinWALIndex checks that conn has the database open in WAL mode and
+// returns SQLite's own mapping of the first bytes of its -shm file.
 func pinWALIndex(ctx context.Context, conn *sql.Conn, path string) ([]byte, uint64, error) {
 	// A read opens the WAL and the -shm. Only then does journal_mode say
 	// whether they are in use: a connection set to WAL that finds no WAL
@@ -231,51 +239,28 @@ func pinWALIndex(ctx context.Context, conn *sql.Conn, path string) ([]byte, uint
 	if mode != "wal" {
 		return nil, 0, fmt.Errorf("%s is in journal mode %q, not WAL", path, mode)
 	}
-	return mapWALIndex(path + "-shm")
-}
-
-// mapWALIndex maps the first walIndexMin bytes of shm read-only and
-// shared, and checks that the file mapped is still the one at shm.
-func mapWALIndex(shm string) ([]byte, uint64, error) {
-	f, err := os.Open(shm)
+	shm := path + "-shm"
+	fi, err := os.Stat(shm)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open the WAL index: %w", err)
-	}
-	defer f.Close() // the mapping outlives the descriptor
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, 0, fmt.Errorf("open the WAL index: %w", err)
-	}
-	if fi.Size() < walIndexMin {
-		// Mapping beyond the end of a file faults on access.
-		return nil, 0, fmt.Errorf("WAL index %s is %d bytes, want at least %d", shm, fi.Size(), walIndexMin)
-	}
-	mem, err := syscall.Mmap(int(f.Fd()), 0, walIndexMin, syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return nil, 0, fmt.Errorf("map the WAL index %s: %w", shm, err)
-	}
-	now, err := os.Stat(shm)
-	if err != nil || !os.SameFile(fi, now) {
-		syscall.Munmap(mem)
-		return nil, 0, fmt.Errorf("WAL index %s was replaced while being mapped", shm)
+		return nil, 0, fmt.Errorf("find the WAL index: %w", err)
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		syscall.Munmap(mem)
-		return nil, 0, errors.New("WAL index: no inode number on this system")
+		return nil, 0, errors.New("find the WAL index: no inode number on this system")
+	}
+	mem, err := sqliteMapping(uint64(st.Dev), uint64(st.Ino))
+	if err != nil {
+		return nil, 0, fmt.Errorf("find the WAL index %s: %w", shm, err)
 	}
 	return mem, uint64(st.Ino), nil
 }
 
-// unpinLocked turns the fast path off: it unmaps the -shm, then lets the
-// pinned connection go (in that order: the pin is what keeps the file
-// from being truncated under the mapping). The caller holds pinMu.
+// unpinLocked turns the fast path off: it stops reading SQLite's mapping
+// of the -shm, then lets the pinned connection go (in that order: the pin
+// is what keeps the mapping in place). The caller holds pinMu.
 func (w *walIndex) unpinLocked() {
 	w.mu.Lock()
-	if w.mem != nil {
-		syscall.Munmap(w.mem)
-		w.mem = nil
-	}
+	w.mem = nil
 	w.gen++
 	w.mu.Unlock()
 	w.last.Store(nil)

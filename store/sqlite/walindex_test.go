@@ -426,55 +426,7 @@ func TestReadHeader(t *testing.T) {
 	}
 }
 
-// TestMapWALIndex: files too short to hold the header are not mapped
-// (reading past their end would fault), and the mapping follows writes.
-func TestMapWALIndex(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name    string
-		size    int // -1: no file
-		wantErr string
-	}{
-		{"missing", -1, "no such file"},
-		{"empty", 0, "0 bytes"},
-		{"shorter than the header", walIndexMin - 1, "135 bytes"},
-		{"one page", 32768, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
-			if tc.size >= 0 {
-				if err := os.WriteFile(path, make([]byte, tc.size), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			mem, _, err := mapWALIndex(path)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("mapWALIndex = %v, want an error with %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer syscall.Munmap(mem)
-			f, err := os.OpenFile(path, os.O_WRONLY, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if _, err := f.WriteAt([]byte{9}, 100); err != nil {
-				t.Fatal(err)
-			}
-			if mem[100] != 9 {
-				t.Error("a write to the file is not seen through the mapping")
-			}
-		})
-	}
-}
-
-// TestRevisionClose: Close unmaps, and a Revision after Close fails
+// TestRevisionClose: Close stops reading the mapping, and a Revision after Close fails
 // instead of pinning again.
 func TestRevisionClose(t *testing.T) {
 	st := openTemp(t)
@@ -486,7 +438,7 @@ func TestRevisionClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fastPathOn(st) || st.wal.pin != nil {
-		t.Fatal("Close left the WAL index mapped or the pin open")
+		t.Fatal("Close left the WAL index in use or the pin open")
 	}
 	if _, err := st.Revision(t.Context()); err == nil {
 		t.Error("Revision after Close succeeded")
