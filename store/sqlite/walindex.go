@@ -91,7 +91,7 @@ type walIndex struct {
 
 	mu  sync.RWMutex // read: using mem and gen; write: changing them
 	mem []byte       // SQLite's mapping of the -shm's first bytes; nil: off
-	gen uint64       // bumped by every map and unmap
+	gen uint64       // bumped by every pin and unpin
 	ino uint64       // the mapped file's inode, for tests
 
 	last atomic.Pointer[revSnap]
