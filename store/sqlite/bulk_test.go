@@ -67,13 +67,16 @@ func TestDirBulkUpdate(t *testing.T) {
 		name      string
 		other     bool // a second Store holds the file open
 		fail      bool // fn fails after writing
+		pinned    bool // Revision's fast path pinned a connection before
 		wantMode  string
 		wantCache int // the page cache at the end of fn
 	}{
-		{"alone", false, false, "delete", -16384},
-		{"alone, failing", false, true, "delete", -16384},
-		{"shared", true, false, "wal", -bulkCacheKiB},
-		{"shared, failing", true, true, "wal", -bulkCacheKiB},
+		{"alone", false, false, false, "delete", -16384},
+		{"alone, failing", false, true, false, "delete", -16384},
+		{"alone, Revision pinned", false, false, true, "delete", -16384},
+		{"shared", true, false, false, "wal", -bulkCacheKiB},
+		{"shared, failing", true, true, false, "wal", -bulkCacheKiB},
+		{"shared, Revision pinned", true, false, true, "wal", -bulkCacheKiB},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,8 +91,13 @@ func TestDirBulkUpdate(t *testing.T) {
 				defer other.Close()
 				countEntries(t, other) // its connection is open
 			}
+			if tc.pinned {
+				if _, err := st.Revision(t.Context()); err != nil || !fastPathOn(st) {
+					t.Fatalf("Revision = %v, fast path %v; want it on", err, fastPathOn(st))
+				}
+			}
 			boom := errors.New("boom")
-			_, err := st.DirBulkUpdate(t.Context(), func(tx store.DirTx) error {
+			rev, err := st.DirBulkUpdate(t.Context(), func(tx store.DirTx) error {
 				putEntries(t, tx, bulkPuts+10)
 				if got := journalMode(t, tx); got != tc.wantMode {
 					t.Errorf("journal mode during the update = %q, want %q", got, tc.wantMode)
@@ -117,6 +125,9 @@ func TestDirBulkUpdate(t *testing.T) {
 				}
 				if got := countEntries(t, s); got != want {
 					t.Errorf("%d entries stored, want %d", got, want)
+				}
+				if got, err := s.Revision(t.Context()); err != nil || got != feedEnd(t, s) || !tc.fail && got != rev {
+					t.Errorf("Revision after = %d, %v; want %d (the update's %d)", got, err, feedEnd(t, s), rev)
 				}
 			}
 			// Back in WAL mode, for this process and any other.

@@ -148,6 +148,9 @@ func (s *Store) DirUpdate(ctx context.Context, fn func(tx store.DirTx) error) (i
 func (s *Store) DirBulkUpdate(ctx context.Context, fn func(tx store.DirTx) error) (int64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	// Revision's pinned connection keeps the database open (walindex.go):
+	// let it go until the update is done.
+	defer s.wal.hold()()
 	// This process's idle connections keep the database open too.
 	s.db.SetMaxIdleConns(0)
 	s.db.SetMaxIdleConns(maxIdleConns)

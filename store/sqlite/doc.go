@@ -7,7 +7,10 @@
 // with BEGIN IMMEDIATE so writers queue on busy_timeout instead of failing,
 // and synchronous=FULL makes every commit durable before a method returns.
 // Servers in other processes notice changes by polling Store.Revision (one
-// indexed MAX query), usually through store.Watch.
+// indexed MAX query), usually through store.Watch. Revision answers from
+// memory while the WAL-index header in the -shm file (SQLite's documented
+// WAL file format, https://www.sqlite.org/walformat.html) shows that no
+// transaction has committed since its last query (walindex.go).
 //
 // Times are stored as Unix microseconds in UTC (the precision PostgreSQL
 // keeps too), so a time read back equals the one written truncated to the

@@ -24,7 +24,7 @@ import (
 // processes (TestHelperProcess, selected by helperEnv) that use the same
 // database file, the way `pkid revoke` runs beside `pkid serve`.
 const (
-	helperEnv   = "PKID_STORE_HELPER" // mode: multi, crash-issue, crash-revoke, crash-bulk
+	helperEnv   = "PKID_STORE_HELPER" // mode: multi, crash-issue, crash-revoke, crash-bulk, dir-put, bulk-put
 	helperDBEnv = "PKID_STORE_HELPER_DB"
 )
 
@@ -77,7 +77,11 @@ func runHelper(mode, db string, args []string) error {
 	switch mode {
 	case "multi":
 		// Several of these race to create the database, its CA, and then
-		// issue and revoke.
+		// issue and revoke, each with Revision's fast path pinned (it
+		// must not disturb SQLite's locks in its process).
+		if _, err := st.Revision(ctx); err != nil {
+			return err
+		}
 		err := st.CreateCA(ctx, &store.CA{ID: "ca", Role: store.RoleSingle, Subject: "CN=ca", CertDER: []byte("x")})
 		if err != nil && !errors.Is(err, store.ErrExists) {
 			return err
@@ -129,6 +133,32 @@ func runHelper(mode, db string, args []string) error {
 			fmt.Fprintln(os.Stdout, c.Serial)
 		}
 		time.Sleep(time.Minute) // ran out of work before the kill; wait for it
+	case "dir-put":
+		// One directory entry per argument, each in its own transaction;
+		// prints each commit's revision.
+		for _, dn := range args {
+			rev, err := st.DirUpdate(ctx, func(tx store.DirTx) error {
+				return tx.Put(&store.DirEntry{DN: dn, NormDN: dn, Data: []byte{1}})
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, rev)
+		}
+	case "bulk-put":
+		// One bulk update putting args[0]; prints the journal mode it ran
+		// in and its revision.
+		var mode string
+		rev, err := st.DirBulkUpdate(ctx, func(tx store.DirTx) error {
+			if err := tx.(*dirTx).tx.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+				return err
+			}
+			return tx.Put(&store.DirEntry{DN: args[0], NormDN: args[0], Data: []byte{1}})
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, mode, rev)
 	case "crash-bulk":
 		// One bulk update that never ends: large entries (so pages spill
 		// to the database file mid-transaction), reporting each 500th.

@@ -32,6 +32,7 @@ const maxIdleConns = 4
 type Store struct {
 	db   *sql.DB
 	path string
+	dsn  string // what db was opened with
 	// wmu serialises this process's writers: SQLite admits one writer at a
 	// time anyway, and queueing on a mutex is fairer and faster than
 	// SQLite's sleeping busy handler. Other processes still queue through
@@ -41,6 +42,9 @@ type Store struct {
 	// certificate inserts): modernc's SQLite otherwise parses the SQL on
 	// every call.
 	stmts sync.Map // query text → *sql.Stmt
+	// wal answers Revision from the WAL-index header while nothing has
+	// committed (walindex.go).
+	wal walIndex
 }
 
 var _ store.Store = (*Store)(nil)
@@ -94,7 +98,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	db.SetMaxIdleConns(maxIdleConns)
-	s := &Store{db: db, path: abs}
+	s := &Store{db: db, path: abs, dsn: dsn}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w%s", abs, err, hint(err, abs))
@@ -156,6 +160,7 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database. Every committed change is already durable.
 func (s *Store) Close() error {
+	s.wal.close()
 	s.stmts.Range(func(_, st any) bool {
 		st.(*sql.Stmt).Close()
 		return true
