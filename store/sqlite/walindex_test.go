@@ -122,11 +122,7 @@ func TestRevisionSeesEveryCommit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := openTemp(t)
 			defer st.Close()
-			other, err := Open(t.Context(), st.Path())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer other.Close()
+			other := openAgain(t, st)
 			before := dirPut(t, other, "o=before")
 			if got, _ := revision(t, st); got != before {
 				t.Fatalf("first Revision = %d, want %d", got, before)
@@ -149,6 +145,18 @@ func TestRevisionSeesEveryCommit(t *testing.T) {
 	}
 }
 
+// openAgain opens st's file as a second Store (another pool, as another
+// part of the process would), closed when the test ends.
+func openAgain(t *testing.T, st *Store) *Store {
+	t.Helper()
+	other, err := Open(t.Context(), st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
+}
+
 // checkpoint runs a WAL checkpoint in mode on st's pool and checks that it
 // completed.
 func checkpoint(t *testing.T, st *Store, mode string) {
@@ -168,11 +176,7 @@ func checkpoint(t *testing.T, st *Store, mode string) {
 func TestRevisionCheckpoint(t *testing.T) {
 	st := openTemp(t)
 	defer st.Close()
-	other, err := Open(t.Context(), st.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := openAgain(t, st)
 	for i := range 20 {
 		want := dirPut(t, other, fmt.Sprintf("o=c%d", i))
 		if got, _ := revision(t, st); got != want {
@@ -454,11 +458,7 @@ func TestRevisionClose(t *testing.T) {
 func TestRevisionConcurrent(t *testing.T) {
 	st := openTemp(t)
 	defer st.Close()
-	other, err := Open(t.Context(), st.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := openAgain(t, st)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for r := range 3 {
