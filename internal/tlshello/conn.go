@@ -130,9 +130,10 @@ func (c *Conn) scan() bool {
 // Recorded stops recording and hands over what was recorded: the
 // records that carried the ClientHello (and possibly bytes after it), or
 // a prefix of them when the message was larger than MaxRecorded. A
-// second call returns nil.
+// second call returns nil. The caller must not modify the bytes: Read may
+// still have to hand out their tail, read ahead.
 func (c *Conn) Recorded() []byte {
 	b := c.rec
 	c.rec, c.done = nil, true
-	return b[:len(b):len(b)] // Read may still hand out what follows b
+	return b
 }
