@@ -52,8 +52,8 @@ func Set(floor uint64) (undo func()) {
 		t.base = active.base
 	}
 	active = t
-	mu.Unlock()
 	t.tune()
+	mu.Unlock()
 	t.arm()
 	return func() {
 		mu.Lock()
