@@ -13,11 +13,13 @@
 // A floor raises the goal of a small heap to the floor and leaves a heap
 // whose goal is above the floor alone: after each cycle the package
 // reads the live heap (runtime/metrics) and sets GOGC so that the next
-// goal is max(floor, live × (1 + base/100)), where base is the GOGC the
-// process started with. The resident memory it costs is bounded by the
-// floor; a soft memory limit (GOMEMLIMIT, debug.SetMemoryLimit) still
-// applies on top of it. It is the same idea as a heap ballast, without
-// the ballast.
+// goal is about max(floor, live × (1 + base/100)), where base is the GOGC
+// the process started with. (About: the runtime also scales the scan
+// work of stacks and global variables by GOGC, which puts the goal of a
+// small heap a few hundred kilobytes to a few megabytes above the floor.)
+// The resident memory it costs is bounded by the floor and that margin; a
+// soft memory limit (GOMEMLIMIT, debug.SetMemoryLimit) still applies on
+// top of it. It is the same idea as a heap ballast, without the ballast.
 package heapfloor
 
 import (
@@ -31,6 +33,17 @@ import (
 // live, the quantity the collector multiplies by 1 + GOGC/100.
 const liveHeap = "/gc/heap/live:bytes"
 
+// gogc reads GOGC as the runtime has it (-1 for off) without setting it,
+// as debug.SetGCPercent would.
+func gogc() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return -1 // not this runtime's metric: leave the collector alone
+	}
+	return int(int64(s[0].Value.Uint64())) // GOGC=off is -1 stored as a uint64
+}
+
 // maxPercent bounds the GOGC Set chooses for a nearly empty heap.
 const maxPercent = 100_000
 
@@ -40,8 +53,7 @@ const maxPercent = 100_000
 // the collector is off (GOGC=off). Only one floor is in effect: a second
 // Set before the first's undo replaces it.
 func Set(floor uint64) (undo func()) {
-	base := debug.SetGCPercent(100)
-	debug.SetGCPercent(base)
+	base := gogc()
 	if floor == 0 || base < 0 {
 		return func() {}
 	}

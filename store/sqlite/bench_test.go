@@ -220,7 +220,7 @@ func BenchmarkRevision(b *testing.B) {
 			cpu := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if miss {
-					st.wal.last.Store(nil)
+					forgetRevision(st)
 				}
 				if _, err := st.Revision(ctx); err != nil {
 					b.Fatal(err)

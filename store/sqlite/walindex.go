@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package sqlite
 
@@ -29,7 +29,9 @@ import (
 // Where the header is read: in SQLite's own mapping of the -shm (region 0,
 // which unixShmMap maps once per process and file and unmaps only in
 // unixShmPurge, when the last connection of the process using the file
-// closes), found in /proc/self/maps by the device and inode of PATH-shm.
+// closes), found in /proc/self/maps by the device and inode of PATH-shm
+// (or, where the kernel prints other numbers than stat(2) gives, by its
+// path: findMapping).
 // pkid never opens the -shm itself: closing any descriptor of a file drops
 // every POSIX lock the process holds on it, SQLite's included (SQLite's
 // "How To Corrupt An SQLite Database File", section 2.2); a first version
@@ -65,9 +67,15 @@ const (
 )
 
 // pinRetry is how long Revision waits before trying to pin a connection
-// again after a failed attempt (not in WAL mode, no -shm): the query
-// answers meanwhile.
-const pinRetry = time.Second
+// again after a failed attempt (not in WAL mode, no -shm, no mapping
+// found): the query answers meanwhile. Each failure in a row doubles the
+// wait, up to maxPinRetry, so a store where the fast path cannot work
+// (a file system whose mappings the kernel lists under other numbers and
+// another path) does not open a connection every second for good.
+const (
+	pinRetry    = time.Second
+	maxPinRetry = 5 * time.Minute
+)
 
 // walHeader is one copy of the WAL-index header, in native byte order.
 type walHeader [walHdrWords]uint32
@@ -87,7 +95,8 @@ type walIndex struct {
 	pin     *sql.Conn  // nil: fast path off
 	holds   int        // DirBulkUpdate calls running: do not pin
 	closed  bool
-	nextPin atomic.Int64 // UnixNano before which no pin is attempted
+	nextPin atomic.Int64  // UnixNano before which no pin is attempted
+	retry   time.Duration // the wait after the next failure; guarded by pinMu
 
 	mu  sync.RWMutex // read: using mem and gen; write: changing them
 	mem []byte       // SQLite's mapping of the -shm's first bytes; nil: off
@@ -182,9 +191,11 @@ func (s *Store) pinWAL(ctx context.Context) bool {
 		return false
 	}
 	if err := s.pinLocked(ctx); err != nil {
-		w.nextPin.Store(time.Now().Add(pinRetry).UnixNano())
+		w.retry = min(max(2*w.retry, pinRetry), maxPinRetry)
+		w.nextPin.Store(time.Now().Add(w.retry).UnixNano())
 		return false
 	}
+	w.retry = 0
 	return true
 }
 
@@ -248,7 +259,7 @@ func pinWALIndex(ctx context.Context, conn *sql.Conn, path string) ([]byte, uint
 	if !ok {
 		return nil, 0, errors.New("find the WAL index: no inode number on this system")
 	}
-	mem, err := sqliteMapping(uint64(st.Dev), uint64(st.Ino))
+	mem, err := sqliteMapping(shm, uint64(st.Dev), uint64(st.Ino))
 	if err != nil {
 		return nil, 0, fmt.Errorf("find the WAL index %s: %w", shm, err)
 	}

@@ -6,36 +6,55 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
-// sqliteMapping finds SQLite's shared mapping of offset 0 of the file with
-// device dev and inode ino in /proc/self/maps and returns its first
-// walIndexMin bytes.
-func sqliteMapping(dev, ino uint64) ([]byte, error) {
+// sqliteMapping finds SQLite's shared mapping of offset 0 of the file at
+// path, with device dev and inode ino, in /proc/self/maps and returns its
+// first walIndexMin bytes.
+func sqliteMapping(path string, dev, ino uint64) ([]byte, error) {
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return nil, err
 	}
-	return findMapping(maps, dev, ino)
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		path = p // the kernel prints the path it resolved
+	}
+	if p, err := filepath.Abs(path); err == nil {
+		path = p
+	}
+	return findMapping(maps, path, dev, ino)
 }
 
 // findMapping is sqliteMapping on the text of /proc/self/maps. Lines read
 // "start-end perms offset major:minor inode path", numbers in hex but the
-// inode.
-func findMapping(maps []byte, dev, ino uint64) ([]byte, error) {
-	// The kernel prints major:minor as glibc's major() and minor() decode
-	// st_dev.
-	major := (dev>>8)&0xfff | (dev>>32)&^uint64(0xfff)
-	minor := dev&0xff | (dev>>12)&^uint64(0xff)
-	wantDev := fmt.Sprintf("%02x:%02x", major, minor)
+// inode. The mapping is the one with the file's device and inode; where
+// the kernel prints another device than stat(2) reports (btrfs
+// subvolumes, overlayfs before Linux 6.8), the one mapping with the
+// file's path and inode, or else with its path alone. Two candidates and
+// it takes neither.
+func findMapping(maps []byte, path string, dev, ino uint64) ([]byte, error) {
+	wantDev := fmt.Sprintf("%02x:%02x", unix.Major(dev), unix.Minor(dev))
 	wantIno := strconv.FormatUint(ino, 10)
+	var byDev, byIno, byPath []uint64 // start addresses of the candidates
 	sc := bufio.NewScanner(bytes.NewReader(maps))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
-		f := bytes.Fields(sc.Bytes())
-		if len(f) < 5 || string(f[3]) != wantDev || string(f[4]) != wantIno {
+		line := sc.Bytes()
+		f := bytes.Fields(line)
+		if len(f) < 6 {
+			continue // no file behind it
+		}
+		// The path is the rest of the line after the inode (it may hold
+		// spaces).
+		_, rest, _ := bytes.Cut(line, f[4])
+		samePath := string(bytes.TrimLeft(rest, " ")) == path
+		sameIno := string(f[4]) == wantIno
+		if !samePath && !sameIno {
 			continue
 		}
 		perms, off := f[1], f[2]
@@ -54,10 +73,26 @@ func findMapping(maps []byte, dev, ino uint64) ([]byte, error) {
 		if err1 != nil || err2 != nil || end < start+walIndexMin || start%8 != 0 {
 			continue
 		}
-		return unsafe.Slice((*byte)(addr(uintptr(start))), walIndexMin), nil
+		switch {
+		case sameIno && string(f[3]) == wantDev:
+			byDev = append(byDev, start)
+		case sameIno && samePath:
+			byIno = append(byIno, start)
+		case samePath:
+			byPath = append(byPath, start)
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
+	}
+	for _, c := range [][]uint64{byDev, byIno, byPath} {
+		switch len(c) {
+		case 0:
+			continue
+		case 1:
+			return unsafe.Slice((*byte)(addr(uintptr(c[0]))), walIndexMin), nil
+		}
+		return nil, fmt.Errorf("%d shared mappings could be it", len(c))
 	}
 	return nil, errors.New("no shared mapping of it in this process")
 }

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux
 
 package sqlite
 
@@ -7,9 +7,10 @@ import (
 	"sync/atomic"
 )
 
-// walIndex is off where there is no mmap(2): Revision always queries.
+// walIndex is off outside Linux, where no file lists a process's
+// mappings (/proc/self/maps): Revision always queries.
 type walIndex struct {
-	// queries counts Revision's queries, as on unix.
+	// queries counts Revision's queries, as on Linux.
 	queries atomic.Int64
 }
 

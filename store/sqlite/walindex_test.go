@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package sqlite
 
@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pkid/pkid/store"
 )
@@ -53,17 +54,6 @@ func helperPut(t *testing.T, db string, dns ...string) int64 {
 	return rev
 }
 
-// feedEnd reads the newest revision with a query of its own, bypassing
-// Revision and its counter.
-func feedEnd(t testing.TB, st *Store) int64 {
-	t.Helper()
-	var rev sql.NullInt64
-	if err := st.db.QueryRowContext(context.Background(), `SELECT max(revision) FROM changes`).Scan(&rev); err != nil {
-		t.Fatal(err)
-	}
-	return rev.Int64
-}
-
 // revision calls st.Revision and reports whether it ran its query.
 func revision(t testing.TB, st *Store) (rev int64, queried bool) {
 	t.Helper()
@@ -74,6 +64,12 @@ func revision(t testing.TB, st *Store) (rev int64, queried bool) {
 	}
 	return rev, st.wal.queries.Load() != before
 }
+
+// fastPath says Revision's fast path exists on this system.
+const fastPath = true
+
+// forgetRevision makes st's next Revision run its query.
+func forgetRevision(st *Store) { st.wal.last.Store(nil) }
 
 // fastPathOn reports whether st's WAL index is mapped.
 func fastPathOn(st *Store) bool {
@@ -386,6 +382,21 @@ func TestRevisionNotWAL(t *testing.T) {
 		if got, queried := revision(t, st); got != want || !queried || fastPathOn(st) {
 			t.Fatalf("Revision = %d (queried %v, fast path %v), want %d from a query", got, queried, fastPathOn(st), want)
 		}
+	}
+	// The second call did not try again (1 s had not passed); each
+	// failure in a row doubles the wait, up to maxPinRetry.
+	for _, wait := range []time.Duration{pinRetry, 2 * pinRetry, 4 * pinRetry} {
+		if st.wal.retry != wait {
+			t.Fatalf("wait before the next pin = %v, want %v", st.wal.retry, wait)
+		}
+		st.wal.nextPin.Store(0) // as if the wait were over
+		revision(t, st)
+	}
+	st.wal.retry = maxPinRetry
+	st.wal.nextPin.Store(0)
+	revision(t, st)
+	if st.wal.retry != maxPinRetry {
+		t.Fatalf("wait before the next pin = %v, want at most %v", st.wal.retry, maxPinRetry)
 	}
 }
 
