@@ -55,6 +55,8 @@ type LeanServer struct {
 	mu        sync.Mutex // guards lns and conns
 	lns       []net.Listener
 	conns     map[*leanConn]struct{}
+
+	inPlace atomic.Int64 // requests answered inside the read (answerWhole), for tests
 }
 
 // NewLeanServer returns a LeanServer for r that hands what it does not
@@ -426,6 +428,7 @@ func (c *leanConn) answerWhole(n int) (ok, keep bool) {
 	}
 	c.end += n
 	c.idle.Store(false)
+	c.srv.inPlace.Add(1)
 	keep = c.answer(h)
 	c.start, c.end = 0, 0
 	c.idle.Store(true)

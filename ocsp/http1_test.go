@@ -760,6 +760,10 @@ func TestLeanServerAnswerInPlace(t *testing.T) {
 	if n := e.served.Load(); n != 9 || e.fallbackHits.Load() != 0 {
 		t.Errorf("loop served %d, fallback %d; want 9 and 0", n, e.fallbackHits.Load())
 	}
+	// The five keep-alive requests at least came whole, each in one read.
+	if n := e.srv.inPlace.Load(); rawIO && n < 5 {
+		t.Errorf("%d requests answered inside the read, want at least 5", n)
+	}
 
 	c, br = dial()
 	answer(c, br, post(good, ""), 200)

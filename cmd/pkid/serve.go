@@ -163,7 +163,7 @@ const serveMemoryLimit = directory.DefaultCacheBytes + 48<<20
 // serveHeapFloor is pkid serve's smallest heap goal (unless GOGC is set):
 // under a login load with a small directory it cuts the collector's
 // cycles from about 50 a second to about 10, and a tenth of the
-// instructions of a resumed login, for at most 12 MiB more resident
+// instructions of a resumed login, for about 11 MiB more resident
 // memory. A live heap above half of it is collected at GOGC=100 as before.
 const serveHeapFloor = 16 << 20
 
