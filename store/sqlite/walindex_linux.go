@@ -49,10 +49,7 @@ func findMapping(maps []byte, path string, dev, ino uint64) ([]byte, error) {
 		if len(f) < 6 {
 			continue // no file behind it
 		}
-		// The path is the rest of the line after the inode (it may hold
-		// spaces).
-		_, rest, _ := bytes.Cut(line, f[4])
-		samePath := string(bytes.TrimLeft(rest, " ")) == path
+		samePath := string(mapsPath(line)) == path
 		sameIno := string(f[4]) == wantIno
 		if !samePath && !sameIno {
 			continue
@@ -95,6 +92,20 @@ func findMapping(maps []byte, path string, dev, ino uint64) ([]byte, error) {
 		return nil, fmt.Errorf("%d shared mappings could be it", len(c))
 	}
 	return nil, errors.New("no shared mapping of it in this process")
+}
+
+// mapsPath is the path of a /proc/self/maps line: the rest of the line
+// after its first five fields (a path may hold spaces).
+func mapsPath(line []byte) []byte {
+	for range 5 {
+		line = bytes.TrimLeft(line, " ")
+		i := bytes.IndexByte(line, ' ')
+		if i < 0 {
+			return nil
+		}
+		line = line[i:]
+	}
+	return bytes.TrimLeft(line, " ")
 }
 
 // addr converts an address of memory the Go heap does not own (SQLite's

@@ -46,6 +46,7 @@ func TestFindMapping(t *testing.T) {
 		{"major above 255", sqlite("rw-s", "00000000", "103:01", "1234", 32768), path, nvme, true},
 		{"other device, same path and inode (btrfs)", sqlite("rw-s", "00000000", "00:2f", "1234", 32768), path, ext4, true},
 		{"other device and inode, same path (overlayfs)", sqlite("rw-s", "00000000", "00:2f", "98765", 32768), path, ext4, true},
+		{"inode digits in the address, other device and inode", maps(line("rw-s", "00000000", "00:2f", "1d5", path, 32768)), path, ext4, true},
 		{"path with spaces", maps(line("rw-s", "00000000", "00:2f", "98765", "/my data/pkid.db-shm", 32768)), "/my data/pkid.db-shm", ext4, true},
 		{"device and inode win over another path match", maps(line("rw-s", "00000000", "fe:00", "1234", path, 32768), other("00:2f", "5", path)), path, ext4, true},
 		{"other inode and path", sqlite("rw-s", "00000000", "fe:00", "12345", 32768), "/e/pkid.db-shm", ext4, false},
