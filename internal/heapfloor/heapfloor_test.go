@@ -143,3 +143,24 @@ func TestSetOffAndZero(t *testing.T) {
 	}
 	undo()
 }
+
+// TestSetReplaces: a second Set replaces the first and keeps the GOGC the
+// process had before either; undoing the replaced one changes nothing.
+func TestSetReplaces(t *testing.T) {
+	withGOGC(t)
+	runtime.GC()
+	undo1 := Set(16 * mib)
+	first := gogc()
+	undo2 := Set(64 * mib)
+	if g := gogc(); g <= first {
+		t.Fatalf("GOGC %d after a 64 MiB floor replaced a 16 MiB one (%d), want it higher", g, first)
+	}
+	undo1()
+	if g := gogc(); g <= first {
+		t.Fatalf("undoing the replaced floor set GOGC to %d", g)
+	}
+	undo2()
+	if g := gogc(); g != 100 {
+		t.Fatalf("after undoing both GOGC is %d, want 100", g)
+	}
+}
